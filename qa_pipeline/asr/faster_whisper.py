@@ -1,0 +1,143 @@
+"""The default engine: faster-whisper on CTranslate2 (int8 on CPU, float16 on CUDA)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from qa_pipeline.asr.base import ChannelResult
+from qa_pipeline.asr.models import check_language, resolve_ct2_model
+from qa_pipeline.errors import EngineUnavailableError, ModelError
+from qa_pipeline.log import get_logger
+from qa_pipeline.options import TranscribeOptions
+from qa_pipeline.transcript import Word
+
+log = get_logger("asr")
+
+SAMPLE_RATE = 16000
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+class FasterWhisperEngine:
+    """Whisper through faster-whisper, loaded once and reused for every channel and call.
+
+    Args:
+        options: Transcription options; ``model`` None means the bundled tiny.en.
+
+    Raises:
+        ModelError: The model cannot be found or loaded.
+        EngineUnavailableError: faster-whisper is not installed.
+    """
+
+    name = "faster-whisper"
+
+    def __init__(self, options: TranscribeOptions) -> None:
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise EngineUnavailableError("faster-whisper is not installed: pip install faster-whisper") from exc
+        self.options = options
+        self.resolved = resolve_ct2_model(options.model)
+        check_language(self.resolved, options.language)
+        self.model_name = self.resolved.name
+        self.device = _resolve_device(options.device)
+        compute_type = options.compute_type
+        if compute_type == "default":
+            compute_type = "float16" if self.device == "cuda" else "int8"
+        self.compute_type = compute_type
+        threads = options.cpu_threads or (os.cpu_count() or 1)
+        source = str(self.resolved.path) if self.resolved.path else self.resolved.name
+        started = time.perf_counter()
+        try:
+            self._model = WhisperModel(
+                source,
+                device=self.device,
+                compute_type=compute_type,
+                cpu_threads=threads,
+                # A hub name must not trigger a download on an offline machine unnoticed.
+                local_files_only=self.resolved.path is None and os.environ.get("HF_HUB_OFFLINE") == "1",
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"cannot load model {self.model_name!r} for faster-whisper ({exc}); models other "
+                "than the bundled tiny.en are downloaded on first use, which needs network access: "
+                "on an offline machine pass --model /path/to/a/ctranslate2/model"
+            ) from exc
+        log.info(
+            "loaded %s on %s (%s, %d threads) in %.2fs",
+            self.model_name, self.device, compute_type, threads, time.perf_counter() - started,
+        )
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self._model.model.is_multilingual)
+
+    def transcribe(self, samples: np.ndarray, language: str | None = None) -> ChannelResult:
+        """Recognise one 16 kHz mono channel.
+
+        Args:
+            samples: float32 samples in [-1, 1].
+            language: ISO code, or None to detect (always ``en`` for English-only models).
+        """
+        from qa_pipeline.asr import guards
+
+        opts = self.options
+        language = language or opts.language
+        if not self.multilingual:
+            language = "en"
+        if samples.size < SAMPLE_RATE // 10 or not np.any(samples):
+            return ChannelResult(words=(), language=language or "en", language_probability=0.0)
+        segments, info = self._model.transcribe(
+            np.ascontiguousarray(samples, dtype=np.float32),
+            language=language,
+            beam_size=opts.beam_size,
+            best_of=opts.beam_size,
+            # Greedy first; fall back to sampling only when decoding degenerates.
+            temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+            word_timestamps=True,
+            vad_filter=opts.vad,
+            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
+            # Each segment stands alone: conditioning on earlier text is how Whisper
+            # carries a hallucination across hold music and silences.
+            condition_on_previous_text=False,
+            no_speech_threshold=opts.no_speech_threshold,
+            log_prob_threshold=opts.log_prob_threshold,
+            compression_ratio_threshold=2.4,
+            hallucination_silence_threshold=2.0,
+        )
+        words: list[Word] = []
+        dropped: list[str] = []
+        for seg in segments:
+            stats = guards.SegmentStats(
+                text=seg.text,
+                start=seg.start,
+                end=seg.end,
+                avg_logprob=seg.avg_logprob,
+                no_speech_prob=seg.no_speech_prob,
+                compression_ratio=seg.compression_ratio,
+            )
+            reason = guards.segment_drop_reason(stats, opts)
+            if reason:
+                dropped.append(f"{seg.start:.2f}-{seg.end:.2f}s {reason}: {seg.text.strip()!r}")
+                continue
+            raw = [guards.RawWord(w.word, w.start, w.end, w.probability) for w in (seg.words or [])]
+            words.extend(guards.clean_words(raw, opts))
+        for d in dropped:
+            log.debug("dropped segment %s", d)
+        speech = float(info.duration_after_vad if opts.vad else info.duration)
+        return ChannelResult(
+            words=tuple(words),
+            language=info.language,
+            language_probability=float(info.language_probability),
+            dropped_segments=tuple(dropped),
+            speech_seconds=speech,
+        )

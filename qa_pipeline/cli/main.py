@@ -1,0 +1,63 @@
+"""``qa`` — the top-level command."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from qa_pipeline import __version__
+from qa_pipeline.cli.app import new_app
+from qa_pipeline.log import LOGGER_NAME
+
+app = new_app("Offline call-recording quality assurance: transcribe, score, report.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"qa_pipeline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv for debug).")] = 0,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def _mount() -> None:
+    from qa_pipeline.cli import transcribe
+
+    app.command("transcribe")(transcribe.transcribe)
+    for module, name in (("synth", "synth"), ("score", "score")):
+        try:
+            mod = __import__(f"qa_pipeline.cli.{module}", fromlist=[name])
+        except ModuleNotFoundError:
+            continue
+        app.command(name)(getattr(mod, name))
+    try:
+        from qa_pipeline.cli import scorecard
+    except ModuleNotFoundError:
+        return
+    app.add_typer(scorecard.app, name="scorecard")
+
+
+_mount()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""From a recording to a speaker-attributed transcript.
+
+``transcribe_call`` is the one path the CLI, the batch runner, the benchmarks and notebooks
+share: decode once, transcribe each party's channel separately, assign roles, merge turns.
+Overlapping speech survives because channels are recognised independently and turns keep
+their true times.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from qa_pipeline.asr.base import ChannelResult, Engine
+from qa_pipeline.audio import Audio, file_sha256, load_audio, speech_onset
+from qa_pipeline.cache import TranscriptCache
+from qa_pipeline.errors import AudioError
+from qa_pipeline.log import get_logger
+from qa_pipeline.options import AudioOptions, TranscribeOptions
+from qa_pipeline.roles import assign_mono_roles, assign_stereo_roles
+from qa_pipeline.transcript import Speaker, Transcript, merge_turns, words_to_turns
+
+log = get_logger("pipeline")
+
+
+@dataclass
+class StageTimings:
+    """Wall seconds spent per stage of one call (for logs and benchmarks)."""
+
+    hash: float = 0.0
+    decode: float = 0.0
+    asr: float = 0.0
+    merge: float = 0.0
+    cached: bool = False
+    speech_seconds: float = 0.0
+    dropped_segments: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return self.hash + self.decode + self.asr + self.merge
+
+
+ProgressHook = Callable[[str, float], None]
+"""Called with a stage name and the fraction of the call done (0..1)."""
+
+
+def party_channels(audio: Audio, options: AudioOptions) -> list[int]:
+    """The file channels that carry the two parties (one for mono).
+
+    For files with more than two channels ``load_audio`` has already insisted on an explicit
+    mapping; the two mapped channels are used, agent first.
+    """
+    if audio.num_channels == 1:
+        return [0]
+    if audio.num_channels > 2:
+        return [int(options.agent_channel), int(options.customer_channel)]  # validated by load_audio
+    return [0, 1]
+
+
+def transcribe_audio(
+    audio: Audio,
+    engine: Engine,
+    audio_options: AudioOptions | None = None,
+    options: TranscribeOptions | None = None,
+    call_id: str | None = None,
+    timings: StageTimings | None = None,
+    progress: ProgressHook | None = None,
+) -> Transcript:
+    """Transcribe decoded audio into a Transcript.
+
+    Args:
+        audio: Decoded recording (16 kHz channels).
+        engine: A loaded engine (see :func:`qa_pipeline.asr.create_engine`).
+        audio_options: Channel mapping; defaults to ``agent_channel: auto``.
+        options: The options the engine was built with (recorded in the transcript).
+        call_id: Defaults to the file name without extension.
+        timings: Filled in with per-stage seconds when given.
+        progress: Optional hook receiving (stage, fraction done).
+    """
+    audio_options = audio_options or AudioOptions()
+    options = options or TranscribeOptions()
+    timings = timings if timings is not None else StageTimings()
+    call_id = call_id or Path(audio.info.path).stem
+    channels = party_channels(audio, audio_options)
+    results: list[ChannelResult] = []
+    started = time.perf_counter()
+    for n, ch in enumerate(channels):
+        if progress:
+            progress(f"asr channel {ch}", n / len(channels))
+        results.append(engine.transcribe(audio.channels[ch], options.language))
+    timings.asr += time.perf_counter() - started
+    timings.speech_seconds += sum(r.speech_seconds for r in results)
+    for ch, r in zip(channels, results):
+        timings.dropped_segments.extend(f"channel {ch}: {d}" for d in r.dropped_segments)
+
+    started = time.perf_counter()
+    language = _call_language(results, options.language)
+    if len(channels) == 1:
+        turns, roles = assign_mono_roles(results[0].words, options.turn_gap_seconds)
+        merged = tuple(turns)
+    else:
+        configured = None if audio_options.agent_channel == "auto" else int(audio_options.agent_channel)
+        if audio.num_channels > 2:
+            configured = channels[0]
+        onsets = [speech_onset(audio.channels[ch], audio.sample_rate) for ch in channels]
+        roles = assign_stereo_roles([r.words for r in results], onsets, configured, channels)
+        by_speaker = {}
+        for ch, r in zip(channels, results):
+            speaker = Speaker.AGENT if ch == roles.agent_channel else Speaker.CUSTOMER
+            by_speaker[speaker] = words_to_turns(r.words, speaker, ch, options.turn_gap_seconds)
+        merged = merge_turns(*by_speaker.values())
+    timings.merge += time.perf_counter() - started
+    if progress:
+        progress("done", 1.0)
+    return Transcript(
+        call_id=call_id,
+        audio=audio.info,
+        roles=roles,
+        language=language,
+        engine=engine.name,
+        model=engine.model_name,
+        turns=merged,
+        options=options.to_dict() | {"agent_channel": audio_options.agent_channel},
+    )
+
+
+def _call_language(results: list[ChannelResult], requested: str | None) -> str:
+    if requested:
+        return requested
+    # The channel with the most words decides: a silent channel's detection is noise.
+    best = max(results, key=lambda r: (len(r.words), r.language_probability))
+    return best.language
+
+
+def transcribe_call(
+    path: str | Path,
+    engine: Engine,
+    audio_options: AudioOptions | None = None,
+    options: TranscribeOptions | None = None,
+    call_id: str | None = None,
+    cache: TranscriptCache | None = None,
+    timings: StageTimings | None = None,
+    progress: ProgressHook | None = None,
+) -> Transcript:
+    """Decode and transcribe one recording, reusing a cached transcript when one matches.
+
+    The cache key is the file's content hash plus engine, model and every option that changes
+    the result, so renaming or moving a file does not cause re-transcription while a changed
+    option does.
+
+    Raises:
+        AudioError: The file cannot be decoded or breaks a limit; the message names the file.
+        ModelError: The engine cannot transcribe the requested language.
+    """
+    audio_options = audio_options or AudioOptions()
+    options = options or TranscribeOptions()
+    timings = timings if timings is not None else StageTimings()
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: no such file")
+    started = time.perf_counter()
+    digest = file_sha256(path)
+    timings.hash += time.perf_counter() - started
+    key = None
+    if cache is not None:
+        key = cache.key(digest, engine.name, engine.model_name, options, audio_options)
+        hit = cache.get(key)
+        if hit is not None:
+            timings.cached = True
+            log.info("%s: transcript from cache", path)
+            return _rebrand(hit, call_id or path.stem, str(path))
+    started = time.perf_counter()
+    audio = load_audio(path, audio_options, sha256=digest)
+    timings.decode += time.perf_counter() - started
+    transcript = transcribe_audio(audio, engine, audio_options, options, call_id, timings, progress)
+    if cache is not None and key is not None:
+        cache.put(key, transcript)
+    return transcript
+
+
+def _rebrand(t: Transcript, call_id: str, path: str) -> Transcript:
+    # A cached transcript may come from an identical file under another name.
+    if t.call_id == call_id and t.audio.path == path:
+        return t
+    from dataclasses import replace
+
+    return replace(t, call_id=call_id, audio=replace(t.audio, path=path))
