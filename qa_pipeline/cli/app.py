@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import click
+from typing import Any
+
 import typer
 from typer.core import TyperGroup
 
 from qa_pipeline.errors import QAError
+from qa_pipeline.log import get_logger
 
 
 class QAGroup(TyperGroup):
-    """A command group that turns library errors into ``Error: …`` and exit code 1."""
+    """A command group that turns library errors into ``Error: …`` on stderr and exit code 1."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except QAError as exc:
-            raise click.ClickException(str(exc)) from exc
+            get_logger("cli").debug("command failed", exc_info=True)
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
 
 
 def new_app(help: str) -> typer.Typer:

@@ -34,24 +34,9 @@ def _root(
     logger.propagate = False
 
 
-def _mount() -> None:
-    from qa_pipeline.cli import transcribe
+from qa_pipeline.cli import transcribe as _transcribe  # noqa: E402
 
-    app.command("transcribe")(transcribe.transcribe)
-    for module, name in (("synth", "synth"), ("score", "score")):
-        try:
-            mod = __import__(f"qa_pipeline.cli.{module}", fromlist=[name])
-        except ModuleNotFoundError:
-            continue
-        app.command(name)(getattr(mod, name))
-    try:
-        from qa_pipeline.cli import scorecard
-    except ModuleNotFoundError:
-        return
-    app.add_typer(scorecard.app, name="scorecard")
-
-
-_mount()
+app.command("transcribe")(_transcribe.transcribe)
 
 
 def main() -> None:

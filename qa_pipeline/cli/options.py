@@ -60,7 +60,7 @@ def build_options(
 
     try:
         seconds = parse_duration(max_duration)
-    except ValueError as exc:
+    except (ConfigError, ValueError) as exc:
         raise ConfigError(f"--max-duration: {exc}") from exc
     audio = AudioOptions.from_dict(
         {"agent_channel": agent_channel, "customer_channel": customer_channel, "max_duration_seconds": seconds}
