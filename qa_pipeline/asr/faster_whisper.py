@@ -101,8 +101,9 @@ class FasterWhisperEngine:
             language=language,
             beam_size=opts.beam_size,
             best_of=opts.beam_size,
-            # Greedy first; fall back to sampling only when decoding degenerates.
-            temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+            # No sampling fallback: the same audio must give the same transcript (and score)
+            # on every run; degenerate loops are dropped by the repetition guard instead.
+            temperature=0.0,
             word_timestamps=True,
             vad_filter=opts.vad,
             vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
