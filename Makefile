@@ -17,9 +17,13 @@ $(VENV)/.setup: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# openai-whisper is installed without its triton requirement (a CUDA-only kernel compiler of
+# ~200 MB that CPU inference never loads); its other runtime dependencies are listed here.
 $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH_PIN)"
-	$(BIN)/pip install --quiet -e ".[dev,openai]"
+	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
+	$(BIN)/pip install --quiet numba tiktoken more-itertools tqdm
+	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.setup
 
 setup: $(VENV)/.setup

@@ -43,7 +43,7 @@ _RESAMPLER_OPTIONS = {"filter_size": "64", "cutoff": "0.95"}
 _SHORTFALL_SECONDS = 0.25
 _SHORTFALL_FRACTION = 0.001
 
-_FRAME_SECONDS = 0.02
+FRAME_SECONDS = 0.02
 
 # Containers whose short name is not the first of FFmpeg's comma-separated aliases.
 _CONTAINER_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv"}
@@ -450,7 +450,7 @@ def _fmt_seconds(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def _frame_levels_db(samples: np.ndarray, sample_rate: int, frame_seconds: float) -> np.ndarray:
+def frame_levels_db(samples: np.ndarray, sample_rate: int, frame_seconds: float) -> np.ndarray:
     """RMS level in dBFS of consecutive frames; a trailing partial frame is dropped."""
     frame_len = max(1, round(sample_rate * frame_seconds))
     num_frames = len(samples) // frame_len
@@ -485,8 +485,8 @@ def speech_onset(
         Seconds from the start, or None if the channel never rises above the threshold for long
         enough.
     """
-    active = _frame_levels_db(samples, sample_rate, _FRAME_SECONDS) > threshold_db
-    min_frames = max(1, math.ceil(min_speech_seconds / _FRAME_SECONDS - 1e-9))
+    active = frame_levels_db(samples, sample_rate, FRAME_SECONDS) > threshold_db
+    min_frames = max(1, math.ceil(min_speech_seconds / FRAME_SECONDS - 1e-9))
     if active.size < min_frames:
         return None
     edges = np.diff(np.concatenate(([0], active.astype(np.int8), [0])))
@@ -495,7 +495,7 @@ def speech_onset(
     long_runs = np.flatnonzero(ends - starts >= min_frames)
     if long_runs.size == 0:
         return None
-    return float(starts[long_runs[0]] * round(sample_rate * _FRAME_SECONDS) / sample_rate)
+    return float(starts[long_runs[0]] * round(sample_rate * FRAME_SECONDS) / sample_rate)
 
 
 def channel_activity(samples: np.ndarray, sample_rate: int, threshold_db: float = -40.0) -> float:
@@ -503,7 +503,7 @@ def channel_activity(samples: np.ndarray, sample_rate: int, threshold_db: float 
 
     A near-zero value marks a silent or dead channel.
     """
-    levels = _frame_levels_db(samples, sample_rate, _FRAME_SECONDS)
+    levels = frame_levels_db(samples, sample_rate, FRAME_SECONDS)
     if levels.size == 0:
         return 0.0
     return float(np.count_nonzero(levels > threshold_db) / levels.size)

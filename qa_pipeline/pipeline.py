@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from qa_pipeline.alignment import refine_word_starts
 from qa_pipeline.asr.base import ChannelResult, Engine
 from qa_pipeline.audio import Audio, file_sha256, load_audio, speech_onset
 from qa_pipeline.cache import TranscriptCache
@@ -96,20 +97,23 @@ def transcribe_audio(
         timings.dropped_segments.extend(f"channel {ch}: {d}" for d in r.dropped_segments)
 
     started = time.perf_counter()
+    channel_words = [
+        refine_word_starts(r.words, audio.channels[ch], audio.sample_rate) for ch, r in zip(channels, results)
+    ]
     language = _call_language(results, options.language)
     if len(channels) == 1:
-        turns, roles = assign_mono_roles(results[0].words, options.turn_gap_seconds)
+        turns, roles = assign_mono_roles(channel_words[0], options.turn_gap_seconds)
         merged = tuple(turns)
     else:
         configured = None if audio_options.agent_channel == "auto" else int(audio_options.agent_channel)
         if audio.num_channels > 2:
             configured = channels[0]
         onsets = [speech_onset(audio.channels[ch], audio.sample_rate) for ch in channels]
-        roles = assign_stereo_roles([r.words for r in results], onsets, configured, channels)
+        roles = assign_stereo_roles(channel_words, onsets, configured, channels)
         by_speaker = {}
-        for ch, r in zip(channels, results):
+        for ch, words in zip(channels, channel_words):
             speaker = Speaker.AGENT if ch == roles.agent_channel else Speaker.CUSTOMER
-            by_speaker[speaker] = words_to_turns(r.words, speaker, ch, options.turn_gap_seconds)
+            by_speaker[speaker] = words_to_turns(words, speaker, ch, options.turn_gap_seconds)
         merged = merge_turns(*by_speaker.values())
     timings.merge += time.perf_counter() - started
     if progress:

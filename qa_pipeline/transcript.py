@@ -53,6 +53,12 @@ class Word:
     end: float
     probability: float = 1.0
 
+    def __post_init__(self) -> None:
+        # Millisecond times, so a transcript equals its own JSON round trip (cache, determinism).
+        object.__setattr__(self, "start", round(float(self.start), 3))
+        object.__setattr__(self, "end", round(float(self.end), 3))
+        object.__setattr__(self, "probability", round(float(self.probability), 4))
+
     @property
     def duration(self) -> float:
         return self.end - self.start
@@ -151,6 +157,9 @@ class AudioInfo:
     channels: int
     codec: str = ""
     container: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "duration", round(float(self.duration), 3))
 
     def to_dict(self) -> dict[str, Any]:
         return {
