@@ -34,9 +34,11 @@ def _root(
     logger.propagate = False
 
 
+from qa_pipeline.cli import synth as _synth  # noqa: E402
 from qa_pipeline.cli import transcribe as _transcribe  # noqa: E402
 
 app.command("transcribe")(_transcribe.transcribe)
+app.command("synth")(_synth.synth)
 
 
 def main() -> None:
