@@ -1,0 +1,76 @@
+"""Benchmark: statistics + full report site + team PDF on a large synthetic dataset.
+
+Default: 500 agents × 50 days × 4 calls/day ≈ 100,000 calls (900,000 criterion rows), with
+transcripts for each agent's worst and best calls (the only calls that get a page). Prints
+seconds per stage; the target is statistics + site + team PDF within 60 s on two cores.
+
+    python benchmarks/reports.py [--agents 500] [--days 50] [--calls-per-day 4] [--workers 0] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from qa_pipeline.report import ReportOptions, render_site  # noqa: E402
+from qa_pipeline.stats import StatsOptions, analyse  # noqa: E402
+from qa_pipeline.synthstore import SynthStoreOptions, pick_calls, synth_frames, write_transcripts  # noqa: E402
+
+TARGET_SECONDS = 60.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--days", type=int, default=50)
+    parser.add_argument("--calls-per-day", type=float, default=4.0)
+    parser.add_argument("--teams", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=0, help="Page-rendering processes (0 = one per core).")
+    parser.add_argument("--out", type=Path, default=None, help="Keep the output here (default: a temporary folder).")
+    args = parser.parse_args()
+
+    work = args.out or Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    try:
+        t = time.perf_counter()
+        synth = synth_frames(SynthStoreOptions(agents=args.agents, days=args.days, calls_per_day=args.calls_per_day, teams=args.teams))
+        ro = ReportOptions(workers=args.workers)
+        chosen = pick_calls(synth.frames, worst=ro.worst_calls, best=ro.best_calls)
+        frames = write_transcripts(synth.frames, work / "data", chosen)
+        setup = time.perf_counter() - t
+        print(f"setup (not timed): {len(frames.calls):,} calls, {len(frames.criteria):,} criterion rows, "
+              f"{args.agents} agents, {len(chosen):,} transcripts in {setup:.1f} s")
+
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        cpu0 = os.times()
+        t0 = time.perf_counter()
+        period = frames.calls["started_at"]
+        analysis = analyse(frames, StatsOptions(period_from=period.min().date(), period_to=period.max().date()))
+        t_stats = time.perf_counter() - t0
+        result = render_site(analysis, work / "reports", ro)
+        total = time.perf_counter() - t0
+        cpu1 = os.times()
+        cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system) + (cpu1.children_user - cpu0.children_user) + (
+            cpu1.children_system - cpu0.children_system
+        )
+        print(f"{'statistics':<14}{t_stats:8.2f} s")
+        for name, seconds in result.timings:
+            print(f"{name:<14}{seconds:8.2f} s")
+        print(f"{'total':<14}{total:8.2f} s  (target {TARGET_SECONDS:.0f} s: {'met' if total <= TARGET_SECONDS else 'MISSED'})")
+        print(f"CPU time {cpu:.1f} s (this process and its page workers); load average at start {load:.1f} on {os.cpu_count()} cores")
+        print(f"pages: 1 index, {len(result.agent_pages)} agents, {len(result.call_pages)} calls; "
+              f"pdf {result.pdfs[0].stat().st_size / 1e6:.1f} MB" if result.pdfs else "")
+        return 0 if total <= TARGET_SECONDS else 1
+    finally:
+        if args.out is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

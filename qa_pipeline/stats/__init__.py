@@ -1,0 +1,68 @@
+"""Agent statistics over a period: scores, pass rates, handle time, trends, flags, problems, goals.
+
+Input is two data frames (calls and criteria; see :mod:`qa_pipeline.stats.frames` for the
+columns), as ``qa export`` writes them or the results store loads them. Start with
+:func:`load_frames` or :func:`prepare_frames`, then :func:`analyse`.
+"""
+
+from qa_pipeline.stats.analysis import Analysis, analyse
+from qa_pipeline.stats.control import control_limits, out_of_limits
+from qa_pipeline.stats.describe import describe_scores, pass_rates, weekly_means, weekly_pass_rates
+from qa_pipeline.stats.flags import FLAG_ADVICE, FLAG_LABELS, Flag, coaching_flags
+from qa_pipeline.stats.frames import (
+    CALL_COLUMNS,
+    CRITERIA_COLUMNS,
+    EvidenceItem,
+    Frames,
+    load_frames,
+    parse_evidence,
+    prepare_calls,
+    prepare_criteria,
+    prepare_frames,
+    read_table,
+    write_frames,
+)
+from qa_pipeline.stats.goals import Target, goal_attainment, load_targets, period_bounds
+from qa_pipeline.stats.options import Period, StatsOptions
+from qa_pipeline.stats.problems import common_problems, fisher_greater, individual_problems
+from qa_pipeline.stats.trend import Direction, classify, ols_by_group, robust_by_group, trend_table
+
+__all__ = [
+    "Analysis",
+    "CALL_COLUMNS",
+    "CRITERIA_COLUMNS",
+    "Direction",
+    "EvidenceItem",
+    "FLAG_ADVICE",
+    "FLAG_LABELS",
+    "Flag",
+    "Frames",
+    "Period",
+    "StatsOptions",
+    "Target",
+    "analyse",
+    "classify",
+    "coaching_flags",
+    "common_problems",
+    "control_limits",
+    "describe_scores",
+    "fisher_greater",
+    "goal_attainment",
+    "individual_problems",
+    "load_frames",
+    "load_targets",
+    "ols_by_group",
+    "out_of_limits",
+    "parse_evidence",
+    "pass_rates",
+    "period_bounds",
+    "prepare_calls",
+    "prepare_criteria",
+    "prepare_frames",
+    "read_table",
+    "robust_by_group",
+    "trend_table",
+    "weekly_means",
+    "weekly_pass_rates",
+    "write_frames",
+]

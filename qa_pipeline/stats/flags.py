@@ -1,0 +1,104 @@
+"""Coaching flags: what a coach should do with each agent, from level, trend and consistency.
+
+The method: an agent ranked low but improving is encouraged rather than criticised; an agent
+near the top but sliding is reminded early rather than praised.
+
+=================  ============================================================================
+flag               rule (team median = median of the mean scores of the team's agents that
+                   have enough calls)
+=================  ============================================================================
+encourage          mean below the team median and the trend is significantly improving
+early_warning      mean at or above the median and the trend is significantly declining
+coach              below the median and flat or declining
+recognise          at or above the median and flat or improving
+inconsistent       coefficient of variation above ``cv_factor`` × the team's median agent CV
+                   (in addition to one of the four above)
+insufficient_data  fewer than ``min_calls`` calls in the period (no other flag)
+=================  ============================================================================
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+import pandas as pd
+
+from qa_pipeline.stats.trend import Direction
+
+
+class Flag(str, Enum):
+    """A coaching flag."""
+
+    ENCOURAGE = "encourage"
+    EARLY_WARNING = "early_warning"
+    COACH = "coach"
+    RECOGNISE = "recognise"
+    INCONSISTENT = "inconsistent"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+    @property
+    def label(self) -> str:
+        return FLAG_LABELS[self]
+
+    @property
+    def advice(self) -> str:
+        return FLAG_ADVICE[self]
+
+
+FLAG_LABELS: dict[Flag, str] = {
+    Flag.ENCOURAGE: "Encourage",
+    Flag.EARLY_WARNING: "Early warning",
+    Flag.COACH: "Coach",
+    Flag.RECOGNISE: "Recognise",
+    Flag.INCONSISTENT: "Inconsistent",
+    Flag.INSUFFICIENT_DATA: "Insufficient data",
+}
+
+FLAG_ADVICE: dict[Flag, str] = {
+    Flag.ENCOURAGE: "Below the team median but significantly improving: encourage rather than criticise.",
+    Flag.EARLY_WARNING: "At or above the team median but significantly declining: remind early rather than praise.",
+    Flag.COACH: "Below the team median and not improving: plan coaching on the individual problems.",
+    Flag.RECOGNISE: "At or above the team median and holding or improving: recognise the work.",
+    Flag.INCONSISTENT: "Scores vary far more than the team's: look at what differs between good and bad calls.",
+    Flag.INSUFFICIENT_DATA: "Too few calls in the period to judge.",
+}
+
+
+def coaching_flags(agents: pd.DataFrame, min_calls: int, cv_factor: float) -> pd.DataFrame:
+    """Add flag columns to an agent table.
+
+    Args:
+        agents: One row per agent with ``team``, ``n``, ``mean``, ``cv`` and ``direction``.
+        min_calls: Fewer calls than this → ``insufficient_data`` only.
+        cv_factor: See the module docstring.
+
+    Returns:
+        A copy with ``team_median`` (median of agent means in the team), ``team_cv`` (median
+        agent CV in the team), ``position`` (``above``/``below``/None), ``flag`` (the primary
+        flag), ``inconsistent`` (bool) and ``flags`` (tuple of flag values, primary first).
+    """
+    out = agents.copy()
+    enough = out["n"].to_numpy() >= min_calls
+    eligible = out.loc[enough]
+    med = eligible.groupby("team")["mean"].median()
+    cv = eligible.groupby("team")["cv"].median()
+    out["team_median"] = out["team"].map(med)
+    out["team_cv"] = out["team"].map(cv)
+    below = out["mean"].to_numpy() < out["team_median"].to_numpy()
+    direction = out["direction"].to_numpy()
+    improving = direction == Direction.IMPROVING.value
+    declining = direction == Direction.DECLINING.value
+    primary = np.select(
+        [~enough, below & improving, below, declining],
+        [Flag.INSUFFICIENT_DATA.value, Flag.ENCOURAGE.value, Flag.COACH.value, Flag.EARLY_WARNING.value],
+        default=Flag.RECOGNISE.value,
+    )
+    inconsistent = enough & (out["cv"].to_numpy() > cv_factor * out["team_cv"].to_numpy())
+    out["position"] = np.where(enough, np.where(below, "below", "above"), None)
+    out["flag"] = primary
+    out["inconsistent"] = inconsistent
+    out["flags"] = [
+        (p, Flag.INCONSISTENT.value) if inc else (p,) for p, inc in zip(primary.tolist(), inconsistent.tolist())
+    ]
+    return out

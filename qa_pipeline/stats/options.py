@@ -1,0 +1,149 @@
+"""The options of the statistics stage and the reporting period they resolve to."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from qa_pipeline.errors import ConfigError
+from qa_pipeline.options import _from_dict
+
+
+def _as_date(value: Any, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from exc
+    raise ValueError(f"{name} must be a date YYYY-MM-DD, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period of whole days, both ends included.
+
+    Attributes:
+        start: First day.
+        end: Last day.
+    """
+
+    start: date
+    end: date
+
+    @property
+    def start_ts(self) -> pd.Timestamp:
+        """Midnight at the start of the first day."""
+        return pd.Timestamp(self.start)
+
+    @property
+    def end_ts(self) -> pd.Timestamp:
+        """Midnight after the last day (exclusive bound)."""
+        return pd.Timestamp(self.end + timedelta(days=1))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.isoformat()} – {self.end.isoformat()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Period":
+        return cls(start=date.fromisoformat(str(data["start"])), end=date.fromisoformat(str(data["end"])))
+
+
+@dataclass(frozen=True)
+class StatsOptions:
+    """How agent statistics are computed.
+
+    Attributes:
+        period_from: First day of the period (inclusive); None = ``default_days`` before
+            ``period_to``.
+        period_to: Last day of the period (inclusive); None = the day of the latest call, so a
+            report over an old export still shows data.
+        default_days: Length of the default period in days.
+        alpha: Significance level for trends, individual problems and trend confidence
+            intervals (a ``1 - alpha`` interval).
+        min_calls: Agents with fewer calls in the period are flagged ``insufficient_data`` and
+            get no other flag.
+        cv_factor: An agent whose coefficient of variation exceeds this multiple of the team's
+            median agent CV is flagged ``inconsistent``.
+        common_call_rate: A criterion failed on at least this share of applicable calls is a
+            common problem.
+        common_agent_share: A criterion that at least this share of agents fail often is a
+            common problem.
+        agent_fail_rate: An agent "fails a criterion often" when their failure rate on it is at
+            least this.
+        examples: Example calls listed per individual problem.
+    """
+
+    period_from: date | None = None
+    period_to: date | None = None
+    default_days: int = 30
+    alpha: float = 0.05
+    min_calls: int = 8
+    cv_factor: float = 1.5
+    common_call_rate: float = 0.20
+    common_agent_share: float = 0.30
+    agent_fail_rate: float = 0.25
+    examples: int = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "period_from", _as_date(self.period_from, "period_from"))
+        object.__setattr__(self, "period_to", _as_date(self.period_to, "period_to"))
+        if self.period_from and self.period_to and self.period_from > self.period_to:
+            raise ValueError(f"period_from {self.period_from} is after period_to {self.period_to}")
+        if self.default_days < 1:
+            raise ValueError("default_days must be >= 1")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be between 0 and 1, got {self.alpha}")
+        if self.min_calls < 3:
+            raise ValueError("min_calls must be >= 3 (a trend needs three points)")
+        if self.cv_factor <= 0:
+            raise ValueError("cv_factor must be positive")
+        for name in ("common_call_rate", "common_agent_share", "agent_fail_rate"):
+            value = getattr(self, name)
+            if not 0 < value <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {value}")
+        if self.examples < 0:
+            raise ValueError("examples must be >= 0")
+
+    @classmethod
+    def from_dict(cls, data: "dict[str, Any] | StatsOptions | None") -> "StatsOptions":
+        return _from_dict(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        for key in ("period_from", "period_to"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
+
+    def resolve_period(self, started_at: pd.Series) -> Period:
+        """The period these options select, given the calls' start times.
+
+        Raises:
+            ConfigError: No end date is given and there are no calls to take it from.
+        """
+        end = self.period_to
+        if end is None:
+            if started_at.empty or started_at.isna().all():
+                raise ConfigError("no calls to take the reporting period from; pass --to")
+            end = pd.Timestamp(started_at.max()).date()
+        start = self.period_from or end - timedelta(days=self.default_days - 1)
+        if start > end:
+            raise ConfigError(f"period start {start} is after its end {end}")
+        return Period(start, end)

@@ -1,0 +1,366 @@
+"""The report site and PDFs, from a synthetic store of 12 agents × 60 days."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from qa_pipeline.cli.app import new_app
+from qa_pipeline.cli.report import agent as agent_command
+from qa_pipeline.cli.report import report as report_command
+from qa_pipeline.cli.report import sparkline
+from qa_pipeline.report import ReportOptions, render_agent_report, render_site, write_reports
+from qa_pipeline.report.env import environment
+from qa_pipeline.report.filters import mmss, percent, slugify, unique_slugs
+from qa_pipeline.stats import Frames, StatsOptions, analyse, prepare_frames, write_frames
+from qa_pipeline.synthstore import CHINESE_NAME, SynthStoreOptions, pick_calls, synth_frames, write_transcripts
+from qa_pipeline.transcript import Transcript, Turn, Word
+
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_ID = "../A008 <b>"
+PERIOD = StatsOptions(period_from="2026-09-01", period_to="2026-10-30")
+try:
+    import weasyprint  # noqa: F401
+
+    HAVE_WEASYPRINT = True
+except (ImportError, OSError):  # OSError: the Pango library is missing
+    HAVE_WEASYPRINT = False
+needs_pdf = pytest.mark.skipif(
+    not HAVE_WEASYPRINT or shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+    reason="needs WeasyPrint (with Pango) and poppler-utils (pdftoppm, pdftotext)",
+)
+
+
+def _rename(frames: Frames, agent_id: str, new_id: str | None = None, new_name: str | None = None) -> Frames:
+    calls, crit = frames.calls.copy(), frames.criteria.copy()
+    if new_name is not None:
+        calls.loc[calls["agent_id"] == agent_id, "agent_name"] = new_name
+    if new_id is not None:
+        calls.loc[calls["agent_id"] == agent_id, "agent_id"] = new_id
+        crit.loc[crit["agent_id"] == agent_id, "agent_id"] = new_id
+    return prepare_frames(calls, crit)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):
+    """The rendered site, with a hostile agent name, a hostile agent id and hostile transcript text."""
+    root = tmp_path_factory.mktemp("site")
+    synth = synth_frames(SynthStoreOptions(agents=12, days=60, seed=0))
+    frames = _rename(synth.frames, "A007", new_name=HOSTILE)
+    frames = _rename(frames, "A008", new_id=HOSTILE_ID)
+    chosen = pick_calls(frames, worst=3, best=2)
+    frames = write_transcripts(frames, root / "data", chosen)
+    # Recordings for two calls only: the others must show no player.
+    with_audio = [c for c in chosen if c in set(frames.calls.loc[frames.calls["agent_id"] == "A003", "call_id"])][:2]
+    frames = write_transcripts(frames, root / "data", with_audio, audio=True)
+    # Untrusted words in a transcript of the hostile-named agent.
+    hostile_call = frames.calls.loc[(frames.calls["agent_id"] == "A007") & frames.calls["transcript_path"].notna(), "call_id"].iloc[0]
+    path = root / "data" / "transcripts" / f"{hostile_call}.json"
+    t = Transcript.load(path)
+    first = t.turns[0]
+    words = (Word(HOSTILE, first.words[0].start, first.words[0].end),) + first.words[1:]
+    replace(t, turns=(Turn(first.speaker, words, first.channel),) + t.turns[1:]).save(path)
+
+    analysis = analyse(frames, PERIOD)
+    opts = ReportOptions(generated_at=pd.Timestamp("2026-11-01 06:00").to_pydatetime(), pdf=HAVE_WEASYPRINT)
+    result = render_site(analysis, root / "reports", opts)
+    return {"root": root, "frames": frames, "analysis": analysis, "result": result, "hostile_call": hostile_call,
+            "audio_calls": with_audio, "out": root / "reports"}
+
+
+class Links(HTMLParser):
+    """Collects hrefs, srcs, marks and audio elements of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.sources: list[str] = []
+        self.marks = 0
+        self.audio: list[str] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"] or "")
+        if tag == "audio":
+            self.audio.append(a.get("src") or "")
+        if tag == "mark":
+            self.marks += 1
+
+
+def parse(path: Path) -> Links:
+    p = Links()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def resolve(page: Path, href: str) -> Path | None:
+    parts = urlsplit(href)
+    if parts.scheme or not parts.path:
+        return None
+    return (page.parent / unquote(parts.path)).resolve()
+
+
+# ----------------------------------------------------------------------------- the site
+
+
+def test_every_agent_has_a_page_and_every_link_resolves(site) -> None:
+    out: Path = site["out"]
+    analysis = site["analysis"]
+    result = site["result"]
+    assert len(analysis.agents) == 12
+    assert len(result.agent_pages) == 12 and all(p.is_file() for p in result.agent_pages)
+    index = parse(out / "index.html")
+    agent_links = {resolve(out / "index.html", h) for h in index.links if "agents/" in h}
+    assert agent_links == {p.resolve() for p in result.agent_pages}
+    checked = 0
+    for page in [out / "index.html", *result.agent_pages, *result.call_pages]:
+        for href in parse(page).links:
+            target = resolve(page, href)
+            if target is not None:
+                assert target.is_file(), f"{page.name}: broken link {href}"
+                assert out.resolve() in target.parents or target.suffix == ".wav"
+                checked += 1
+    assert checked > 100
+    # Each agent page links its worst and best calls that have a transcript.
+    assert len(result.call_pages) == 12 * 5
+
+
+def test_untrusted_text_is_escaped_everywhere(site) -> None:
+    out: Path = site["out"]
+    pages = list(out.rglob("*.html"))
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert HOSTILE not in text, page
+        assert "<b>" not in text, page  # from the hostile agent id
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert escaped in (out / "index.html").read_text(encoding="utf-8")
+    agent_page = out / "agents" / f"{unique_slugs(site['analysis'].agents['agent_id'])['A007']}.html"
+    assert escaped in agent_page.read_text(encoding="utf-8")
+    call_page = out / "calls" / f"{site['hostile_call']}.html"
+    assert escaped in call_page.read_text(encoding="utf-8")
+
+
+def test_untrusted_ids_make_safe_file_names(site) -> None:
+    out: Path = site["out"]
+    slug = slugify(HOSTILE_ID)
+    assert "/" not in slug and "<" not in slug and not slug.startswith(".")
+    assert (out / "agents" / f"{slug}.html").is_file()
+    assert not (out.parent / "A008 <b>.html").exists()
+    for page in out.rglob("*"):
+        assert out.resolve() in page.resolve().parents
+        assert re.fullmatch(r"[A-Za-z0-9._-]+", page.name), page.name
+    assert slugify("A001") == "A001"
+    assert slugify("con") != "con" and slugify("王小明").startswith("id-")
+    assert len(set(unique_slugs(["a1", "A1"]).values())) == 2
+
+
+def test_call_page_marks_evidence_in_place(site) -> None:
+    out: Path = site["out"]
+    frames = site["frames"]
+    call_id = site["audio_calls"][0]
+    page = out / "calls" / f"{call_id}.html"
+    html = page.read_text(encoding="utf-8")
+    parsed = parse(page)
+    assert parsed.marks >= 2
+    # Every quote of an agent's evidence is inside a <mark>.
+    crit = frames.criteria.loc[frames.criteria["call_id"] == call_id]
+    quoted = [e for ev in crit["evidence"] for e in ev if e["speaker"] == "agent"]
+    assert quoted
+    marked = " ".join(re.findall(r"<mark[^>]*>(.*?)</mark>", html))
+    for e in quoted:
+        first_word = e["text"].split()[0]
+        assert first_word in marked
+    # The recording plays from a relative path, and evidence times seek into it.
+    assert len(parsed.audio) == 1
+    src = parsed.audio[0]
+    assert not src.startswith("/") and (page.parent / unquote(src)).resolve().is_file()
+    assert re.search(r'class="seek" href="[^"]+\.wav#t=\d+\.\d\d"', html)
+    # The timeline shows both parties.
+    assert 'class="timeline"' in html and 'class="agent"' in html and 'class="customer"' in html
+
+
+def test_timeline_marks_holds_overlaps_and_silences(site) -> None:
+    frames = site["frames"]
+    out: Path = site["out"]
+    crit = frames.criteria.set_index(["call_id", "criterion_id"])["verdict"]
+    kinds = {"hold": ("hold_etiquette", "pass"), "overlap": ("interruptions", "fail"), "silence": ("dead_air", "fail")}
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in (out / "calls").glob("*.html")}
+    for kind, (criterion, verdict) in kinds.items():
+        calls = [c for c in pages if crit.get((c, criterion)) == verdict]
+        assert calls, f"no rendered call with {criterion} {verdict}"
+        assert f'<rect class="{kind}"' in pages[calls[0]], kind
+
+
+def test_call_without_recording_has_no_player(site) -> None:
+    out: Path = site["out"]
+    others = [p for p in (out / "calls").glob("*.html") if p.stem not in site["audio_calls"]]
+    html = others[0].read_text(encoding="utf-8")
+    assert "<audio" not in html and "Recording not reachable" in html
+    assert 'class="seek"' not in html
+
+
+def test_agent_page_content(site) -> None:
+    out: Path = site["out"]
+    a = site["analysis"]
+    html = (out / "agents" / "A001.html").read_text(encoding="utf-8")
+    assert "Encourage" in html and "encourage rather than criticise" in html
+    assert "Individual problems" in html and "Self-identification" in html
+    assert html.count('<svg class="chart"') == 1 and html.count('<svg class="spark"') >= 8
+    assert "Worst calls" in html and "Best calls" in html
+    # The chart's text is text, not glyph outlines.
+    chart = html[html.index('<svg class="chart"'):]
+    assert "<text" in chart[: chart.index("</svg>")]
+    zh = (out / "agents" / "A006.html").read_text(encoding="utf-8")
+    assert CHINESE_NAME in zh and 'lang="zh"' in zh
+    assert a.agent("A002")["flag"] == "early_warning"
+    assert "Early warning" in (out / "agents" / "A002.html").read_text(encoding="utf-8")
+
+
+def test_index_content(site) -> None:
+    html = (site["out"] / "index.html").read_text(encoding="utf-8")
+    for heading in ("Coaching flags", "Leader table", "Pass rate by criterion and agent", "Common problems",
+                    "Control limits", "Handle time", "Trends"):
+        assert heading in html
+    assert html.count('<svg class="chart"') == 7
+    assert CHINESE_NAME in html
+    # Chart text stays text, with a CJK fallback font where one is installed.
+    from qa_pipeline.report.charts import font_families
+
+    if "Noto Sans CJK SC" in font_families():
+        assert "Noto Sans CJK SC" in html
+    # Element ids are unique across the inline charts.
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+
+
+def test_environment_autoescapes() -> None:
+    env = environment()
+    assert env is environment()
+    assert env.from_string("{{ x }}").render(x=HOSTILE) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert env.get_template("agent.html.j2").environment is env
+    assert mmss(125.4) == "2:05" and mmss(3725) == "1:02:05" and mmss(None) == "–"
+    assert percent(0.853) == "85%" and percent(float("nan")) == "–"
+
+
+# ----------------------------------------------------------------------------- PDF
+
+
+def _png_pages(pdf: Path, tmp: Path, first: int = 1, last: int = 1) -> list[np.ndarray]:
+    from PIL import Image
+
+    prefix = tmp / pdf.stem
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", str(first), "-l", str(last), str(pdf), str(prefix)], check=True)
+    return [np.asarray(Image.open(p).convert("L"), dtype=float) for p in sorted(tmp.glob(f"{pdf.stem}*.png"))]
+
+
+@needs_pdf
+def test_team_pdf_renders_with_page_numbers_and_chinese(site, tmp_path: Path) -> None:
+    pdf = site["out"] / "qa-report.pdf"
+    assert site["result"].pdfs == (pdf,)
+    pages = _png_pages(pdf, tmp_path, 1, 3)
+    assert len(pages) == 3
+    for px in pages:
+        assert px.var() > 100, "blank page"  # white page: variance 0
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert CHINESE_NAME in text
+    n = int(subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout.split("Pages:")[1].split()[0])
+    assert re.search(rf"\b1 ?/ ?{n}\b", text) and re.search(rf"\b{n} ?/ ?{n}\b", text)
+    assert "2026-09-01 – 2026-10-30" in text and "generated 2026-11-01 06:00" in text
+    assert "<script>alert(1)" in text and "&lt;" not in text  # printed literally, as text
+
+
+@needs_pdf
+def test_agent_pdf_for_the_chinese_agent(site, tmp_path: Path) -> None:
+    result = render_agent_report(site["analysis"], "A006", tmp_path / "one", ReportOptions(workers=1), pdf=True)
+    (pdf,) = result.pdfs
+    assert pdf.name == "A006.pdf" and result.agent_pages[0].name == "A006.html"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert CHINESE_NAME in text
+    assert re.search(r"[\u4e00-\u9fff]{4,}", text.replace(CHINESE_NAME, "")), "Chinese evidence text"
+    pages = _png_pages(pdf, tmp_path)
+    assert pages[0].var() > 100
+    # Dark pixels where the title is: the name is drawn, not left as missing-glyph boxes only.
+    assert (pages[0] < 128).mean() > 0.002
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+@pytest.fixture(scope="module")
+def exported(site) -> tuple[Path, Path]:
+    return write_frames(site["frames"], site["root"] / "export")
+
+
+def _app():
+    app = new_app("test")
+    app.command("report")(report_command)
+    app.command("agent")(agent_command)
+    return app
+
+
+def test_cli_report_for_one_agent(exported, tmp_path: Path) -> None:
+    calls, criteria = exported
+    out = tmp_path / "r"
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--from", "2026-09-01",
+                                      "--to", "2026-10-30", "--out", str(out), "--agent", "A002", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert (out / "agents" / "A002.html").is_file() and not (out / "index.html").exists()
+    assert not list(out.rglob("*.pdf"))
+    assert "1 agent page(s), 5 call page(s)" in res.output
+
+
+def test_cli_agent_drilldown(exported, site) -> None:
+    calls, criteria = exported
+    res = CliRunner().invoke(_app(), ["agent", "A001", "--calls", str(calls), "--criteria", str(criteria),
+                                      "--from", "2026-09-01", "--to", "2026-10-30", "--reports", str(site["out"])],
+                            env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "Alice Adams" in res.output and "Encourage" in res.output and "improving" in res.output
+    assert "Individual problems" in res.output and "Self-identification" in res.output
+    assert re.search(r"[▁▂▃▄▅▆▇█]{5,}", res.output)
+    assert str(site["out"] / "calls") in res.output
+    hostile = CliRunner().invoke(_app(), ["agent", "A007", "--calls", str(calls), "--criteria", str(criteria),
+                                          "--from", "2026-09-01", "--to", "2026-10-30"])
+    assert hostile.exit_code == 0 and HOSTILE in hostile.output  # literal text, no markup interpretation
+    assert sparkline([1.0, 2.0, 3.0]) == "▁▅█"
+
+
+def test_cli_errors(exported, tmp_path: Path) -> None:
+    calls, criteria = exported
+    bad = tmp_path / "calls.csv"
+    pd.read_csv(calls).drop(columns=["call_score"]).to_csv(bad, index=False)
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(bad), "--criteria", str(criteria), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 1
+    assert f"Error: {bad}: missing required column(s) call_score" in res.output
+    res = CliRunner().invoke(_app(), ["agent", "NOPE", "--calls", str(calls), "--criteria", str(criteria)])
+    assert res.exit_code == 1 and "agent 'NOPE' has no calls" in res.output
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls)])
+    assert res.exit_code == 2 and "--calls and --criteria go together" in res.output  # a usage error
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--from", "01/09/2026"])
+    assert res.exit_code == 2
+
+
+def test_tiny_team_without_criteria_or_transcripts(tmp_path: Path) -> None:
+    rows = [(f"{a}{d}", a, team, pd.Timestamp("2026-11-01") + pd.Timedelta(days=d), 120.0, 80.0 + d)
+            for a, n, team in (("solo", 1, "T2"), ("pair", 2, "T1"), ("many", 12, "T1")) for d in range(n)]
+    calls = pd.DataFrame(rows, columns=["call_id", "agent_id", "team", "started_at", "duration_s", "call_score"])
+    frames = prepare_frames(calls, pd.DataFrame({"call_id": [], "criterion_id": [], "verdict": []}))
+    period = StatsOptions(period_from="2026-11-01", period_to="2026-11-30")
+    a = analyse(frames, period)
+    assert a.agents.set_index("agent_id")["flag"].to_dict() == {"many": "recognise", "pair": "insufficient_data", "solo": "insufficient_data"}
+    result = write_reports(frames, tmp_path, period, ReportOptions(workers=1, pdf=False))
+    assert len(result.agent_pages) == 3 and not result.call_pages and not result.pdfs
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Pass rate by criterion and agent" not in html and "Insufficient data" in html

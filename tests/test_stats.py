@@ -1,0 +1,506 @@
+"""Statistics against values computed by hand (or by formulas independent of the code)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from qa_pipeline.errors import ConfigError, ReportError
+from qa_pipeline.stats import (
+    StatsOptions,
+    Target,
+    analyse,
+    coaching_flags,
+    common_problems,
+    control_limits,
+    describe_scores,
+    fisher_greater,
+    goal_attainment,
+    individual_problems,
+    load_frames,
+    load_targets,
+    ols_by_group,
+    out_of_limits,
+    parse_evidence,
+    period_bounds,
+    prepare_calls,
+    prepare_frames,
+    robust_by_group,
+    trend_table,
+    write_frames,
+)
+from qa_pipeline.synthstore import SynthStoreOptions, synth_frames
+
+DAY0 = pd.Timestamp("2026-11-02 10:00")
+
+
+def make_calls(rows: list[tuple[str, str, int, float]], duration: float = 300.0) -> pd.DataFrame:
+    """Calls from (agent, team, day, score) tuples, at 10:00 on each day."""
+    return pd.DataFrame(
+        {
+            "call_id": [f"c{i:05d}" for i in range(len(rows))],
+            "agent_id": [r[0] for r in rows],
+            "team": [r[1] for r in rows],
+            "started_at": [DAY0 + pd.Timedelta(days=r[2]) for r in rows],
+            "duration_s": duration,
+            "call_score": [r[3] for r in rows],
+        }
+    )
+
+
+def no_criteria() -> pd.DataFrame:
+    return pd.DataFrame({"call_id": [], "criterion_id": [], "verdict": []})
+
+
+# ----------------------------------------------------------------------------- describe
+
+
+def test_describe_scores_by_hand() -> None:
+    calls = prepare_calls(make_calls([("a", "t", d, s) for d, s in enumerate([60, 70, 80, 90])]))
+    row = describe_scores(calls, ["agent_id"]).iloc[0]
+    std = math.sqrt((15**2 + 5**2 + 5**2 + 15**2) / 3)  # sample standard deviation
+    assert row["n"] == 4
+    assert row["mean"] == pytest.approx(75.0)
+    assert row["std"] == pytest.approx(std)
+    assert row["cv"] == pytest.approx(std / 75.0)
+    assert row["cv"] == pytest.approx(0.172133, abs=1e-6)
+    assert (row["median"], row["min"], row["max"]) == (75.0, 60.0, 90.0)
+    assert row["aht_s"] == pytest.approx(300.0)
+
+
+# ----------------------------------------------------------------------------- trend
+
+
+def test_ols_slope_per_week_ci_and_p_by_hand() -> None:
+    # One call a week: x = 0, 1, 2, 3 weeks.
+    calls = prepare_calls(make_calls([("a", "t", 7 * w, s) for w, s in enumerate([60, 62, 67, 71])]))
+    out = trend_table(calls, ["agent_id"], "call_score", DAY0, alpha=0.05).iloc[0]
+    # x̄ = 1.5, ȳ = 65, Sxy = 19, Sxx = 5 → slope 3.8/week, intercept 59.3.
+    assert out["slope_per_week"] == pytest.approx(3.8)
+    assert out["intercept"] == pytest.approx(59.3)
+    # Residuals 0.7, -1.1, 0.1, 0.3 → SSE 1.8; se = sqrt(1.8 / 2 / 5).
+    se = math.sqrt(0.18)
+    t = 3.8 / se
+    # Student t with 2 degrees of freedom has closed forms for the tail and the quantile.
+    p = 1 - t / math.sqrt(t * t + 2)
+    q975 = 0.95 / math.sqrt(2 * 0.975 * 0.025)
+    assert out["slope_p"] == pytest.approx(p, rel=1e-9)
+    assert out["slope_p"] == pytest.approx(0.012237, abs=1e-6)
+    assert out["slope_ci_low"] == pytest.approx(3.8 - q975 * se, rel=1e-9)
+    assert out["slope_ci_high"] == pytest.approx(3.8 + q975 * se, rel=1e-9)
+
+
+def test_theil_sen_and_kendall_on_a_tiny_series_by_hand() -> None:
+    # Weekly points with one outlier. The ten pairwise slopes are
+    # 2, 0.5, 5/3, 5, -1, 1.5, 6, 4, 9.5, 15 → median (2 + 4) / 2 = 3 (OLS would give 4.3);
+    # nine of ten pairs rise → Kendall's tau = (9 - 1) / 10 = 0.8.
+    calls = prepare_calls(make_calls([("a", "t", 7 * w, s) for w, s in enumerate([10, 12, 11, 15, 30])]))
+    out = trend_table(calls, ["agent_id"], "call_score", DAY0).iloc[0]
+    assert out["theil_slope"] == pytest.approx(3.0)
+    assert out["slope_per_week"] == pytest.approx(4.3)
+    assert out["kendall_tau"] == pytest.approx(0.8)
+    assert out["theil_low"] <= 3.0 <= out["theil_high"]
+
+
+def test_robust_trend_uses_daily_means() -> None:
+    # Two calls a day averaging 50, 52, 54, 56: Theil–Sen on daily means is exactly 2/day.
+    keys = np.array(["a"] * 8)
+    days = np.repeat(np.arange(4), 2)
+    x = (days + np.tile([0.1, 0.6], 4)) / 7
+    y = np.array([40, 60, 42, 62, 44, 64, 46, 66], dtype=float)
+    out = robust_by_group(keys, x, y).loc["a"]
+    assert out["theil_slope"] == pytest.approx(14.0)  # 2 points/day = 14/week
+    assert out["kendall_tau"] == pytest.approx(1.0)
+    assert out["days"] == 4
+
+
+def test_vectorised_ols_matches_linregress() -> None:
+    rng = np.random.default_rng(3)
+    keys = np.repeat(["a", "b", "c"], [30, 7, 50])
+    x = rng.uniform(0, 8, len(keys))
+    y = 70 + rng.normal(0, 10, len(keys)) + np.where(keys == "a", 2.0, -1.0) * x
+    out = ols_by_group(keys, x, y)
+    for k in ("a", "b", "c"):
+        ref = sps.linregress(x[keys == k], y[keys == k])
+        assert out.loc[k, "slope"] == pytest.approx(ref.slope)
+        assert out.loc[k, "intercept"] == pytest.approx(ref.intercept)
+        assert out.loc[k, "p_value"] == pytest.approx(ref.pvalue)
+        assert out.loc[k, "stderr"] == pytest.approx(ref.stderr)
+
+
+def test_too_few_points_give_no_trend() -> None:
+    out = ols_by_group(np.array(["a", "a"]), np.array([0.0, 1.0]), np.array([50.0, 60.0]))
+    assert math.isnan(out.loc["a", "slope"]) and math.isnan(out.loc["a", "p_value"])
+
+
+# ----------------------------------------------------------------------------- flags
+
+
+@pytest.fixture(scope="module")
+def constructed() -> pd.DataFrame:
+    """A team whose agents each show one planted pattern over 40 days, one call a day."""
+    rng = np.random.default_rng(11)
+    wiggle = np.tile([2.0, -1.0, -2.0, 1.0], 10)  # zero-mean, no trend
+    rows: list[tuple[str, str, int, float]] = []
+    series = {
+        "low_improving": 50 + 0.5 * np.arange(40) + wiggle,
+        "top_declining": 95 - 0.4 * np.arange(40) + wiggle,
+        "flat_noisy": np.clip(75 + rng.normal(0, 8, 40), 0, 100),
+        "steady_mid": 80 + wiggle,
+        "low_flat": 55 + wiggle,
+        "erratic": np.tile([45.0, 100.0], 20),
+    }
+    for agent, scores in series.items():
+        rows += [(agent, "T", d, float(s)) for d, s in enumerate(scores)]
+    rows += [("few", "T", d, 90.0) for d in range(5)]
+    frames = prepare_frames(make_calls(rows), no_criteria())
+    a = analyse(frames, StatsOptions(period_from=DAY0.date(), period_to=(DAY0 + pd.Timedelta(days=39)).date()))
+    return a.agents.set_index("agent_id")
+
+
+def test_improving_low_agent_is_encouraged(constructed: pd.DataFrame) -> None:
+    row = constructed.loc["low_improving"]
+    assert row["direction"] == "improving"
+    assert row["position"] == "below"
+    assert row["flag"] == "encourage"
+
+
+def test_declining_top_agent_gets_an_early_warning(constructed: pd.DataFrame) -> None:
+    row = constructed.loc["top_declining"]
+    assert row["direction"] == "declining"
+    assert row["mean"] > row["team_median"]
+    assert row["rank"] == 1
+    assert row["flag"] == "early_warning"
+
+
+def test_flat_noisy_series_is_not_called_a_trend(constructed: pd.DataFrame) -> None:
+    row = constructed.loc["flat_noisy"]
+    assert row["slope_p"] >= 0.05
+    assert row["direction"] == "flat"
+    assert row["flag"] == "recognise"  # above the median, not declining
+
+
+def test_other_flags(constructed: pd.DataFrame) -> None:
+    assert constructed.loc["steady_mid", "flags"] == ("recognise",)
+    assert constructed.loc["low_flat", "flags"] == ("coach",)
+    assert constructed.loc["erratic", "flags"] == ("coach", "inconsistent")
+    assert constructed.loc["few", "flags"] == ("insufficient_data",)
+    # The team median is over agents with enough calls: the five-call agent does not count.
+    means = constructed.loc[constructed["n"] >= 8, "mean"]
+    assert constructed["team_median"].iloc[0] == pytest.approx(means.median())
+
+
+def test_significant_ols_needs_theil_sen_to_agree() -> None:
+    agents = pd.DataFrame(
+        {"team": "T", "n": [20, 20, 20, 20], "mean": [60, 70, 80, 90], "cv": 0.1,
+         "direction": ["improving", "flat", "declining", "flat"]}
+    )
+    out = coaching_flags(agents, min_calls=8, cv_factor=1.5)
+    assert out["flag"].tolist() == ["encourage", "coach", "early_warning", "recognise"]
+    from qa_pipeline.stats import classify
+
+    # Significant OLS slope but Theil–Sen flat or opposite: no trend.
+    assert classify([2.0, 2.0, -2.0], [0.001, 0.001, 0.001], [0.0, -0.5, -1.0], 0.05).tolist() == ["flat", "flat", "declining"]
+
+
+def test_rank_quartile_and_z(constructed: pd.DataFrame) -> None:
+    # Ranked among the agents with enough calls only.
+    few = constructed.loc["few"]
+    assert pd.isna(few["rank"]) and pd.isna(few["quartile"]) and pd.isna(few["z"])
+    full = constructed.loc[constructed["n"] >= 8]
+    assert sorted(full["rank"]) == list(range(1, len(full) + 1))
+    top = full.loc[full["rank"] == 1].iloc[0]
+    assert top["quartile"] == 1
+    assert full.loc[full["rank"] == len(full), "quartile"].iloc[0] == 4
+    means = full["mean"]
+    expected = (means - means.mean()) / means.std(ddof=1)
+    assert full["z"].to_numpy() == pytest.approx(expected.to_numpy())
+
+
+# ----------------------------------------------------------------------------- control limits
+
+
+def test_control_limits_and_calls_outside() -> None:
+    scores = [80.0] * 10 + [82.0] * 10 + [20.0]
+    calls = prepare_calls(make_calls([("a", "T", d, s) for d, s in enumerate(scores)]))
+    lim = control_limits(calls).iloc[0]
+    arr = np.array(scores)
+    assert lim["mean"] == pytest.approx(arr.mean())
+    assert lim["sd"] == pytest.approx(arr.std(ddof=1))
+    assert lim["lcl3"] == pytest.approx(arr.mean() - 3 * arr.std(ddof=1))
+    out = out_of_limits(calls, control_limits(calls))
+    assert out["call_score"].tolist() == [20.0]
+    z = (20 - arr.mean()) / arr.std(ddof=1)
+    assert out.iloc[0]["z"] == pytest.approx(z)
+    assert out.iloc[0]["zone"] == ("action" if abs(z) > 3 else "warning")
+    assert out.iloc[0]["side"] == "low"
+
+
+# ----------------------------------------------------------------------------- problems
+
+
+def fisher_by_hand(fails: int, n: int, other_fails: int, other_n: int) -> float:
+    """Upper tail of the hypergeometric distribution, with exact integer arithmetic."""
+    total, failed = n + other_n, fails + other_fails
+    denom = math.comb(total, n)
+    return sum(math.comb(failed, k) * math.comb(total - failed, n - k) for k in range(fails, min(failed, n) + 1)) / denom
+
+
+def test_fisher_p_value_against_independent_computation() -> None:
+    p = fisher_greater(np.array([8]), np.array([20]), np.array([10]), np.array([80]))[0]
+    assert p == pytest.approx(fisher_by_hand(8, 20, 10, 80), rel=1e-12)
+    assert p == pytest.approx(0.0082273462, rel=1e-8)
+    assert np.isnan(fisher_greater(np.array([1]), np.array([5]), np.array([0]), np.array([0]))[0])
+
+
+def make_criteria_case() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Agent 'bad' fails greeting on 8 of 20 calls; four colleagues fail 10 of 80 between them."""
+    call_rows, crit_rows = [], []
+    plan = {"bad": 8, "b": 3, "c": 3, "d": 2, "e": 2}
+    k = 0
+    for agent, fails in plan.items():
+        for day in range(20):
+            cid = f"{agent}-{day:02d}"
+            call_rows.append((cid, agent, day))
+            crit_rows.append((cid, "greeting", "fail" if day >= 20 - fails else "pass"))
+            crit_rows.append((cid, "closing", "na" if day % 2 else ("fail" if day % 4 == 0 else "pass")))
+            k += 1
+    calls = pd.DataFrame(
+        {
+            "call_id": [r[0] for r in call_rows],
+            "agent_id": [r[1] for r in call_rows],
+            "team": "T",
+            "started_at": [DAY0 + pd.Timedelta(days=r[2]) for r in call_rows],
+            "duration_s": 200.0,
+            "call_score": 80.0,
+        }
+    )
+    criteria = pd.DataFrame(crit_rows, columns=["call_id", "criterion_id", "verdict"])
+    return calls, criteria
+
+
+def test_individual_problem_table() -> None:
+    frames = prepare_frames(*make_criteria_case())
+    table = individual_problems(frames.criteria, alpha=0.05, examples=3)
+    row = table.loc[(table["agent_id"] == "bad") & (table["criterion_id"] == "greeting")].iloc[0]
+    assert (row["fails"], row["n"], row["team_fails"], row["team_n"]) == (8, 20, 10, 80)
+    assert row["rate"] == pytest.approx(0.4)
+    assert row["team_rate"] == pytest.approx(0.125)
+    assert row["diff"] == pytest.approx(0.275)
+    assert row["p_value"] == pytest.approx(fisher_by_hand(8, 20, 10, 80), rel=1e-12)
+    # Two criteria for this agent: BH multiplies the smaller p by 2 / 1.
+    closing_p = table.loc[(table["agent_id"] == "bad") & (table["criterion_id"] == "closing"), "p_value"].iloc[0]
+    assert row["q_value"] == pytest.approx(min(1.0, row["p_value"] * 2, max(row["p_value"] * 2, closing_p)))
+    assert row["significant"]
+    # The most recent failures come first.
+    assert row["example_calls"] == ("bad-19", "bad-18", "bad-17")
+    ok = table.loc[(table["agent_id"] == "b") & (table["criterion_id"] == "greeting")].iloc[0]
+    assert not ok["significant"] and ok["example_calls"] == ()
+    # na rows do not count: closing applies to 10 of each agent's 20 calls.
+    assert table.loc[table["criterion_id"] == "closing", "n"].unique().tolist() == [10]
+
+
+def test_common_problems() -> None:
+    frames = prepare_frames(*make_criteria_case())
+    table = common_problems(frames.criteria, call_rate=0.2, agent_share=0.3, agent_fail_rate=0.25, min_calls=8)
+    by = table.set_index("criterion_id")
+    # Greeting: 18 of 100 calls fail (< 20 %) and one agent of five fails it often (< 30 %).
+    assert by.loc["greeting", "fail_rate"] == pytest.approx(0.18)
+    assert by.loc["greeting", "agent_share"] == pytest.approx(0.2)
+    assert not by.loc["greeting", "common"]
+    # Closing: 25 of 50 applicable verdicts fail, every agent at 50 %.
+    assert by.loc["closing", "fail_rate"] == pytest.approx(0.5)
+    assert by.loc["closing", "agents_failing"] == 5
+    assert by.loc["closing", "common"] and by.loc["closing", "rank"] == 1
+
+
+# ----------------------------------------------------------------------------- goals
+
+
+def test_period_bounds() -> None:
+    assert period_bounds("2026-11") == (date(2026, 11, 1), date(2026, 11, 30))
+    assert period_bounds("2026Q4") == (date(2026, 10, 1), date(2026, 12, 31))
+    assert period_bounds("2027-q1") == (date(2027, 1, 1), date(2027, 3, 31))
+    assert period_bounds("2026-02") == (date(2026, 2, 1), date(2026, 2, 28))
+    with pytest.raises(ValueError, match="month YYYY-MM or a quarter"):
+        period_bounds("2026-13")
+
+
+def test_goal_attainment_projects_the_trend() -> None:
+    # Scores 70, 71, … 84 at noon on 1–15 November; judged at midnight after the 15th.
+    calls = pd.DataFrame(
+        {
+            "call_id": [f"n{d}" for d in range(15)],
+            "agent_id": "a",
+            "team": "T",
+            "started_at": [pd.Timestamp("2026-11-01 12:00") + pd.Timedelta(days=d) for d in range(15)],
+            "duration_s": 300.0,
+            "call_score": [70.0 + d for d in range(15)],
+        }
+    )
+    frames = prepare_frames(calls, no_criteria())
+    targets = [
+        Target("agent", "a", "2026-11", "qa_score", 80.0),
+        Target("agent", "a", "2026-11", "qa_score", 90.0),
+        Target("team", "T", "2026-10", "qa_score", 50.0),
+        Target("team", "T", "2026-11", "aht_s", 240.0, "at_most"),
+    ]
+    out = goal_attainment(frames, targets, pd.Timestamp("2026-11-16"))
+    # Half the month has passed at a mean of 77; the fitted line (x in days, 69.5 + x) averages
+    # 92 over the remaining half (its midpoint is day 22.5): projected 0.5·77 + 0.5·92 = 84.5.
+    assert out.loc[0, "elapsed"] == pytest.approx(0.5)
+    assert out.loc[0, "actual"] == pytest.approx(77.0)
+    assert out.loc[0, "projected"] == pytest.approx(84.5)
+    assert out["status"].tolist() == ["on_track", "off_track", "no_data", "off_track"]
+    done = goal_attainment(frames, targets[:1], pd.Timestamp("2026-12-05"))
+    assert done.loc[0, "status"] == "missed"  # the month is over at a mean of 77
+    assert done.loc[0, "projected"] == pytest.approx(77.0)
+
+
+def test_load_targets_yaml_and_csv(tmp_path: Path) -> None:
+    y = tmp_path / "targets.yaml"
+    y.write_text(
+        "targets:\n"
+        "  - {agent: A001, period: 2026-11, metric: qa_score, target: 85}\n"
+        "  - {team: North, period: 2026Q4, metric: 'pass_rate:empathy', target: 80}\n"
+        "  - {team: North, period: 2026Q4, metric: aht_s, target: 360}\n",
+        encoding="utf-8",
+    )
+    t = load_targets(y)
+    assert t[0] == Target("agent", "A001", "2026-11", "qa_score", 85.0, "at_least")
+    assert t[1].target == pytest.approx(0.8)  # a percentage read as a share
+    assert t[2].direction == "at_most"
+    c = tmp_path / "targets.csv"
+    c.write_text("agent,team,period,metric,target,direction\nA001,,2026-11,qa_score,85,\n,North,2026Q4,aht_s,300,at_most\n")
+    assert [x.scope for x in load_targets(c)] == ["agent", "team"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("agent,team,period,metric,target\nA001,,2026-11,speed,85\n")
+    with pytest.raises(ConfigError, match=r"bad.csv: row 2: metric must be"):
+        load_targets(bad)
+    with pytest.raises(ConfigError, match="cannot read targets file"):
+        load_targets(tmp_path / "missing.yaml")
+
+
+def test_goals_in_the_analysis() -> None:
+    synth = synth_frames(SynthStoreOptions(agents=6, days=60, seed=2))
+    goals = [Target("agent", "A001", "2026-10", "qa_score", 50.0), Target("team", "North", "2026-10", "pass_rate:greeting", 0.5)]
+    a = analyse(synth.frames, StatsOptions(period_to="2026-10-15"), goals)
+    assert a.goals["status"].tolist() == ["on_track", "on_track"]
+    assert a.goals["n"].min() > 0
+
+
+# ----------------------------------------------------------------------------- frames
+
+
+def test_missing_columns_are_named() -> None:
+    calls = make_calls([("a", "t", 0, 50.0)]).drop(columns=["team", "call_score"])
+    with pytest.raises(ReportError, match=r"calls frame: missing required column\(s\) team, call_score"):
+        prepare_frames(calls, no_criteria())
+    good = make_calls([("a", "t", 0, 50.0)])
+    with pytest.raises(ReportError, match=r"criteria frame: missing required column\(s\) verdict"):
+        prepare_frames(good, pd.DataFrame({"call_id": ["c00000"], "criterion_id": ["x"]}))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c, k: (c, k.assign(verdict=["maybe"])), "verdict must be pass, fail or na; got 'maybe'"),
+        (lambda c, k: (c, k.assign(call_id=["nope"])), "name calls that are not in the calls table, e.g. 'nope'"),
+        (lambda c, k: (c.assign(call_score=[150.0]), k), "call_score outside 0–100"),
+        (lambda c, k: (pd.concat([c, c]), k), "call_id 'c00000' appears more than once"),
+        (lambda c, k: (c, pd.concat([k, k])), "criterion 'x' appears twice for call 'c00000'"),
+        (lambda c, k: (c.assign(duration_s=["long"]), k), "column duration_s has 1 non-numeric value"),
+        (lambda c, k: (c.assign(started_at=["yesterday"]), k), "started_at has values that are not dates"),
+    ],
+)
+def test_invalid_frames_are_refused(change, message: str) -> None:
+    calls = make_calls([("a", "t", 0, 50.0)])
+    crit = pd.DataFrame({"call_id": ["c00000"], "criterion_id": ["x"], "verdict": ["pass"]})
+    with pytest.raises(ReportError, match=message):
+        prepare_frames(*change(calls, crit))
+
+
+def test_times_are_normalised_to_naive_utc() -> None:
+    calls = make_calls([("a", "t", 0, 50.0)])
+    calls["started_at"] = ["2026-11-02T12:00:00+02:00"]
+    out = prepare_calls(calls)
+    assert out["started_at"].iloc[0] == pd.Timestamp("2026-11-02 10:00")
+    assert out["started_at"].dt.tz is None
+    assert out["agent_name"].iloc[0] == "a"  # defaults to the id
+    assert out["transcript_path"].iloc[0] is None
+
+
+def test_csv_round_trip_keeps_evidence_and_chinese(tmp_path: Path) -> None:
+    synth = synth_frames(SynthStoreOptions(agents=6, days=5, seed=1))
+    calls_path, crit_path = write_frames(synth.frames, tmp_path)
+    back = load_frames(calls_path, crit_path)
+    assert len(back.calls) == len(synth.frames.calls)
+    assert "王小明" in set(back.calls["agent_name"])
+    zh = back.criteria.loc[(back.criteria["agent_id"] == "A006") & (back.criteria["verdict"] == "pass")].iloc[0]
+    items = parse_evidence(zh["evidence"])
+    assert items and any("\u4e00" <= ch <= "\u9fff" for ch in items[0].text)
+    pd.testing.assert_series_equal(back.calls["call_score"], synth.frames.calls["call_score"])
+    with pytest.raises(ReportError, match="evidence is not JSON"):
+        parse_evidence("[{oops")
+
+
+def test_options_are_validated() -> None:
+    with pytest.raises(ConfigError, match="alpha must be between 0 and 1"):
+        StatsOptions.from_dict({"alpha": 2})
+    with pytest.raises(ConfigError, match="unknown option"):
+        StatsOptions.from_dict({"alpah": 0.1})
+    with pytest.raises(ConfigError, match="is after period_to"):
+        StatsOptions.from_dict({"period_from": "2026-12-01", "period_to": "2026-11-01"})
+    opts = StatsOptions(period_to="2026-11-30")
+    period = opts.resolve_period(pd.Series([], dtype="datetime64[ns]"))
+    assert (period.start, period.end, period.days) == (date(2026, 11, 1), date(2026, 11, 30), 30)
+
+
+# ----------------------------------------------------------------------------- the synthetic store
+
+
+def test_synthetic_store_is_deterministic_and_carries_its_planted_truth() -> None:
+    one = synth_frames(SynthStoreOptions(agents=12, days=60, seed=0))
+    two = synth_frames(SynthStoreOptions(agents=12, days=60, seed=0))
+    pd.testing.assert_frame_equal(one.frames.calls, two.frames.calls)
+    assert one.profile("A001").profile == "improving" and one.profile("A002").profile == "declining"
+    a = analyse(one.frames, StatsOptions(period_from="2026-09-01", period_to="2026-10-30"))
+    agents = a.agents.set_index("agent_id")
+    assert agents.loc["A001", "flag"] == "encourage"
+    assert agents.loc["A002", "flag"] == "early_warning"
+    assert agents.loc["A003", "flag"] == "recognise"
+    assert agents.loc["A004", "inconsistent"]
+    assert agents.loc["A005", "flag"] == "coach"
+    problems = a.agent_problems("A005")
+    assert "active_listening" in set(problems["criterion_id"])
+    assert a.common.iloc[0]["criterion_id"] == "empathy" and a.common.iloc[0]["common"]
+
+
+def test_default_period_is_the_last_30_days_of_data() -> None:
+    synth = synth_frames(SynthStoreOptions(agents=3, days=45, seed=4))
+    a = analyse(synth.frames)
+    last = synth.frames.calls["started_at"].max().date()
+    assert a.period.end == last and a.period.days == 30
+    assert a.calls["started_at"].min() >= pd.Timestamp(a.period.start)
+    with pytest.raises(ReportError, match="no calls in the period"):
+        analyse(synth.frames, StatsOptions(period_from="2030-01-01", period_to="2030-01-31"))
+    with pytest.raises(ReportError, match=r"agent 'A0O1' has no calls .* did you mean A001"):
+        a.agent("A0O1")
+
+
+def test_large_dataset_is_fast() -> None:
+    # 20,000 calls / 100 agents: the vectorised statistics stay well under a second or two.
+    import time
+
+    synth = synth_frames(SynthStoreOptions(agents=100, days=50, calls_per_day=4, teams=4, seed=5))
+    start = time.perf_counter()
+    a = analyse(synth.frames, StatsOptions(period_from="2026-09-01", period_to="2026-10-20"))
+    elapsed = time.perf_counter() - start
+    assert len(a.agents) == 100 and len(a.calls) > 18_000
+    assert elapsed < 10.0
