@@ -7,7 +7,30 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch; an unpinned torch would pull several GB of CUDA packages.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: setup setup-dev demo test bench clean
+# Debian packages: pango/harfbuzz for the PDF renderer, a CJK font for Chinese names and
+# evidence in charts and PDFs; the tests also render PDFs to PNG (poppler) and start a real
+# PostgreSQL server.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) poppler-utils postgresql
+
+.PHONY: setup setup-dev system-packages system-packages-dev demo test bench clean
+
+# Installs what is missing, with apt-get as root (or through sudo).
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then echo "Please install: $$missing" >&2; exit 1; fi; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "Installing system packages: $$missing"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+system-packages:
+	$(call apt_install,$(SYSTEM_PACKAGES))
+
+system-packages-dev:
+	$(call apt_install,$(TEST_SYSTEM_PACKAGES))
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +49,8 @@ $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.setup
 
-setup: $(VENV)/.setup
-setup-dev: $(VENV)/.setup-dev
+setup: system-packages $(VENV)/.setup
+setup-dev: system-packages-dev $(VENV)/.setup-dev
 
 demo: setup
 	$(BIN)/qa transcribe samples/recordings --out reports/transcripts --format txt,vtt
