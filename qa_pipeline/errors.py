@@ -1,7 +1,8 @@
 """The exception hierarchy.
 
 Every error the library raises on purpose derives from :class:`QAError`, so the CLI can turn
-each one into a single ``Error: …`` line and exit code 1 without a traceback.
+each one into a single ``Error: …`` line and the class's ``exit_code`` (1 unless a class says
+otherwise: usage and configuration problems exit 2) without a traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 class QAError(Exception):
     """Base class of every error qa_pipeline raises on purpose."""
+
+    exit_code: int = 1
 
 
 class AudioError(QAError):
@@ -37,3 +40,19 @@ class ScenarioError(QAError):
 
 class ConfigError(QAError):
     """Options or configuration values are invalid."""
+
+    exit_code = 2
+
+
+class ReportError(QAError):
+    """Statistics or report inputs are invalid, or a report cannot be written."""
+
+
+class StoreError(QAError):
+    """The results store cannot be opened, migrated or written."""
+
+
+class LockedError(QAError):
+    """Another run holds the results store's lock."""
+
+    exit_code = 2

@@ -1,4 +1,4 @@
-"""Finding recordings on disk."""
+"""Finding recordings on disk and who took each call."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 from qa_pipeline.errors import AudioError
+from qa_pipeline.metadata import CallMetadata, MetadataOptions, resolve_metadata
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".mp4", ".wma", ".aiff", ".aif"})
 
@@ -49,3 +50,23 @@ def call_ids(paths: list[Path]) -> dict[Path, str]:
         seen[stem] = n + 1
         ids[p] = stem if n == 0 else f"{stem}-{n + 1}"
     return ids
+
+
+def discover_calls(root: str | Path, options: MetadataOptions | None = None) -> list[CallMetadata]:
+    """Every recording under ``root`` with its metadata (see :mod:`qa_pipeline.metadata`).
+
+    Args:
+        root: A recordings folder (searched recursively) or a single recording.
+        options: Where metadata comes from.
+
+    Returns:
+        One record per recording, sorted by path. Records whose ``problem`` is set name a
+        recording that cannot be processed as it stands (e.g. no agent).
+
+    Raises:
+        AudioError: ``root`` does not exist.
+        ConfigError: A manifest cannot be read.
+    """
+    root = Path(root)
+    paths = discover_audio([root])
+    return resolve_metadata(paths, root, options, call_ids(paths))

@@ -12,7 +12,11 @@ from qa_pipeline.log import get_logger
 
 
 class QAGroup(TyperGroup):
-    """A command group that turns library errors into ``Error: …`` on stderr and exit code 1."""
+    """A command group that turns library errors into ``Error: …`` on stderr and their exit code.
+
+    The exit code is the error class's ``exit_code``: 1 by default, 2 for configuration
+    problems and a locked store.
+    """
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -20,7 +24,7 @@ class QAGroup(TyperGroup):
         except QAError as exc:
             get_logger("cli").debug("command failed", exc_info=True)
             typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(getattr(exc, "exit_code", 1)) from None
 
 
 def new_app(help: str) -> typer.Typer:

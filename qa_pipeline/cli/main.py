@@ -34,10 +34,19 @@ def _root(
     logger.propagate = False
 
 
+from qa_pipeline.cli import export as _export  # noqa: E402
+from qa_pipeline.cli import report as _report  # noqa: E402
+from qa_pipeline.cli import run as _run  # noqa: E402
+from qa_pipeline.cli import status as _status  # noqa: E402
 from qa_pipeline.cli import synth as _synth  # noqa: E402
 from qa_pipeline.cli import transcribe as _transcribe  # noqa: E402
 
+app.command("run")(_run.run)
+app.command("status")(_status.status)
 app.command("transcribe")(_transcribe.transcribe)
+app.command("report")(_report.report)
+app.command("agent")(_report.agent)
+app.command("export")(_export.export)
 app.command("synth")(_synth.synth)
 
 

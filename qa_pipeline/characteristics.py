@@ -1,0 +1,509 @@
+"""Call characteristics measured from word timings: talk time, non-talk, holds, interruptions, speed.
+
+Names follow Amazon Transcribe Call Analytics' ``ConversationCharacteristics`` (snake_case,
+seconds instead of milliseconds, units in the names). Everything is derived from the words'
+times, so it works the same for stereo and mono transcripts; music and silence never become
+words (the ASR stage drops them), so a hold is simply a long stretch with no words from
+either party.
+
+Definitions (thresholds are :class:`CharacteristicsOptions`, overridable from a scorecard's
+``characteristics:`` block):
+
+* **talk time** of a party: the summed duration of its turns (speech including the short
+  pauses inside a turn).
+* **agent talk share**: agent talk time / (agent + customer talk time).
+* **hold**: a gap in both parties' words of at least ``hold_min_seconds`` (default 15 s).
+  Silence after the last word of the call counts as a hold *at call end* when it is that
+  long (the customer left while on hold); silence before the first word (ringing,
+  connecting) never counts.
+* **non-talk instance**: a gap in both parties' words of at least ``non_talk_min_seconds``
+  (default 3 s) between two words of the call, that is not a hold.
+* **interruption**: a party starts a turn while the other party's turn is in progress, and
+  both go on together for at least ``interruption_min_overlap_seconds`` (default 0.5 s). A
+  turn of at most ``backchannel_max_seconds`` (default 1 s) made only of backchannel words
+  ("uh-huh", "right", "okay", "嗯", "对"…) is listening, not interrupting.
+* **talk speed**: words per minute of talk time; for Chinese, characters per minute.
+* **duration** (handle time): the recording's length, or the end of the last word if that is
+  later.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+from dataclasses import dataclass
+from operator import sub
+from typing import Any, Sequence
+
+from qa_pipeline.errors import ConfigError
+from qa_pipeline.textmatch import TokenTrack, normalize_text
+from qa_pipeline.transcript import Speaker, Transcript
+
+DEFAULT_BACKCHANNELS: tuple[str, ...] = (
+    "uh-huh",
+    "mhm",
+    "mm",
+    "mm-hmm",
+    "mmhmm",
+    "hmm",
+    "huh",
+    "right",
+    "okay",
+    "ok",
+    "yeah",
+    "yes",
+    "yep",
+    "yup",
+    "sure",
+    "alright",
+    "i see",
+    "got it",
+    "uh",
+    "um",
+    "oh",
+    "ah",
+    "嗯",
+    "对",
+    "好",
+    "是",
+    "哦",
+    "噢",
+    "行",
+    "嗯嗯",
+    "对对",
+    "好的",
+    "是的",
+    "明白",
+)
+
+
+@dataclass(frozen=True)
+class CharacteristicsOptions:
+    """Thresholds for measuring a call.
+
+    Attributes:
+        non_talk_min_seconds: Shortest silence of both parties reported as non-talk time.
+        hold_min_seconds: Shortest silence of both parties treated as a hold.
+        interruption_min_overlap_seconds: Shortest overlap that makes a turn start an
+            interruption.
+        backchannel_max_seconds: Longest turn that can be a backchannel.
+        backchannel_tokens: Words (or short phrases) that make up backchannels.
+    """
+
+    non_talk_min_seconds: float = 3.0
+    hold_min_seconds: float = 15.0
+    interruption_min_overlap_seconds: float = 0.5
+    backchannel_max_seconds: float = 1.0
+    backchannel_tokens: tuple[str, ...] = DEFAULT_BACKCHANNELS
+
+    def __post_init__(self) -> None:
+        if self.non_talk_min_seconds <= 0:
+            raise ConfigError("non_talk_min_seconds must be positive")
+        if self.hold_min_seconds < self.non_talk_min_seconds:
+            raise ConfigError("hold_min_seconds must be at least non_talk_min_seconds")
+        if self.interruption_min_overlap_seconds < 0:
+            raise ConfigError("interruption_min_overlap_seconds must not be negative")
+        if self.backchannel_max_seconds < 0:
+            raise ConfigError("backchannel_max_seconds must not be negative")
+        object.__setattr__(self, "backchannel_tokens", tuple(self.backchannel_tokens))
+        vocab = frozenset(tok for phrase in self.backchannel_tokens for tok in normalize_text(phrase))
+        object.__setattr__(self, "_backchannel_vocab", vocab)
+
+    @property
+    def backchannel_vocab(self) -> frozenset[str]:
+        """The backchannel words as normalised match tokens."""
+        return self._backchannel_vocab  # type: ignore[attr-defined]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "non_talk_min_seconds": self.non_talk_min_seconds,
+            "hold_min_seconds": self.hold_min_seconds,
+            "interruption_min_overlap_seconds": self.interruption_min_overlap_seconds,
+            "backchannel_max_seconds": self.backchannel_max_seconds,
+            "backchannel_tokens": list(self.backchannel_tokens),
+        }
+
+    @classmethod
+    def from_dict(cls, data: "dict[str, Any] | CharacteristicsOptions | None") -> "CharacteristicsOptions":
+        if data is None:
+            return cls()
+        if isinstance(data, cls):
+            return data
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"CharacteristicsOptions: unknown option(s) {', '.join(unknown)}")
+        values = dict(data)
+        if "backchannel_tokens" in values:
+            values["backchannel_tokens"] = tuple(values["backchannel_tokens"])
+        return cls(**values)
+
+
+def _r(x: float) -> float:
+    return round(x, 3)
+
+
+@dataclass(frozen=True)
+class PartyStats:
+    """Talk measures of one party.
+
+    Attributes:
+        speaker: The party.
+        talk_time_seconds: Summed turn durations.
+        turn_count: Number of turns.
+        word_count: Words spoken; characters for Chinese (see ``Characteristics.speed_unit``).
+        talk_speed_per_minute: ``word_count`` per minute of talk time; None without speech.
+    """
+
+    speaker: Speaker
+    talk_time_seconds: float
+    turn_count: int
+    word_count: int
+    talk_speed_per_minute: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "speaker": self.speaker.value,
+            "talk_time_seconds": _r(self.talk_time_seconds),
+            "turn_count": self.turn_count,
+            "word_count": self.word_count,
+            "talk_speed_per_minute": None
+            if self.talk_speed_per_minute is None
+            else round(self.talk_speed_per_minute, 1),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PartyStats":
+        speed = data.get("talk_speed_per_minute")
+        return cls(
+            speaker=Speaker(data["speaker"]),
+            talk_time_seconds=float(data["talk_time_seconds"]),
+            turn_count=int(data["turn_count"]),
+            word_count=int(data["word_count"]),
+            talk_speed_per_minute=None if speed is None else float(speed),
+        )
+
+
+@dataclass(frozen=True)
+class NonTalk:
+    """A silence of both parties (not a hold)."""
+
+    start: float
+    end: float
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": _r(self.start), "end": _r(self.end), "duration_seconds": _r(self.duration_seconds)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "NonTalk":
+        return cls(start=float(data["start"]), end=float(data["end"]))
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A long silence of both parties: hold music or an agent away from the line.
+
+    Attributes:
+        start: End of the last word before the hold.
+        end: Start of the first word after it, or the end of the recording.
+        at_call_end: Nobody spoke after it (the call ended on hold).
+    """
+
+    start: float
+    end: float
+    at_call_end: bool = False
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": _r(self.start),
+            "end": _r(self.end),
+            "duration_seconds": _r(self.duration_seconds),
+            "at_call_end": self.at_call_end,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Hold":
+        return cls(
+            start=float(data["start"]),
+            end=float(data["end"]),
+            at_call_end=bool(data.get("at_call_end", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """One party starting to talk over the other.
+
+    Attributes:
+        interrupter: Who started talking.
+        start: When the interrupting turn started.
+        duration_seconds: How long both talked together.
+        interrupted_turn_start: Start of the turn that was talked over (to find it again).
+    """
+
+    interrupter: Speaker
+    start: float
+    duration_seconds: float
+    interrupted_turn_start: float
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration_seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "interrupter": self.interrupter.value,
+            "start": _r(self.start),
+            "duration_seconds": _r(self.duration_seconds),
+            "interrupted_turn_start": _r(self.interrupted_turn_start),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Interruption":
+        return cls(
+            interrupter=Speaker(data["interrupter"]),
+            start=float(data["start"]),
+            duration_seconds=float(data["duration_seconds"]),
+            interrupted_turn_start=float(data["interrupted_turn_start"]),
+        )
+
+
+@dataclass(frozen=True)
+class Characteristics:
+    """What happened in a call, independent of any scorecard.
+
+    Attributes:
+        duration_seconds: Handle time.
+        speed_unit: ``words`` or ``characters`` (Chinese), the unit of word counts and speeds.
+        agent: The agent's talk measures.
+        customer: The customer's talk measures.
+        agent_talk_share: Agent talk time over both parties' talk time, 0..1; None when
+            nobody spoke.
+        non_talk: Silences of both parties that are not holds.
+        holds: Holds, in time order.
+        interruptions: Interruptions by either party, in time order.
+        options: The thresholds used.
+    """
+
+    duration_seconds: float
+    speed_unit: str
+    agent: PartyStats
+    customer: PartyStats
+    agent_talk_share: float | None
+    non_talk: tuple[NonTalk, ...]
+    holds: tuple[Hold, ...]
+    interruptions: tuple[Interruption, ...]
+    options: CharacteristicsOptions
+
+    @property
+    def non_talk_time_seconds(self) -> float:
+        return sum(n.duration_seconds for n in self.non_talk)
+
+    @property
+    def hold_time_seconds(self) -> float:
+        return sum(h.duration_seconds for h in self.holds)
+
+    def party(self, speaker: Speaker) -> PartyStats:
+        return self.agent if speaker is Speaker.AGENT else self.customer
+
+    def interruptions_by(self, interrupter: Speaker) -> tuple[Interruption, ...]:
+        return tuple(i for i in self.interruptions if i.interrupter is interrupter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "duration_seconds": _r(self.duration_seconds),
+            "speed_unit": self.speed_unit,
+            "agent": self.agent.to_dict(),
+            "customer": self.customer.to_dict(),
+            "agent_talk_share": None if self.agent_talk_share is None else round(self.agent_talk_share, 4),
+            "non_talk_time_seconds": _r(self.non_talk_time_seconds),
+            "non_talk": [n.to_dict() for n in self.non_talk],
+            "hold_time_seconds": _r(self.hold_time_seconds),
+            "holds": [h.to_dict() for h in self.holds],
+            "interruption_count": len(self.interruptions),
+            "interruption_time_seconds": _r(sum(i.duration_seconds for i in self.interruptions)),
+            "interruptions": [i.to_dict() for i in self.interruptions],
+            "options": self.options.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Characteristics":
+        share = data.get("agent_talk_share")
+        return cls(
+            duration_seconds=float(data["duration_seconds"]),
+            speed_unit=str(data["speed_unit"]),
+            agent=PartyStats.from_dict(data["agent"]),
+            customer=PartyStats.from_dict(data["customer"]),
+            agent_talk_share=None if share is None else float(share),
+            non_talk=tuple(NonTalk.from_dict(n) for n in data.get("non_talk", ())),
+            holds=tuple(Hold.from_dict(h) for h in data.get("holds", ())),
+            interruptions=tuple(Interruption.from_dict(i) for i in data.get("interruptions", ())),
+            options=CharacteristicsOptions.from_dict(data.get("options")),
+        )
+
+
+def uses_characters(language: str) -> bool:
+    """True for languages measured in characters rather than words (Chinese, Japanese)."""
+    return language.split("-")[0].lower() in ("zh", "ja", "yue", "cmn")
+
+
+class _Party:
+    """Turn-level times of one party."""
+
+    __slots__ = ("track", "starts", "ends")
+
+    def __init__(self, track: TokenTrack) -> None:
+        self.track = track
+        self.starts, self.ends = track.turn_times()
+
+    def stats(self, characters: bool) -> PartyStats:
+        talk = sum(map(sub, self.ends, self.starts))
+        # Chinese counts characters: every CJK character is a token of its own, and Latin
+        # words inside Chinese speech (brand names, "OK") count once each.
+        count = len(self.track.tokens) if characters else len(self.track.words)
+        speed = count / (talk / 60.0) if talk > 0 else None
+        return PartyStats(self.track.speaker, talk, len(self.starts), count, speed)
+
+    def runs(self, split_gap: float) -> list[tuple[float, float]]:
+        """Stretches of speech with no pause of ``split_gap`` or more inside."""
+        track = self.track
+        if not track.words:
+            return []
+        # Pauses of at least split_gap: the word indices that follow one.
+        breaks = track.pause_starts(math.nextafter(split_gap, -math.inf))
+        if not breaks:
+            return [(self.starts[0], self.ends[-1])]
+        words = track.words
+        ends = track.word_ends if track.max_turn_pause_seconds is None else None
+        run_starts = [self.starts[0], *(words[b].start for b in breaks)]
+        if ends is None:
+            # Breaks fall on turn boundaries: the word before a break ends its turn.
+            offsets = track.turn_word_offsets()
+            turn_end = dict(zip(offsets[1:], self.ends))
+            run_ends = [turn_end[b] for b in breaks]
+        else:
+            run_ends = [ends[b - 1] for b in breaks]
+        run_ends.append(self.ends[-1])
+        return list(zip(run_starts, run_ends))
+
+
+def _silences(
+    parties: Sequence[_Party], duration: float, options: CharacteristicsOptions
+) -> tuple[tuple[NonTalk, ...], tuple[Hold, ...]]:
+    runs = sorted(run for party in parties for run in party.runs(options.non_talk_min_seconds))
+    if not runs:
+        return (), ()
+    non_talk: list[NonTalk] = []
+    holds: list[Hold] = []
+    covered_to = runs[0][1]
+    for start, end in runs[1:]:
+        gap = start - covered_to
+        if gap >= options.hold_min_seconds:
+            holds.append(Hold(covered_to, start))
+        elif gap >= options.non_talk_min_seconds:
+            non_talk.append(NonTalk(covered_to, start))
+        if end > covered_to:
+            covered_to = end
+    if duration - covered_to >= options.hold_min_seconds:
+        holds.append(Hold(covered_to, duration, at_call_end=True))
+    return tuple(non_talk), tuple(holds)
+
+
+def _interruptions(
+    agent: _Party, customer: _Party, options: CharacteristicsOptions
+) -> tuple[Interruption, ...]:
+    found: list[Interruption] = []
+    vocab = options.backchannel_vocab
+    for mine, theirs in ((agent, customer), (customer, agent)):
+        for i, (start, end) in enumerate(zip(mine.starts, mine.ends)):
+            # Same-party turns never overlap, so only the other party's last turn that started
+            # before this one can still be in progress.
+            k = bisect.bisect_left(theirs.starts, start) - 1
+            if k < 0 or theirs.ends[k] <= start:
+                continue
+            overlap = min(end, theirs.ends[k]) - start
+            if overlap < options.interruption_min_overlap_seconds:
+                continue
+            if end - start <= options.backchannel_max_seconds and all(
+                tok in vocab for tok in mine.track.turn_tokens(i)
+            ):
+                continue
+            found.append(Interruption(mine.track.speaker, start, overlap, theirs.starts[k]))
+    found.sort(key=lambda x: (x.start, x.interrupter.value))
+    return tuple(found)
+
+
+def turn_pause_bound(transcript: Transcript) -> float | None:
+    """The longest pause a turn of this transcript can contain, if its options record one.
+
+    Transcripts made by the pipeline split turns at ``turn_gap_seconds``; hand-made or
+    edited ones may not say, and then every word's timing is read.
+    """
+    value = transcript.options.get("turn_gap_seconds") if isinstance(transcript.options, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def compute_characteristics(
+    transcript: Transcript, options: CharacteristicsOptions | None = None
+) -> Characteristics:
+    """Measure a call.
+
+    Args:
+        transcript: The call's transcript.
+        options: Thresholds; defaults as documented on :class:`CharacteristicsOptions`.
+
+    Returns:
+        The call's characteristics.
+    """
+    options = options or CharacteristicsOptions()
+    bound = turn_pause_bound(transcript)
+    agent = TokenTrack(Speaker.AGENT, [t for t in transcript.turns if t.speaker is Speaker.AGENT], bound)
+    customer = TokenTrack(
+        Speaker.CUSTOMER, [t for t in transcript.turns if t.speaker is Speaker.CUSTOMER], bound
+    )
+    return measure_tracks(agent, customer, transcript.duration, transcript.language, options)
+
+
+def measure_tracks(
+    agent_track: TokenTrack,
+    customer_track: TokenTrack,
+    duration: float,
+    language: str,
+    options: CharacteristicsOptions,
+) -> Characteristics:
+    """Measure a call from its parties' token tracks.
+
+    This is :func:`compute_characteristics` for callers (the scorer) that already built the
+    tracks, so each word of the call is read once.
+    """
+    characters = uses_characters(language)
+    agent = _Party(agent_track)
+    customer = _Party(customer_track)
+    duration = max([duration, *agent.ends[-1:], *customer.ends[-1:]])
+    a_stats = agent.stats(characters)
+    c_stats = customer.stats(characters)
+    total_talk = a_stats.talk_time_seconds + c_stats.talk_time_seconds
+    share = a_stats.talk_time_seconds / total_talk if total_talk > 0 else None
+    non_talk, holds = _silences((agent, customer), duration, options)
+    return Characteristics(
+        duration_seconds=duration,
+        speed_unit="characters" if characters else "words",
+        agent=a_stats,
+        customer=c_stats,
+        agent_talk_share=share,
+        non_talk=non_talk,
+        holds=holds,
+        interruptions=_interruptions(agent, customer, options),
+        options=options,
+    )

@@ -1,0 +1,275 @@
+"""``qa run`` — the nightly batch: new recordings transcribed, scored, stored; reports refreshed.
+
+Exit codes: 0 when every call processed in the run succeeded, 1 when some failed (they are
+listed), 2 for usage or configuration errors and when another run holds the store.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from qa_pipeline.cli import options as o
+from qa_pipeline.cli.app import new_app
+from qa_pipeline.errors import ConfigError
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).")]
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    # Compared by name: Typer may bring its own copy of Click and its enum.
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
+
+
+def _from_config(ctx: typer.Context, name: str, value: Any, config_values: dict[str, Any], convert: Any = None) -> Any:
+    """The flag's value, or qa.toml's when the flag was left at its default."""
+    if _given(ctx, name) or name not in config_values:
+        return value
+    raw = config_values[name]
+    if convert is None:
+        return raw
+    try:
+        return convert(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"qa.toml: [transcribe] {name} = {raw!r} is not valid ({exc})") from exc
+
+
+def _strict_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
+def run(
+    ctx: typer.Context,
+    recordings: Annotated[Optional[Path], typer.Argument(help="Recordings folder, searched recursively (default: recordings in qa.toml).")] = None,
+    db: DbOpt = None,
+    reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).")] = None,
+    logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).")] = None,
+    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default 1, or workers in qa.toml).")] = None,
+    rescore: Annotated[bool, typer.Option("--rescore", help="Only re-score stored transcripts that lack a score for this scorecard; no transcription.")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process calls that failed in earlier runs again.")] = False,
+    since: Annotated[Optional[datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only calls that started on or after this day (YYYY-MM-DD).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Process at most N calls; the rest wait for the next run.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write nothing.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not refresh the reports after the run.")] = False,
+    pdf: Annotated[Optional[bool], typer.Option("--pdf/--no-pdf", help="Also write the team PDF when refreshing reports (default: report.pdf in qa.toml, else no).")] = None,
+    manifest: Annotated[Optional[str], typer.Option("--manifest", help="Manifest CSV file name looked for in the recordings' folders (default calls.csv; '' for none).")] = None,
+    pattern: Annotated[Optional[str], typer.Option("--pattern", help="File-name pattern, e.g. '{agent_id}_{started_at:%Y%m%d-%H%M%S}_{call_id}.wav'.")] = None,
+    min_duration: Annotated[Optional[str], typer.Option("--min-duration", help="Shorter recordings fail as too short (default 1s).")] = None,
+    engine: o.EngineOpt = o.EngineName.faster_whisper,
+    model: o.ModelOpt = None,
+    language: o.LanguageOpt = None,
+    device: o.DeviceOpt = o.DeviceName.auto,
+    compute_type: o.ComputeOpt = "default",
+    beam_size: o.BeamOpt = 1,
+    vad: o.VadOpt = True,
+    threads: o.ThreadsOpt = 0,
+    agent_channel: o.AgentChannelOpt = "auto",
+    customer_channel: o.CustomerChannelOpt = None,
+    max_duration: o.MaxDurationOpt = "4h",
+    cache_dir: o.CacheDirOpt = None,
+    no_cache: o.NoCacheOpt = False,
+) -> None:
+    """Transcribe, score and store every new recording in a folder, then refresh the reports.
+
+    Calls already in the store (same audio, engine, model and scorecard) are skipped, so the
+    command can run every night over the same folder. Each call is saved in its own
+    transaction: after a crash, run it again. A bad recording fails alone and is listed.
+    Defaults come from ./qa.toml when present; flags override it.
+    """
+    from dataclasses import replace
+
+    from qa_pipeline.batch import BatchOptions, refresh_reports, run_batch
+    from qa_pipeline.config import load_config
+    from qa_pipeline.units import parse_duration
+
+    config = load_config()
+    tc = dict(config.transcribe)
+    engine = _from_config(ctx, "engine", engine, tc, o.EngineName)
+    model = _from_config(ctx, "model", model, tc, str)
+    language = _from_config(ctx, "language", language, tc, str)
+    device = _from_config(ctx, "device", device, tc, o.DeviceName)
+    compute_type = _from_config(ctx, "compute_type", compute_type, tc, str)
+    beam_size = _from_config(ctx, "beam_size", beam_size, tc, int)
+    vad = _from_config(ctx, "vad", vad, tc, _strict_bool)
+    threads = _from_config(ctx, "threads", threads, tc, int)
+    agent_channel = _from_config(ctx, "agent_channel", agent_channel, tc, str)
+    customer_channel = _from_config(ctx, "customer_channel", customer_channel, tc, int)
+    max_duration = _from_config(ctx, "max_duration", max_duration, tc, str)
+    cache_dir = _from_config(ctx, "cache_dir", cache_dir, tc, Path)
+    no_cache = _from_config(ctx, "no_cache", no_cache, tc, _strict_bool)
+    audio_opts, asr_opts = o.build_options(
+        engine, model, language, device, compute_type, beam_size, vad, threads, agent_channel, customer_channel, max_duration
+    )
+
+    folder = recordings or config.recordings
+    if folder is None and not rescore:
+        raise ConfigError("no recordings folder: pass RECORDINGS_DIR or set recordings in qa.toml")
+    if folder is not None and not rescore and not folder.is_dir():
+        raise ConfigError(f"{folder}: no such recordings folder")
+    card = scorecard or config.scorecard
+    if card is None:
+        raise ConfigError("no scorecard: pass --scorecard FILE or set scorecard in qa.toml")
+    if not card.is_file():
+        raise ConfigError(f"{card}: scorecard file not found")
+    metadata = config.metadata
+    if manifest is not None:
+        metadata = replace(metadata, manifest=manifest)
+    if pattern is not None:
+        metadata = replace(metadata, pattern=pattern)
+    try:
+        min_seconds = parse_duration(min_duration or config.min_duration)
+    except (ConfigError, ValueError) as exc:
+        raise ConfigError(f"--min-duration: {exc}") from exc
+    reports_dir = reports or config.reports
+    batch = BatchOptions(
+        recordings=folder,
+        scorecard=card,
+        audio=audio_opts,
+        transcribe=asr_opts,
+        metadata=metadata,
+        workers=workers or config.workers,
+        rescore=rescore,
+        retry_failed=retry_failed,
+        since=since.date() if since else None,
+        limit=limit,
+        dry_run=dry_run,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        transcripts_dir=reports_dir / "transcripts",
+        log_dir=logs or config.logs,
+        min_duration_seconds=min_seconds,
+    )
+    store = _open_store(db or config.db, dry_run)
+    with store:
+        summary = _run_with_progress(store, batch, run_batch)
+        if dry_run:
+            _print_plan(summary)
+            return
+        _print_summary(summary)
+        report_failed = False
+        if not no_report:
+            report_failed = not _refresh(store, reports_dir, config.report_pdf if pdf is None else pdf, config.report_title, refresh_reports)
+    if summary.failures or report_failed:
+        raise typer.Exit(1)
+
+
+def _open_store(target: str, dry_run: bool) -> Any:
+    from qa_pipeline.store import Store
+
+    if not dry_run:
+        return Store.open(target)
+    try:
+        return Store.open(target, create=False)
+    except ConfigError:
+        # Nothing stored yet: plan against an empty store, and leave no file behind.
+        return Store.open("sqlite://")
+
+
+def _run_with_progress(store: Any, batch: Any, run_batch: Any) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("calls", total=None, stats="")
+
+        def hook(p: Any) -> None:
+            stats = f"{p.done - p.failed} ok · {p.failed} failed · {p.audio_seconds / 3600:.2f} h audio · {p.speed:.1f}× real time"
+            bar.update(task, total=p.total, completed=p.done, stats=stats,
+                       description=f"calls ({p.call_id})" if p.call_id else "calls")
+
+        return run_batch(store, batch, hook)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def _print_summary(summary: Any) -> None:
+    c = summary.counts
+    skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.skipped.items()))
+    typer.echo(
+        f"Run {summary.run_id}: {c.discovered} call(s) found, {c.skipped} skipped"
+        + (f" ({skipped})" if skipped else "")
+        + f"; {c.succeeded + c.failed} processed: {c.succeeded} ok, {c.failed} failed"
+        + f" ({c.transcribed} transcribed, {c.rescored} re-scored)."
+    )
+    speed = f" ({summary.speed:.1f}x real time)" if c.audio_seconds and summary.wall_seconds else ""
+    typer.echo(f"Audio {c.audio_seconds / 3600:.2f} h in {_duration(summary.wall_seconds)}{speed}."
+               + (f" Log: {summary.log_path}" if summary.log_path else ""))
+    if summary.failures:
+        typer.echo(f"{len(summary.failures)} call(s) failed:", err=True)
+        for f in summary.failures:
+            reason = f.error[len(f.path) + 2 :] if f.error.startswith(f"{f.path}: ") else f.error
+            typer.echo(f"  {f.path}: {reason}", err=True)
+
+
+def _print_plan(summary: Any) -> None:
+    from qa_pipeline.batch import Action
+
+    plan = summary.plan
+    skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.skipped.items()))
+    typer.echo(
+        f"Dry run: {plan.discovered} call(s) found; would transcribe {len(plan.of(Action.TRANSCRIBE))}, "
+        f"re-score {len(plan.of(Action.RESCORE))}, record {len(plan.of(Action.FAIL))} failure(s), "
+        f"skip {len(plan.of(Action.SKIP))}" + (f" ({skipped})" if skipped else "") + "."
+    )
+    shown = [c for c in plan.calls if c.action is not Action.SKIP]
+    for c in shown[:50]:
+        detail = c.error if c.action is Action.FAIL else c.reason
+        typer.echo(f"  {c.action.value:<10} {c.meta.path}  ({detail})")
+    if len(shown) > 50:
+        typer.echo(f"  … and {len(shown) - 50} more")
+
+
+def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_reports: Any) -> bool:
+    from qa_pipeline.errors import QAError
+
+    started = time.perf_counter()
+    try:
+        result = refresh_reports(store, reports_dir, pdf=pdf, title=title)
+    except QAError as exc:
+        typer.echo(f"Error: reports not refreshed: {exc}", err=True)
+        return False
+    if result is None:
+        typer.echo("No scored calls yet: no report written.")
+    else:
+        typer.echo(f"Reports: {result.index} ({len(result.agent_pages)} agent page(s)) in {time.perf_counter() - started:.1f}s")
+    return True
+
+
+# A group holding just ``run``, for embedding or testing on its own (``python -m
+# qa_pipeline.cli.run run RECORDINGS``); the main ``qa`` app registers ``run`` directly.
+app = new_app("Run the batch over a recordings folder.")
+
+
+@app.callback()
+def _group() -> None:
+    """Run the batch over a recordings folder."""
+
+
+app.command("run")(run)
+
+if __name__ == "__main__":
+    app()

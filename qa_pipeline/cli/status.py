@@ -1,0 +1,96 @@
+"""``qa status`` — the latest batch runs and the calls that failed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from qa_pipeline.cli.app import new_app
+from qa_pipeline.cli.run import DbOpt
+
+STATUS_STYLE = {"ok": "green", "failed": "bold red", "error": "bold red", "interrupted": "yellow", "running": "cyan"}
+
+
+def status(
+    db: DbOpt = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to show.")] = 10,
+    failures: Annotated[int, typer.Option("--failures", min=0, help="How many failed calls to list.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print runs and failures as JSON.")] = False,
+) -> None:
+    """Show the latest runs (when, how long, what they did) and the calls that failed, with why."""
+    import json
+
+    from qa_pipeline.config import load_config
+    from qa_pipeline.store import Store
+
+    with Store.open(db or load_config().db, create=False) as store:
+        recent = store.runs(runs)
+        failed = store.failures(None)
+        counts = store.counts()
+        where = str(store)
+    if as_json:
+        typer.echo(json.dumps({
+            "store": where,
+            "calls": {"ok": counts.get("calls_ok", 0), "failed": counts.get("calls_failed", 0)},
+            "runs": [r.to_dict() for r in recent],
+            "failures": [f.to_dict() for f in failed[:failures]],
+        }, indent=1, default=str))
+        return
+    _print(where, recent, failed, failures, counts)
+
+
+def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts: dict[str, int]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    # Piped into a file or a mail, lines may be long rather than folded mid-reason.
+    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    console.print(Text(f"Store {where}: {counts.get('calls_ok', 0)} call(s) scored, {counts.get('calls_failed', 0)} failed", style="bold"), soft_wrap=True)
+    table = Table(title="Runs", title_justify="left")
+    for name, justify in (("run", "right"), ("started (UTC)", "left"), ("took", "right"), ("status", "left"), ("found", "right"),
+                          ("skipped", "right"), ("ok", "right"), ("failed", "right"), ("audio h", "right"), ("log", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in recent:
+        took = "–" if r.wall_seconds is None else f"{r.wall_seconds:.0f}s"
+        table.add_row(
+            str(r.id),
+            r.started_at.strftime("%Y-%m-%d %H:%M"),
+            took,
+            Text(r.status.value, style=STATUS_STYLE.get(r.status.value, "")),
+            str(r.counts.discovered),
+            str(r.counts.skipped),
+            str(r.counts.succeeded),
+            str(r.counts.failed),
+            f"{r.counts.audio_seconds / 3600:.2f}",
+            Text(r.log_path or ""),
+        )
+    console.print(table)
+    for r in recent:
+        if r.error:
+            console.print(Text(f"run {r.id}: {r.error}", style="yellow"))
+    if not failed:
+        console.print(Text("No failed calls.", style="green"))
+        return
+    fails = Table(title=f"Failed calls ({len(failed)})", title_justify="left")
+    for name in ("call", "file", "kind", "run", "reason"):
+        fails.add_column(name)
+    for f in failed[:limit]:
+        reason = f.error[len(f.path) + 2 :] if f.error.startswith(f"{f.path}: ") else f.error
+        fails.add_row(Text(f.call_id), Text(f.path), f.error_kind.value if f.error_kind else "", str(f.run_id or ""), Text(reason))
+    console.print(fails)
+    if len(failed) > limit:
+        console.print(Text(f"… and {len(failed) - limit} more (--failures N to list more)"))
+    console.print(Text("Fix the cause, then `qa run --retry-failed` (a fixed manifest is picked up by any run).", style="dim"))
+
+
+app = new_app("Show the latest batch runs and failures.")
+
+
+@app.callback()
+def _group() -> None:
+    """Show the latest batch runs and failures."""
+
+
+app.command("status")(status)

@@ -1,0 +1,196 @@
+"""``qa.toml``: per-folder defaults, so ``qa run``, ``qa export`` and ``qa report`` run in one
+folder find each other's data with no flags.
+
+Everything is optional; relative paths are relative to the folder holding ``qa.toml`` (the
+current folder). Command-line flags override the file::
+
+    db = "qa.db"                          # SQLite path or postgresql://user@host/dbname
+    reports = "reports"                   # report site (and transcripts/ for call pages)
+    logs = "logs"                         # one JSON-lines log per run
+    recordings = "/srv/recordings"        # default RECORDINGS_DIR of `qa run`
+    scorecard = "scorecards/default.en.yaml"
+    workers = 2                           # transcription processes
+    min_duration = "2s"                   # shorter recordings fail as too short
+
+    [metadata]
+    manifest = "calls.csv"                # "" = no manifests
+    pattern = "{agent_id}_{started_at:%Y%m%d-%H%M%S}_{call_id}.wav"
+    sidecars = true
+    timezone = "UTC"                      # zone of times written without one
+    [metadata.columns]                    # manifest column (and sidecar key) names
+    agent_id = "AgentID"
+
+    [transcribe]                          # the transcription flags, by their long names
+    engine = "faster-whisper"
+    model = "/models/whisper-small-ct2"
+    language = "en"
+    agent_channel = "0"
+    cache_dir = "/var/cache/qa"
+
+    [report]
+    pdf = false                           # also write the team PDF after each run
+    title = "Call quality report"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from qa_pipeline.errors import ConfigError
+from qa_pipeline.metadata import MetadataOptions
+
+CONFIG_NAME = "qa.toml"
+
+TOP_KEYS = ("db", "reports", "logs", "recordings", "scorecard", "workers", "min_duration", "metadata", "transcribe", "report")
+TRANSCRIBE_KEYS = (
+    "engine", "model", "language", "device", "compute_type", "beam_size", "vad", "threads",
+    "agent_channel", "customer_channel", "max_duration", "cache_dir", "no_cache",
+)
+REPORT_KEYS = ("pdf", "title")
+
+
+@dataclass(frozen=True)
+class QAConfig:
+    """Folder defaults (see the module docstring).
+
+    Attributes:
+        db: The store: a SQLite path or a database URL.
+        reports: Report folder.
+        logs: Folder of per-run logs.
+        recordings: Default recordings folder, or None.
+        scorecard: Default scorecard, or None.
+        workers: Transcription processes.
+        min_duration: Shortest recording scored (text with a unit, e.g. ``1s``).
+        metadata: Where call metadata comes from.
+        transcribe: Transcription flag values by flag name (``engine``, ``model``…).
+        report_pdf: Write the team PDF when a run refreshes the reports.
+        report_title: Report title.
+        source: The file read, or None when there was none.
+    """
+
+    db: str = "qa.db"
+    reports: Path = Path("reports")
+    logs: Path = Path("logs")
+    recordings: Path | None = None
+    scorecard: Path | None = None
+    workers: int = 1
+    min_duration: str = "1s"
+    metadata: MetadataOptions = field(default_factory=MetadataOptions)
+    transcribe: Mapping[str, Any] = field(default_factory=dict)
+    report_pdf: bool = False
+    report_title: str = "Call quality report"
+    source: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "db": self.db,
+            "reports": str(self.reports),
+            "logs": str(self.logs),
+            "recordings": None if self.recordings is None else str(self.recordings),
+            "scorecard": None if self.scorecard is None else str(self.scorecard),
+            "workers": self.workers,
+            "min_duration": self.min_duration,
+            "metadata": self.metadata.to_dict(),
+            "transcribe": dict(self.transcribe),
+            "report_pdf": self.report_pdf,
+            "report_title": self.report_title,
+            "source": None if self.source is None else str(self.source),
+        }
+
+
+def load_config(folder: str | os.PathLike[str] | None = None) -> QAConfig:
+    """Read ``qa.toml`` from ``folder`` (default: the current folder).
+
+    Without a file, the defaults are ``./qa.db``, ``./reports/`` and ``./logs/``, all relative
+    to the current folder.
+
+    Raises:
+        ConfigError: The file is not valid TOML, has unknown keys, or a value of the wrong
+            type; the message names the file and the key.
+    """
+    base = Path(folder) if folder is not None else Path.cwd()
+    path = base / CONFIG_NAME
+    if not path.is_file():
+        return QAConfig(db=str(base / "qa.db"), reports=base / "reports", logs=base / "logs")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    return parse_config(data, path)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
+    """Validate the contents of a ``qa.toml`` (see :func:`load_config`)."""
+    base = path.parent
+    _unknown(data, TOP_KEYS, path, "")
+
+    def text(key: str, default: str | None = None) -> str | None:
+        value = data.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{path}: {key} must be a string, got {value!r}")
+        return value
+
+    def rel(value: str | None) -> Path | None:
+        if value is None:
+            return None
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else base / p
+
+    db = text("db", "qa.db") or "qa.db"
+    if "://" not in db:
+        db = str(rel(db))
+    workers = data.get("workers", 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ConfigError(f"{path}: workers must be a whole number >= 1, got {workers!r}")
+    meta = data.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{path}: [metadata] must be a table")
+    try:
+        metadata = MetadataOptions.from_dict(meta)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    transcribe = data.get("transcribe", {})
+    if not isinstance(transcribe, dict):
+        raise ConfigError(f"{path}: [transcribe] must be a table")
+    _unknown(transcribe, TRANSCRIBE_KEYS, path, "transcribe")
+    transcribe = dict(transcribe)
+    if transcribe.get("cache_dir") is not None:
+        transcribe["cache_dir"] = str(rel(str(transcribe["cache_dir"])))
+    report = data.get("report", {})
+    if not isinstance(report, dict):
+        raise ConfigError(f"{path}: [report] must be a table")
+    _unknown(report, REPORT_KEYS, path, "report")
+    pdf = report.get("pdf", False)
+    if not isinstance(pdf, bool):
+        raise ConfigError(f"{path}: report.pdf must be true or false, got {pdf!r}")
+    title = report.get("title", "Call quality report")
+    if not isinstance(title, str):
+        raise ConfigError(f"{path}: report.title must be a string")
+    return QAConfig(
+        db=db,
+        reports=rel(text("reports", "reports")) or base / "reports",
+        logs=rel(text("logs", "logs")) or base / "logs",
+        recordings=rel(text("recordings")),
+        scorecard=rel(text("scorecard")),
+        workers=workers,
+        min_duration=text("min_duration", "1s") or "1s",
+        metadata=metadata,
+        transcribe=transcribe,
+        report_pdf=pdf,
+        report_title=title,
+        source=path,
+    )
+
+
+def _unknown(data: Mapping[str, Any], known: tuple[str, ...], path: Path, section: str) -> None:
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        where = f" in [{section}]" if section else ""
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}{where}; known: {', '.join(known)}")
+

@@ -1,0 +1,195 @@
+"""What every criterion type shares: verdicts, evidence, outcomes and the type interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+
+from qa_pipeline.textmatch import MatchPolicy, PhraseError, PhraseLibrary
+from qa_pipeline.transcript import Speaker
+from qa_pipeline.units import format_seconds
+
+if TYPE_CHECKING:
+    from qa_pipeline.criteria.context import ScoringContext
+    from qa_pipeline.criteria.fields import FieldReader
+
+
+class Verdict(str, Enum):
+    """A criterion's answer for one call."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NA = "na"
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a verdict was given, checkable by a person in seconds.
+
+    Attributes:
+        kind: ``match`` (something said), ``missing`` (something expected but not found, with
+            the window where it was expected), ``event`` (a measured event: a hold, an
+            interruption, a silence) or ``note``.
+        rule: The rule that fired, in words, e.g. ``phrase "thank you for calling" ≈ "Thank
+            you for calling" (score 1.00) in agent speech 0.0–15.0s``.
+        speaker: Who said it, or whose speech was searched; None for silences.
+        start: Start in seconds (for ``missing``: start of the window searched).
+        end: End in seconds (for ``missing``: end of the window searched).
+        text: The quoted words as recognised.
+        context: The turn(s) the words belong to.
+    """
+
+    kind: str
+    rule: str
+    speaker: Speaker | None = None
+    start: float | None = None
+    end: float | None = None
+    text: str = ""
+    context: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rule": self.rule,
+            "speaker": None if self.speaker is None else self.speaker.value,
+            "start": _r(self.start),
+            "end": _r(self.end),
+            "text": self.text,
+            "context": self.context,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
+        speaker = data.get("speaker")
+        start = data.get("start")
+        end = data.get("end")
+        return cls(
+            kind=str(data["kind"]),
+            rule=str(data["rule"]),
+            speaker=None if speaker is None else Speaker(speaker),
+            start=None if start is None else float(start),
+            end=None if end is None else float(end),
+            text=str(data.get("text", "")),
+            context=str(data.get("context", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a criterion type decides for one call, before weights turn it into points.
+
+    Attributes:
+        verdict: pass, fail or na.
+        credit: Share of the points earned, 0..1 (partial credit is possible on a fail, and a
+            pass may earn less than 1 where a type grades quality, e.g. a hold announced
+            without its expected duration).
+        reason: One sentence for the verdict table.
+        evidence: Supporting records, in time order.
+    """
+
+    verdict: Verdict
+    credit: float
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+
+    @classmethod
+    def passed(cls, reason: str, evidence: Sequence[Evidence] = (), credit: float = 1.0) -> "Outcome":
+        return cls(Verdict.PASS, credit, reason, tuple(evidence))
+
+    @classmethod
+    def failed(cls, reason: str, evidence: Sequence[Evidence] = (), credit: float = 0.0) -> "Outcome":
+        return cls(Verdict.FAIL, credit, reason, tuple(evidence))
+
+    @classmethod
+    def not_applicable(cls, reason: str, evidence: Sequence[Evidence] = ()) -> "Outcome":
+        return cls(Verdict.NA, 0.0, reason, tuple(evidence))
+
+
+@dataclass
+class BuildContext:
+    """What a criterion type needs while its fields are parsed.
+
+    Attributes:
+        languages: The scorecard's languages.
+        library: Where phrase lists are compiled (returns set ids).
+        policy: The scorecard's default phrase-matching policy.
+        frustration_set: Set id of the scorecard's ``frustration_phrases``, if any.
+        criterion_id: The criterion being parsed (for phrase-set names).
+    """
+
+    languages: tuple[str, ...]
+    library: PhraseLibrary
+    policy: MatchPolicy
+    frustration_set: int | None
+    criterion_id: str
+
+    def compile(
+        self,
+        fields: "FieldReader",
+        field: str,
+        phrases: Mapping[str, Sequence[str]],
+        speaker: Speaker | None,
+        policy: MatchPolicy | None = None,
+    ) -> int:
+        """Compile a phrase field searched in one speaker's speech (None: both parties).
+
+        A phrase that cannot be compiled is reported on that field.
+        """
+        speakers = tuple(Speaker) if speaker is None else (speaker,)
+        try:
+            return self.library.add(f"{self.criterion_id}.{field}", phrases, policy or self.policy, speakers)
+        except PhraseError as exc:
+            raise fields.problem(field, str(exc)) from None
+
+
+class Criterion:
+    """Interface of a criterion type (the rule part of a scorecard criterion).
+
+    Subclasses are frozen dataclasses holding their parsed, unit-converted fields.
+    """
+
+    type_name: ClassVar[str] = ""
+    #: True when the verdict depends on who is the agent (flagged when roles were inferred).
+    role_dependent: ClassVar[bool] = True
+
+    @classmethod
+    def parse(cls, fields: "FieldReader", build: BuildContext) -> "Criterion":
+        """Read the type's own fields (the common ones are already taken)."""
+        raise NotImplementedError
+
+    def evaluate(self, ctx: "ScoringContext") -> Outcome:
+        """Decide the verdict for one call."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """The type's fields in canonical form (seconds, fractions, phrases as written)."""
+        raise NotImplementedError
+
+    def depends_on_roles(self) -> bool:
+        return self.role_dependent
+
+
+def window_text(start: float, end: float) -> str:
+    """``0.0–15.0s`` for evidence and messages."""
+    return f"{start:.1f}–{end:.1f}s"
+
+
+def phrase_examples(phrases: Sequence[str], n: int = 2) -> str:
+    shown = ", ".join(f'"{p}"' for p in phrases[:n])
+    more = len(phrases) - n
+    return f"{shown}, … ({len(phrases)} phrases)" if more > 0 else shown
+
+
+def seconds(x: float) -> str:
+    return format_seconds(round(x, 3))
+
+
+def phrases_to_dict(phrases: Mapping[str, Sequence[str]]) -> Any:
+    if set(phrases) == {"*"}:
+        return list(phrases["*"])
+    return {lang: list(items) for lang, items in sorted(phrases.items())}

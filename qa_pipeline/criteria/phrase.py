@@ -1,0 +1,191 @@
+"""``phrase``: a speaker says (or, with ``negate``, never says) one of a list of phrases.
+
+Fields::
+
+    speaker: agent | customer | any
+    phrases: {en: [...], zh: [...]}     # or a plain list for every language
+    within_first: 15s                   # at most one window; none = the whole call
+    within_last: 30s
+    between: [10s, 60s]
+    negate: false                       # true: pass when none is said (must-not-say)
+    min_matches: 1                      # distinct utterances needed to pass
+    fuzzy: true                         # false: words must match exactly
+
+Windows: ``within_first`` counts from the first word of the call, ``within_last`` back from
+the last word (so ringing and trailing silence do not shift them), ``between`` is absolute
+time from the start of the recording. A phrase is *in* a window when it starts inside it.
+With ``negate``, long phrases must match in full (no word missing), because a false hit
+costs the agent points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from qa_pipeline.criteria.base import (
+    BuildContext,
+    Criterion,
+    Evidence,
+    Outcome,
+    phrase_examples,
+    phrases_to_dict,
+    window_text,
+)
+from qa_pipeline.criteria.context import ScoringContext
+from qa_pipeline.criteria.fields import FieldReader, LineDict
+from qa_pipeline.textmatch import MatchPolicy
+from qa_pipeline.transcript import Speaker
+
+SPEAKERS = ("agent", "customer", "any")
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Where in the call a phrase is looked for.
+
+    Attributes:
+        kind: ``call`` (whole call), ``first``, ``last`` or ``between``.
+        start: Seconds: the window length for first/last, the absolute start for between.
+        end: Absolute end for between; unused otherwise.
+    """
+
+    kind: str = "call"
+    start: float = 0.0
+    end: float = 0.0
+
+    def bounds(self, ctx: ScoringContext) -> tuple[float, float]:
+        if self.kind == "first":
+            return ctx.speech_start, ctx.speech_start + self.start
+        if self.kind == "last":
+            return ctx.speech_end - self.start, ctx.speech_end
+        if self.kind == "between":
+            return self.start, self.end
+        return -math.inf, math.inf
+
+    def shown(self, ctx: ScoringContext) -> str:
+        lo, hi = self.bounds(ctx)
+        if self.kind == "call":
+            return "anywhere in the call"
+        return window_text(max(lo, 0.0), hi)
+
+    def to_dict(self) -> dict[str, Any] | None:
+        if self.kind == "first":
+            return {"within_first_seconds": self.start}
+        if self.kind == "last":
+            return {"within_last_seconds": self.start}
+        if self.kind == "between":
+            return {"between_seconds": [self.start, self.end]}
+        return None
+
+
+def read_window(fields: FieldReader) -> TimeWindow:
+    """Read at most one of ``within_first``, ``within_last`` and ``between``."""
+    given = [name for name in ("within_first", "within_last", "between") if fields.has(name)]
+    if len(given) > 1:
+        raise fields.problem(
+            given[1], f"give only one of within_first, within_last, between (also got '{given[0]}')"
+        )
+    if not given:
+        return TimeWindow()
+    name = given[0]
+    if name == "between":
+        raw = fields.raw("between")
+        if not isinstance(raw, list) or len(raw) != 2:
+            raise fields.problem("between", "expected two durations, e.g. [10s, 60s]")
+        inner = FieldReader(_as_line_dict(raw, fields.data.line_of("between")), prefix="between")
+        lo = inner.duration("[0]")
+        hi = inner.duration("[1]")
+        if hi <= lo:
+            raise fields.problem("between", "the end must be after the start")
+        return TimeWindow("between", lo, hi)
+    length = fields.duration(name)
+    if length <= 0:
+        raise fields.problem(name, "must be longer than 0s")
+    return TimeWindow("first" if name == "within_first" else "last", length)
+
+
+def _as_line_dict(items: list, line: int) -> LineDict:
+    out = LineDict({f"[{i}]": v for i, v in enumerate(items)})
+    out.line = line
+    return out
+
+
+def speaker_of(value: str) -> Speaker | None:
+    return None if value == "any" else Speaker(value)
+
+
+def exact_policy(policy: MatchPolicy) -> MatchPolicy:
+    return dataclasses.replace(policy, token_similarity=1.0, allow_missing=False, allow_insertions=False)
+
+
+@dataclass(frozen=True)
+class PhraseCriterion(Criterion):
+    """Phrases said (or not said) by a speaker within a time window."""
+
+    type_name = "phrase"
+
+    speaker: str
+    phrases: Mapping[str, tuple[str, ...]]
+    window: TimeWindow
+    negate: bool
+    min_matches: int
+    fuzzy: bool
+    set_id: int
+
+    @classmethod
+    def parse(cls, fields: FieldReader, build: BuildContext) -> "PhraseCriterion":
+        speaker = fields.choice("speaker", SPEAKERS)
+        phrases = fields.phrases("phrases", build.languages)
+        window = read_window(fields)
+        negate = fields.boolean("negate", False)
+        min_matches = fields.number("min_matches", 1, minimum=1, integer=True)
+        if negate and fields.has("min_matches"):
+            raise fields.problem("min_matches", "has no meaning with negate: true (any match fails)")
+        fuzzy = fields.boolean("fuzzy", True)
+        policy = build.policy if fuzzy else exact_policy(build.policy)
+        if negate:
+            policy = dataclasses.replace(policy, allow_missing=False)
+        set_id = build.compile(fields, "phrases", phrases, speaker_of(speaker), policy)
+        return cls(speaker, phrases, window, negate, min_matches, fuzzy, set_id)
+
+    def depends_on_roles(self) -> bool:
+        return self.speaker != "any"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"speaker": self.speaker, "phrases": phrases_to_dict(self.phrases)}
+        window = self.window.to_dict()
+        if window:
+            out.update(window)
+        out.update({"negate": self.negate, "min_matches": self.min_matches, "fuzzy": self.fuzzy})
+        return out
+
+    def evaluate(self, ctx: ScoringContext) -> Outcome:
+        lo, hi = self.window.bounds(ctx)
+        speaker = speaker_of(self.speaker)
+        who = "either party" if speaker is None else f"the {speaker.value}"
+        where = self.window.shown(ctx)
+        window = None if self.window.kind == "call" else (lo, hi)
+        matches = ctx.find(self.set_id, speaker, lo, hi)
+        label = "prohibited phrase" if self.negate else "phrase"
+        evidence = [ctx.match_evidence(m, label, window) for m in matches]
+        phrases = ctx.phrases(self.set_id)
+        if self.negate:
+            if matches:
+                said = ", ".join(f'"{m.text}" at {m.start:.1f}s' for m in matches[:3])
+                return Outcome.failed(f"{who} said {said}", evidence)
+            return Outcome.passed(f"{who} said none of the {len(phrases)} prohibited phrases {where}")
+        if len(matches) >= self.min_matches:
+            first = matches[0]
+            return Outcome.passed(f'{who} said "{first.text}" at {first.start:.1f}s', evidence)
+        need = "" if self.min_matches == 1 else f" (found {len(matches)} of the {self.min_matches} needed)"
+        missing = Evidence(
+            kind="missing",
+            rule=f"none of {phrase_examples(phrases)} said by {who} {where}{need}",
+            speaker=speaker,
+            start=None if window is None else max(lo, 0.0),
+            end=None if window is None else hi,
+        )
+        return Outcome.failed(f"{who} said none of the expected phrases {where}{need}", [*evidence, missing])

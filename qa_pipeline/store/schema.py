@@ -1,0 +1,185 @@
+"""The results store's tables (SQLAlchemy Core), as of the latest migration.
+
+One row per recording in ``calls``; its transcript, characteristics and scores hang off it by
+``call_pk``. Scores are kept per scorecard (``scorecard_hash``), so re-scoring after a
+scorecard change adds rows and keeps the history. Unique constraints make a duplicate result
+impossible whatever the code above does:
+
+- ``calls``: one row per ``call_id`` and per recording content (``content_sha256``);
+- ``transcripts``: one per call;
+- ``characteristics``, ``call_scores``: one per (call, scorecard);
+- ``criterion_results``: one per (call, scorecard, criterion).
+
+Times are naive UTC. JSON documents are stored as text so SQLite and PostgreSQL hold the same
+bytes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+migrations_table = Table(
+    "schema_migrations",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    # running | ok (every call succeeded) | failed (some calls failed) | error (the run
+    # stopped on an error) | interrupted (killed; found by the next run)
+    Column("status", String(20), nullable=False),
+    Column("recordings", Text),
+    Column("version", String(40), nullable=False),
+    Column("host", String(200)),
+    Column("pid", Integer),
+    Column("options", Text, nullable=False),  # JSON
+    Column("discovered", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("transcribed", Integer, nullable=False, default=0),
+    Column("rescored", Integer, nullable=False, default=0),
+    Column("succeeded", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("audio_seconds", Float, nullable=False, default=0.0),
+    Column("wall_seconds", Float),
+    Column("log_path", Text),
+    Column("error", Text),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", String(300), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("file_size", BigInteger),
+    Column("file_mtime_ns", BigInteger),
+    Column("agent_id", String(200)),
+    Column("agent_name", String(300)),
+    Column("team", String(200)),
+    Column("started_at", DateTime),
+    Column("metadata", Text),  # JSON: the source of each field
+    Column("duration_s", Float),
+    Column("channels", Integer),
+    Column("sample_rate", Integer),
+    Column("codec", String(60)),
+    Column("roles_source", String(20)),
+    Column("roles_method", String(40)),
+    Column("roles_confidence", Float),
+    Column("status", String(10), nullable=False),  # ok | failed
+    Column("error", Text),
+    Column("error_kind", String(20)),  # metadata | audio | model | scoring | crash | internal
+    Column("hash_s", Float),
+    Column("decode_s", Float),
+    Column("asr_s", Float),
+    Column("merge_s", Float),
+    Column("score_s", Float),
+    Column("cached", Boolean),
+    Column("transcript_path", Text),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("call_id", name="uq_calls_call_id"),
+    UniqueConstraint("content_sha256", name="uq_calls_content"),
+)
+Index("ix_calls_status", calls.c.status)
+Index("ix_calls_started_at", calls.c.started_at)
+
+transcripts = Table(
+    "transcripts",
+    metadata,
+    Column("call_pk", Integer, ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True),
+    Column("engine", String(40), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("options", Text, nullable=False),  # JSON
+    Column("content_sha256", String(64), nullable=False),
+    Column("transcript", Text, nullable=False),  # the Transcript JSON document
+    Column("created_at", DateTime, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+)
+
+characteristics = Table(
+    "characteristics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_pk", Integer, ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
+    # Measured with the scorecard's thresholds, so kept per scorecard.
+    Column("scorecard_hash", String(64), nullable=False),
+    Column("duration_s", Float),
+    Column("agent_talk_s", Float),
+    Column("customer_talk_s", Float),
+    Column("agent_talk_share", Float),
+    Column("non_talk_s", Float),
+    Column("holds", Integer),
+    Column("hold_s", Float),
+    Column("interruptions", Integer),
+    Column("agent_speed_per_min", Float),
+    Column("customer_speed_per_min", Float),
+    Column("data", Text, nullable=False),  # JSON: the full Characteristics record
+    UniqueConstraint("call_pk", "scorecard_hash", name="uq_characteristics_call_card"),
+)
+
+call_scores = Table(
+    "call_scores",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_pk", Integer, ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
+    Column("scorecard_name", String(300), nullable=False),
+    Column("scorecard_hash", String(64), nullable=False),
+    Column("language", String(16)),
+    Column("total", Float),  # None: no criterion applied
+    Column("points", Float, nullable=False),
+    Column("max_points", Float, nullable=False),
+    Column("auto_failed", Boolean, nullable=False),
+    Column("auto_failed_by", Text, nullable=False),  # JSON list
+    Column("roles_inferred", Boolean, nullable=False),
+    Column("scoring_version", String(20), nullable=False),
+    Column("scored_at", DateTime, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("call_pk", "scorecard_hash", name="uq_call_scores_call_card"),
+)
+Index("ix_call_scores_card", call_scores.c.scorecard_hash)
+
+criterion_results = Table(
+    "criterion_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_pk", Integer, ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
+    Column("scorecard_hash", String(64), nullable=False),
+    Column("criterion_id", String(200), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("verdict", String(4), nullable=False),  # pass | fail | na
+    Column("points", Float, nullable=False),
+    Column("max_points", Float, nullable=False),
+    Column("credit", Float, nullable=False),
+    Column("critical", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON list of Evidence records
+    Column("missing", Text),
+    Column("roles_inferred", Boolean, nullable=False),
+    UniqueConstraint("call_pk", "scorecard_hash", "criterion_id", name="uq_criterion_results_call_card_criterion"),
+)

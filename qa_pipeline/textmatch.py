@@ -1,0 +1,1088 @@
+"""Text normalisation and fuzzy phrase matching over word-timed speech, English and Chinese.
+
+Both scorecard phrases and transcript words go through the same :func:`normalize_text`:
+NFKC (full/half width), casefold, apostrophes unified, contractions expanded (``I'm`` →
+``i am``, ``can't``/``cannot`` → ``can not``), small numbers spelled out (``2`` → ``two``),
+punctuation dropped and true fillers (``um``, ``uh``, ``嗯``…) removed. Latin-script text
+becomes word tokens; every CJK character is its own token, so Chinese needs no word
+segmentation and spacing differences vanish.
+
+A phrase matches a stretch of one speaker's tokens when its tokens align in order with:
+
+* each aligned pair similar enough: equal, a listed equivalent (``to``/``two``, ``你``/``您``),
+  for words of 5+ letters a difflib ratio ≥ ``token_similarity`` or a single edit
+  (``colling``/``calling``), for 4-letter words one changed letter (``hole``/``hold``); shorter
+  words, digits, CJK characters and protected words (negations, possessives: ``not``,
+  ``nothing``, ``my``, ``不``) only exactly, because one letter changes their meaning;
+* for phrases of 5+ tokens, at most ``(n - 1) // 4`` edits: a phrase token missing or
+  misheard beyond that, or an extra token inside the match (``may I place you on brief
+  hold``); no missing tokens at all when the policy forbids it, as it does for must-not-say
+  lists where a false hit costs an agent points;
+* for phrases of 3–4 tokens, one extra token inside the match (``thank you all for
+  calling``), nothing missing; up to 2 tokens, exact sequence;
+* no pause longer than ``max_word_gap_seconds`` between consecutive matched words. The
+  speaker's words are one stream across turns, so a phrase split over two turns of the same
+  speaker still matches.
+
+The phrase's rarest word (its anchor), its first and its last word must be said (allowing
+for slips); the edit budget applies to the words in between.
+
+Speed: phrases are compiled once per scorecard. One pass over a speaker's tokens looks every
+token up in a per-index cache of anchor hits (fuzzy look-ups are computed once per distinct
+word and kept); only hits near the time window a criterion asks about are aligned, each at
+most once per call.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from itertools import accumulate, chain, compress
+from operator import attrgetter, itemgetter, sub
+from typing import Iterable, Mapping, Sequence
+
+from qa_pipeline.errors import ConfigError
+from qa_pipeline.transcript import Speaker, Turn, Word, join_words
+
+# Stands for one name-like word (not a stopword) in a phrase: ``my name is {name}``.
+WILDCARD = "{name}"
+_WILDCARD_TOKEN = "\x00name"
+
+_CACHE_LIMIT = 200_000
+
+FILLERS = frozenset(
+    {"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "ahh", "hmm", "hm", "嗯", "呃", "唔"}
+)
+
+STOPWORDS = frozenset(
+    """a about above after again all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    get got had has have having he her here hers herself him himself his how i if in into is it
+    its itself just let me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own really same she should so some such than that the their theirs
+    them themselves then there these they this those through to too under until up us very was
+    we were what when where which while who whom why will with would you your yours yourself
+    yourselves okay yes yeah oh well right sure alright please thanks thank going want like know
+    one two see look need today ma'am maam sir mr mrs ms""".split()
+)
+
+# Words that follow "I'm", "this is" or "my name is" without being a name: a ``{name}``
+# wildcard never stands for them.
+NOT_NAMES = frozenset(
+    """sorry happy glad pleased delighted afraid sure able unable ready calling going looking
+    trying speaking helping working checking available back here there fine great good new
+    still also really just actually currently""".split()
+)
+
+# The most frequent words of service calls, most frequent first: the worse an anchor a word
+# is. Anchoring a phrase on its least frequent word keeps the number of alignments per call low.
+_FREQUENT = (
+    "i you the to a and it is that of for can in my your have be on this do we not what so "
+    "me just are was okay will with yes at if there no about all get one call like know let "
+    "right here account how would help need up out now see yeah could thank thanks is it's "
+    "time they been then well sure any back today going want from our us by as an or did "
+    "please go check make day good he she them some something more got has had just very "
+    "really think look take give name number anything else again just way".split()
+)
+_FREQUENT_RANK = {w: r for r, w in reversed(list(enumerate(_FREQUENT)))}
+
+# Words a match may never skip, nor accept misheard or fuzzily: they flip or redirect the
+# meaning ("that is not a problem" must not match "that is not my problem", "anything else I
+# can do" not "nothing I can do").
+PROTECTED = frozenset(
+    "not no never nothing nobody none nor without my your our their his her can will do does "
+    "did is was are anything something everything anyone someone everyone "
+    "不 没 别 无 非 未 我 您 你".split()
+)
+
+# Frequent Chinese function characters: poor anchors and not content for overlap measures.
+STOP_CHARS = frozenset("的了是我您你他她它们吗呢吧啊呀嘛哦嗯这那个就都也还在有和与或一不很")
+
+_NUMBERS = {
+    "0": "zero",
+    "1": "one",
+    "2": "two",
+    "3": "three",
+    "4": "four",
+    "5": "five",
+    "6": "six",
+    "7": "seven",
+    "8": "eight",
+    "9": "nine",
+    "10": "ten",
+    "11": "eleven",
+    "12": "twelve",
+    "13": "thirteen",
+    "14": "fourteen",
+    "15": "fifteen",
+    "16": "sixteen",
+    "17": "seventeen",
+    "18": "eighteen",
+    "19": "nineteen",
+    "20": "twenty",
+    "30": "thirty",
+    "40": "forty",
+    "45": "forty five",
+    "50": "fifty",
+    "60": "sixty",
+    "90": "ninety",
+}
+
+_WHOLE_WORD = {
+    "cannot": ("can", "not"),
+    "can't": ("can", "not"),
+    "won't": ("will", "not"),
+    "shan't": ("shall", "not"),
+    "ain't": ("is", "not"),
+    "let's": ("let", "us"),
+    "y'all": ("you", "all"),
+    "gonna": ("going", "to"),
+    "wanna": ("want", "to"),
+    "gotta": ("got", "to"),
+    "ok": ("okay",),
+    "o.k": ("okay",),
+    # Apostrophes ASR sometimes leaves out, where the bare form is not another word.
+    "dont": ("do", "not"),
+    "doesnt": ("does", "not"),
+    "didnt": ("did", "not"),
+    "cant": ("can", "not"),
+    "isnt": ("is", "not"),
+    "wasnt": ("was", "not"),
+    "arent": ("are", "not"),
+    "couldnt": ("could", "not"),
+    "wouldnt": ("would", "not"),
+    "shouldnt": ("should", "not"),
+    "havent": ("have", "not"),
+    "hasnt": ("has", "not"),
+    "im": ("i", "am"),
+    "ive": ("i", "have"),
+    "youre": ("you", "are"),
+    "youve": ("you", "have"),
+    "youll": ("you", "will"),
+    "thats": ("that", "is"),
+    "whats": ("what", "is"),
+    "theres": ("there", "is"),
+}
+_SUFFIXES = (
+    ("n't", ("not",)),
+    ("'re", ("are",)),
+    ("'ve", ("have",)),
+    ("'ll", ("will",)),
+    ("'d", ("would",)),
+    ("'m", ("am",)),
+)
+# "'s" means "is" after these; elsewhere it is a possessive and is dropped.
+_S_IS = frozenset(
+    "it that what there here he she who where how this everything nothing something name".split()
+)
+
+_EQUIVALENT_GROUPS = (
+    ("to", "too", "two"),
+    ("for", "four"),
+    ("you", "ya", "u"),
+    ("bye", "by", "buy"),
+    ("hi", "hey"),
+    ("apologise", "apologize"),
+    ("apologised", "apologized"),
+    ("您", "你"),
+    ("的", "得", "地"),
+    ("他", "她", "它"),
+    ("在", "再"),
+    ("那", "哪"),
+    ("账", "帐"),
+    ("吗", "嘛"),
+    ("做", "作"),
+)
+_EQUIVALENT = {w: grp for grp in _EQUIVALENT_GROUPS for w in grp}
+
+# Traditional → simplified for the characters call-centre phrases use most (Whisper writes
+# either script for Mandarin). A full conversion would need OpenCC; this covers the
+# default phrase lists and the frequent words around them.
+_TRAD_TO_SIMP = str.maketrans(
+    "謝請幫問題還別麼嗎這個們說對確認歡電話號為務讓帶來時間鐘會兒沒辦氣煩經試過錢費帳戶聽見覺關係"
+    "實際應該處聯繫員復單點幾現掛斷機線轉給與歸規樣總結開頭歲當從裡邊後變動碼資訊記錄標準嗯謂"
+    "們種隨聲響亂難擔憂專業態購買訂貨寶網詢查詢認證東覆決辦",
+    "谢请帮问题还别么吗这个们说对确认欢电话号为务让带来时间钟会儿没办气烦经试过钱费账户听见觉关系"
+    "实际应该处联系员复单点几现挂断机线转给与归规样总结开头岁当从里边后变动码资讯记录标准嗯谓"
+    "们种随声响乱难担忧专业态购买订货宝网询查询认证东复决办",
+)
+
+
+_CJK_RANGE = "\u3000-\u9fff\uff00-\uffef\uac00-\ud7af"
+_SPACE_TO_DROP = re.compile(rf" (?=[,.!?;:%)\]}}'\"，。！？；：、）])|(?<=[{_CJK_RANGE}]) (?=[{_CJK_RANGE}])")
+
+
+def fast_join(texts: Sequence[str]) -> str:
+    """The same text as :func:`qa_pipeline.transcript.join_words` for stripped, non-empty
+    words (as transcripts hold them), several times faster; evidence quotes use it."""
+    joined = " ".join(texts)
+    # Fall back where a word is empty or carries whitespace of its own.
+    if not all(texts) or joined.count(" ") != len(texts) - 1 or not joined.isprintable():
+        return join_words(texts)
+    return _SPACE_TO_DROP.sub("", joined)
+
+
+class PhraseError(ConfigError):
+    """A scorecard phrase cannot be compiled (e.g. it has no words after normalisation)."""
+
+
+def is_cjk(ch: str) -> bool:
+    """True for a CJK ideograph or kana, each of which is a token of its own."""
+    o = ord(ch)
+    return (
+        0x4E00 <= o <= 0x9FFF
+        or 0x3400 <= o <= 0x4DBF
+        or 0xF900 <= o <= 0xFAFF
+        or 0x3040 <= o <= 0x30FF
+        or 0x20000 <= o <= 0x2FA1F
+    )
+
+
+def _expand(word: str) -> tuple[str, ...]:
+    if word in _WHOLE_WORD:
+        return _WHOLE_WORD[word]
+    if word in _NUMBERS:
+        return tuple(_NUMBERS[word].split())
+    if "'" in word:
+        for suffix, tail in _SUFFIXES:
+            if word.endswith(suffix) and len(word) > len(suffix):
+                return (word[: -len(suffix)],) + tail
+        if word.endswith("'s"):
+            base = word[:-2]
+            return (base, "is") if base in _S_IS else (base,)
+        word = word.replace("'", "")
+    return (word,) if word else ()
+
+
+def _tokenize(text: str) -> tuple[str, ...]:
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_TRAD_TO_SIMP)
+    out: list[str] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            word = "".join(buf).strip("'")
+            buf.clear()
+            for tok in _expand(word):
+                if tok not in FILLERS:
+                    out.append(tok)
+
+    for ch in text:
+        if ch in "'’‘`´":
+            buf.append("'")
+        elif is_cjk(ch):
+            flush()
+            if ch not in FILLERS:
+                out.append(ch)
+        elif ch.isalnum():
+            buf.append(ch)
+        else:
+            flush()
+    flush()
+    return tuple(out)
+
+
+_WORD_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def normalize_text(text: str) -> tuple[str, ...]:
+    """Normalise text into match tokens (see the module docstring for the rules).
+
+    Results are cached per distinct text, so calling this per recognised word is cheap.
+
+    Example:
+        ``normalize_text("I'm SO sorry — um, can't help.")`` →
+        ``('i', 'am', 'so', 'sorry', 'can', 'not', 'help')``.
+    """
+    tokens = _WORD_CACHE.get(text)
+    if tokens is None:
+        if len(_WORD_CACHE) >= _CACHE_LIMIT:
+            _WORD_CACHE.clear()
+        tokens = _WORD_CACHE[text] = _tokenize(text)
+    return tokens
+
+
+def content_units(tokens: Sequence[str]) -> dict[str, str]:
+    """Content-bearing units for overlap measures, each with the token it came from.
+
+    English: non-stopword tokens of 3+ letters, crudely stemmed (``charged``/``charges`` →
+    ``charg``) so inflections count as the same word. Chinese: bigrams of adjacent
+    non-function characters, standing in for words without a segmenter.
+    """
+    units: dict[str, str] = {}
+    prev_cjk = ""
+    get = _UNIT_CACHE.get
+    for tok in tokens:
+        unit = get(tok)
+        if unit is None:
+            unit = _unit_of(tok)
+        if unit == _CJK:
+            if prev_cjk:
+                units.setdefault(prev_cjk + tok, prev_cjk + tok)
+            prev_cjk = tok
+            continue
+        prev_cjk = ""
+        if unit:
+            units.setdefault(unit, tok)
+    return units
+
+
+_CJK = "\x00cjk"
+_UNIT_CACHE: dict[str, str] = {}
+
+
+def _unit_of(tok: str) -> str:
+    """The content unit of a token: a stem, ``_CJK`` for a content character, "" for none."""
+    if len(tok) == 1 and is_cjk(tok):
+        unit = "" if tok in STOP_CHARS else _CJK
+    elif tok in STOPWORDS or len(tok) < 3:
+        unit = ""
+    else:
+        unit = _stem(tok)
+    if len(_UNIT_CACHE) >= _CACHE_LIMIT:
+        _UNIT_CACHE.clear()
+    _UNIT_CACHE[tok] = unit
+    return unit
+
+
+def _stem(word: str) -> str:
+    if len(word) > 4:
+        for suffix in ("ing", "ed", "es", "s"):
+            if word.endswith(suffix) and not word.endswith("ss"):
+                word = word[: -len(suffix)]
+                break
+        if word.endswith("e"):
+            word = word[:-1]
+    return word
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) <= 1
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+_SIM_CACHE: dict[tuple[str, str], float] = {}
+
+
+def token_similarity(text_token: str, phrase_token: str) -> float:
+    """Similarity 0..1 of a spoken token to a phrase token (1.0 = same word).
+
+    Short words (under 4 letters), digits and CJK characters only match exactly or through
+    the equivalence table, because one letter changes their meaning (``can``/``man``).
+    """
+    if text_token == phrase_token:
+        return 1.0
+    key = (text_token, phrase_token)
+    sim = _SIM_CACHE.get(key)
+    if sim is None:
+        if len(_SIM_CACHE) >= _CACHE_LIMIT:
+            _SIM_CACHE.clear()
+        sim = _SIM_CACHE[key] = _similarity(text_token, phrase_token)
+    return sim
+
+
+def _similarity(a: str, b: str) -> float:
+    if b == _WILDCARD_TOKEN:
+        name_like = a not in STOPWORDS and a not in NOT_NAMES and a.isalpha() and not is_cjk(a[0])
+        return 1.0 if name_like else 0.0
+    group = _EQUIVALENT.get(a)
+    if group is not None and b in group:
+        return 0.95
+    if b in PROTECTED or not a.isalpha() or not b.isalpha() or is_cjk(a[0]) or is_cjk(b[0]):
+        return 0.0
+    if min(len(a), len(b)) <= 4:
+        # One letter changed in a short word ("hole" for "hold") is a slip; one letter added
+        # is usually another word form ("hear"/"heard", "make"/"makes") and must be listed.
+        if len(a) == len(b) == 4 and sum(x != y for x, y in zip(a, b)) == 1:
+            return 0.8
+        return 0.0
+    ratio = SequenceMatcher(None, a, b).ratio()
+    if ratio < 0.8 and _edit_distance_at_most_one(a, b):
+        ratio = 0.8
+    return ratio
+
+
+def _commonness(token: str) -> int:
+    """Lower is a better anchor: rare, long words first."""
+    if token == _WILDCARD_TOKEN:
+        return 1_000_000
+    if len(token) == 1 and is_cjk(token):
+        return 500 if token in STOP_CHARS else 100
+    rank = _FREQUENT_RANK.get(token)
+    if rank is not None:
+        return 10_000 - rank
+    if token in STOPWORDS:
+        return 1000 - len(token)
+    return 100 - len(token)
+
+
+@dataclass(frozen=True)
+class MatchPolicy:
+    """How tolerant phrase matching is.
+
+    Attributes:
+        token_similarity: Minimum similarity of a spoken word to a phrase word (0..1).
+        allow_missing: Let long phrases match with a word missing or misheard (off for
+            must-not-say lists).
+        allow_insertions: Let a few extra words sit inside a match.
+        max_word_gap_seconds: Longest pause between two consecutive matched words.
+    """
+
+    token_similarity: float = 0.8
+    allow_missing: bool = True
+    allow_insertions: bool = True
+    max_word_gap_seconds: float = 3.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "token_similarity": self.token_similarity,
+            "allow_missing": self.allow_missing,
+            "allow_insertions": self.allow_insertions,
+            "max_word_gap_seconds": self.max_word_gap_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class CompiledPhrase:
+    """A phrase ready for matching.
+
+    Attributes:
+        text: The phrase as written.
+        tokens: Its normalised tokens (``{name}`` as a wildcard token).
+        anchors: Index of the anchor token (the rarest word), which must be said.
+        max_edits: Words that may be missing, misheard or inserted, in total.
+        free_insertions: Extra words allowed inside the match on top of ``max_edits``.
+    """
+
+    text: str
+    tokens: tuple[str, ...]
+    anchors: tuple[int, ...]
+    max_edits: int
+    free_insertions: int
+
+
+def compile_phrase(text: str, policy: MatchPolicy) -> CompiledPhrase:
+    """Normalise one phrase and choose its anchor and tolerances.
+
+    Tolerances by length: up to 2 words exact; 3–4 words one extra word inside; 5 and more
+    ``(n - 1) // 4`` edits (a missing, misheard or extra word each), where the first and last
+    word and the protected words (negations, possessives) must always be said.
+
+    Raises:
+        PhraseError: The phrase has no words after normalisation, or only a wildcard.
+    """
+    parts = text.split(WILDCARD)
+    tokens: list[str] = []
+    for i, part in enumerate(parts):
+        if i:
+            tokens.append(_WILDCARD_TOKEN)
+        tokens.extend(normalize_text(part))
+    real = [t for t in tokens if t != _WILDCARD_TOKEN]
+    if not real:
+        raise PhraseError(
+            f"phrase {text!r} has no words after normalisation (fillers and punctuation are ignored)"
+        )
+    n = len(tokens)
+    max_edits = (n - 1) // 4 if policy.allow_missing else 0
+    free_insertions = 1 if policy.allow_insertions and 3 <= n and max_edits == 0 else 0
+    if not policy.allow_insertions and not policy.allow_missing:
+        max_edits = 0
+    # One anchor, the rarest word: it must be said (possibly with a slip). Anchoring on
+    # common words would align hundreds of hits per call.
+    anchor = min(
+        (i for i, t in enumerate(tokens) if t != _WILDCARD_TOKEN), key=lambda i: (_commonness(tokens[i]), i)
+    )
+    return CompiledPhrase(text, tuple(tokens), (anchor,), max_edits, free_insertions)
+
+
+@dataclass(frozen=True)
+class PhraseSet:
+    """The compiled phrases of one criterion field for one language.
+
+    Attributes:
+        set_id: Id given by :meth:`PhraseLibrary.add`.
+        name: ``criterion.field`` for messages.
+        phrases: The compiled phrases.
+        policy: How tolerant matching is.
+        speakers: Whose speech the set is searched in.
+        texts: The phrases as written.
+        reach: The furthest an anchor can lie from its match's first token, in tokens.
+    """
+
+    set_id: int
+    name: str
+    phrases: tuple[CompiledPhrase, ...]
+    policy: MatchPolicy
+    speakers: frozenset[Speaker] = frozenset(Speaker)
+    texts: tuple[str, ...] = ()
+    reach: int = 0
+
+
+class PhraseMatch:
+    """One occurrence of a phrase in one speaker's speech (read-only).
+
+    A plain slotted class rather than a frozen dataclass: matches are made for every call on
+    the scoring hot path, and the quoted text is only joined when someone reads it.
+
+    Attributes:
+        phrase: The scorecard phrase as written.
+        speaker: Who said it.
+        first_token: Index of the first matched token in the speaker's track.
+        last_token: Index of the last matched token.
+        first_word: Index of the first matched word in the speaker's track.
+        last_word: Index of the last matched word.
+        start: Start of the first matched word, seconds.
+        end: End of the last matched word, seconds.
+        score: Alignment quality 0..1 (1.0 = every word exact, nothing inserted).
+        text: The spoken words of the match, as recognised.
+    """
+
+    __slots__ = (
+        "phrase",
+        "speaker",
+        "first_token",
+        "last_token",
+        "first_word",
+        "last_word",
+        "start",
+        "end",
+        "score",
+        "_track",
+        "_text",
+    )
+
+    def __init__(
+        self, track: "TokenTrack", phrase: str, first_token: int, last_token: int, score: float
+    ) -> None:
+        self._track = track
+        self._text: str | None = None
+        self.phrase = phrase
+        self.speaker = track.speaker
+        self.first_token = first_token
+        self.last_token = last_token
+        self.first_word = first_word = track.word_of(first_token)
+        self.last_word = last_word = track.word_of(last_token)
+        self.start = track.words[first_word].start
+        self.end = track.words[last_word].end
+        self.score = round(score, 3)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._track.words_text(self.first_word, self.last_word)
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"PhraseMatch({self.phrase!r}, {self.speaker.value}, {self.start:.2f}–{self.end:.2f}s, {self.score})"
+
+
+_get_words = attrgetter("words")
+
+
+class TokenTrack:
+    """One speaker's words as a single token stream, shared by every criterion of a call.
+
+    Attributes:
+        speaker: The party.
+        turns: The speaker's turns, in time order.
+        words: All words of the speaker, in time order, across turns.
+        tokens: Normalised match tokens.
+        token_cum: For each word, the number of tokens up to and including it (so word ``w``
+            holds tokens ``token_cum[w-1]`` to ``token_cum[w] - 1``).
+        max_turn_pause_seconds: The longest pause between two words of one turn, when the
+            transcript guarantees one (its ``turn_gap_seconds``); None when unknown. Longer
+            pauses then only occur between turns, which saves reading every word's end.
+    """
+
+    __slots__ = (
+        "speaker",
+        "turns",
+        "words",
+        "tokens",
+        "token_cum",
+        "max_turn_pause_seconds",
+        "_word_starts",
+        "_word_ends",
+        "_turn_times",
+        "_identity",
+        "_word_offsets",
+        "_turn_bounds",
+        "_pauses",
+    )
+
+    def __init__(
+        self, speaker: Speaker, turns: Sequence[Turn], max_turn_pause_seconds: float | None = None
+    ) -> None:
+        self.speaker = speaker
+        self.turns = tuple(turns)
+        self.max_turn_pause_seconds = max_turn_pause_seconds
+        # One pass per attribute, in comprehensions: this runs for every word of every call.
+        words = list(chain.from_iterable(map(_get_words, self.turns)))
+        get = _WORD_CACHE.get
+        per_word = [get(w.text) for w in words]
+        if None in per_word:
+            per_word = [
+                toks if toks is not None else normalize_text(w.text) for toks, w in zip(per_word, words)
+            ]
+        self.words = words
+        self.tokens = list(chain.from_iterable(per_word))
+        lengths = list(map(len, per_word))
+        self.token_cum = list(accumulate(lengths))
+        # Most calls have a word that expands ("I'm") or vanishes ("um"), but where none does,
+        # token and word indices coincide and look-ups skip the bisection.
+        self._identity = len(self.tokens) == len(words) and 0 not in lengths
+        self._word_starts: list[float] | None = None
+        self._word_ends: list[float] | None = None
+        self._turn_times: tuple[list[float], list[float]] | None = None
+        self._word_offsets: list[int] | None = None
+        self._pauses: dict[float, frozenset[int]] = {}
+        self._turn_bounds: list[tuple[int, int]] | None = None
+
+    @property
+    def word_starts(self) -> list[float]:
+        """Start of each word (read on first use)."""
+        if self._word_starts is None:
+            self._word_starts = [w.start for w in self.words]
+        return self._word_starts
+
+    @property
+    def word_ends(self) -> list[float]:
+        """End of each word (read on first use)."""
+        if self._word_ends is None:
+            self._word_ends = [w.end for w in self.words]
+        return self._word_ends
+
+    def turn_times(self) -> tuple[list[float], list[float]]:
+        """Start and end of each turn, as two lists (computed once)."""
+        if self._turn_times is None:
+            words = [t.words for t in self.turns]
+            self._turn_times = ([w[0].start for w in words], [w[-1].end for w in words])
+        return self._turn_times
+
+    def pause_starts(self, longer_than_seconds: float) -> list[int]:
+        """Indices of the words preceded by a pause longer than the given length, in order."""
+        if self.max_turn_pause_seconds is not None and self.max_turn_pause_seconds <= longer_than_seconds:
+            starts, ends = self.turn_times()
+            gaps = map(sub, starts[1:], ends[:-1])
+            return list(
+                map(
+                    self._offsets().__getitem__,
+                    compress(range(1, len(starts)), map(longer_than_seconds.__lt__, gaps)),
+                )
+            )
+        starts = self.word_starts
+        gaps = map(sub, starts[1:], self.word_ends[:-1])
+        return list(compress(range(1, len(starts)), map(longer_than_seconds.__lt__, gaps)))
+
+    def pauses(self, longer_than_seconds: float) -> frozenset[int]:
+        """Token indices preceded by a pause longer than the given length (a phrase never spans one)."""
+        found = self._pauses.get(longer_than_seconds)
+        if found is None:
+            words = self.pause_starts(longer_than_seconds)
+            found = self._pauses[longer_than_seconds] = frozenset(map(self._first_token_of_word, words))
+        return found
+
+    def turn_word_offsets(self) -> list[int]:
+        """Index of each turn's first word, plus the word count at the end."""
+        return self._offsets()
+
+    def _offsets(self) -> list[int]:
+        if self._word_offsets is None:
+            offsets = [0]
+            for turn in self.turns:
+                offsets.append(offsets[-1] + len(turn.words))
+            self._word_offsets = offsets
+        return self._word_offsets
+
+    def turn_of_word(self, word_index: int) -> int:
+        """Index in ``turns`` of the turn a word belongs to."""
+        return bisect.bisect_right(self._offsets(), word_index) - 1
+
+    def word_of(self, token_index: int) -> int:
+        """Index of the word a token came from."""
+        return token_index if self._identity else bisect.bisect_right(self.token_cum, token_index)
+
+    def _first_token_of_word(self, word_index: int) -> int:
+        return self.token_cum[word_index - 1] if word_index > 0 else 0
+
+    def turn_tokens(self, turn_index: int) -> list[str]:
+        """The tokens of one of the speaker's turns."""
+        if self._turn_bounds is None:
+            cuts = [self._first_token_of_word(off) for off in self._offsets()]
+            self._turn_bounds = list(zip(cuts, cuts[1:]))
+        lo, hi = self._turn_bounds[turn_index]
+        return self.tokens[lo:hi]
+
+    def token_range(self, start: float, end: float) -> tuple[int, int]:
+        """Indices [lo, hi) of the tokens whose word starts within [start, end]."""
+        starts = self.word_starts
+        return (
+            self._first_token_of_word(bisect.bisect_left(starts, start)),
+            self._first_token_of_word(bisect.bisect_right(starts, end)),
+        )
+
+    def token_start(self, token_index: int) -> float:
+        return self.words[self.word_of(token_index)].start
+
+    def words_text(self, first_word: int, last_word: int) -> str:
+        return fast_join([w.text for w in self.words[first_word : last_word + 1]])
+
+
+@dataclass(eq=False)
+class PhraseIndex:
+    """Every phrase set of a scorecard for one language, with the anchor look-up cache.
+
+    One index serves all calls (and all processes that load the scorecard), so its cache of
+    which spoken words hit which anchors warms up across calls.
+    """
+
+    language: str
+    sets: dict[int, PhraseSet]
+
+    def __post_init__(self) -> None:
+        # One anchor map and look-up cache per speaker, holding only the sets searched in
+        # that speaker's speech.
+        self._exact: dict[Speaker, dict[str, list[tuple[int, int, int]]]] = {sp: {} for sp in Speaker}
+        self._cache: dict[Speaker, dict[str, tuple[tuple[int, int, int], ...]]] = {sp: {} for sp in Speaker}
+        for sid, pset in self.sets.items():
+            for sp in pset.speakers:
+                for pi, phrase in enumerate(pset.phrases):
+                    for j in phrase.anchors:
+                        self._exact[sp].setdefault(phrase.tokens[j], []).append((sid, pi, j))
+        self._vocab = {sp: sorted(exact) for sp, exact in self._exact.items()}
+
+    def _resolve(self, speaker: Speaker, token: str) -> tuple[tuple[int, int, int], ...]:
+        exact = self._exact[speaker]
+        hits = list(exact.get(token, ()))
+        if len(token) >= 4 and token.isalpha() and not is_cjk(token[0]):
+            for anchor in self._vocab[speaker]:
+                if anchor == token or abs(len(anchor) - len(token)) > max(1, len(anchor) // 4):
+                    continue
+                sim = token_similarity(token, anchor)
+                if sim <= 0.0:
+                    continue
+                for sid, pi, j in exact[anchor]:
+                    if sim >= self.sets[sid].policy.token_similarity:
+                        hits.append((sid, pi, j))
+        result = tuple(sorted(set(hits)))
+        cache = self._cache[speaker]
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[token] = result
+        return result
+
+    def scan(self, track: TokenTrack) -> dict[int, list[tuple[int, int, int]]]:
+        """Find every anchor hit in a track: set id → [(token position, phrase, anchor)], by position."""
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        tokens = track.tokens
+        speaker = track.speaker
+        found = list(map(self._cache[speaker].get, tokens))
+        if None in found:
+            found = [h if h is not None else self._resolve(speaker, t) for h, t in zip(found, tokens)]
+        for pos in compress(range(len(tokens)), found):
+            for sid, pi, j in found[pos]:
+                lst = out.get(sid)
+                if lst is None:
+                    lst = out[sid] = []
+                lst.append((pos, pi, j))
+        return out
+
+    def verify(
+        self, track: TokenTrack, set_id: int, hits: Iterable[tuple[int, int, int]]
+    ) -> list[PhraseMatch]:
+        """Align anchor hits; return the matches (one phrase per overlapping span), in time order."""
+        pset = self.sets[set_id]
+        breaks = track.pauses(pset.policy.max_word_gap_seconds)
+        spans = [
+            m
+            for m in (_align(track, pset.phrases[pi], pi, pos, j, pset.policy, breaks) for pos, pi, j in hits)
+            if m is not None
+        ]
+        return [to_match(track, pset, span) for span in select_spans(spans)]
+
+
+class PhraseHits:
+    """The anchor hits of one phrase set in one track, aligned lazily per time window.
+
+    Criteria ask about narrow windows (the first 20 seconds, 30 seconds before a hold), so
+    only hits near a window are aligned, and each hit at most once per call.
+    """
+
+    __slots__ = ("track", "pset", "hits", "positions", "breaks", "_spans", "_matches")
+
+    def __init__(self, track: TokenTrack, pset: PhraseSet, hits: list[tuple[int, int, int]]) -> None:
+        self.track = track
+        self.pset = pset
+        self.hits = hits
+        self.positions = [h[0] for h in hits]
+        self.breaks = track.pauses(pset.policy.max_word_gap_seconds)
+        self._spans: list[Span | None | bool] = [False] * len(hits)  # False = not aligned yet
+        self._matches: dict[Span, PhraseMatch] = {}
+
+    def find(self, start: float, end: float) -> list[PhraseMatch]:
+        """Matches starting within [start, end], one phrase per overlapping span, in time order."""
+        track = self.track
+        whole = start == -math.inf and end == math.inf
+        if whole:
+            k_lo, k_hi = 0, len(self.hits)
+        else:
+            # A match starting in the window has its anchor at or after its first token, and at
+            # most ``reach`` tokens after the window's last token.
+            lo, hi = track.token_range(start, end)
+            k_lo = bisect.bisect_left(self.positions, lo)
+            k_hi = bisect.bisect_left(self.positions, hi + self.pset.reach)
+        spans = []
+        pset = self.pset
+        cached = self._spans
+        for k in range(k_lo, k_hi):
+            span = cached[k]
+            if span is False:
+                pos, pi, j = self.hits[k]
+                span = cached[k] = _align(track, pset.phrases[pi], pi, pos, j, pset.policy, self.breaks)
+            if span is not None and (whole or start <= track.token_start(span[1]) <= end):
+                spans.append(span)
+        if not spans:
+            return []
+        out = []
+        for span in select_spans(spans):
+            match = self._matches.get(span)
+            if match is None:
+                match = self._matches[span] = to_match(track, pset, span)
+            out.append(match)
+        return out
+
+
+# Span: (phrase index, first token, last token, score).
+Span = tuple[int, int, int, float]
+
+
+def select_spans(spans: list) -> list:
+    """Keep one phrase per overlapping stretch of speech: the longest, then best-scoring.
+
+    Where phrases overlap ("thank you for calling" and "thank you"), counts and evidence name
+    one phrase per utterance. Returned in time order.
+    """
+    if len(spans) <= 1:
+        return list(spans)
+    ordered = sorted(spans, key=_by_position)
+    out = []
+    best = ordered[0]
+    stretch_end = best[2]
+    for span in ordered[1:]:
+        if span[1] <= stretch_end:
+            if span[2] - span[1] > best[2] - best[1] or (
+                span[2] - span[1] == best[2] - best[1] and span[3] > best[3]
+            ):
+                best = span
+            if span[2] > stretch_end:
+                stretch_end = span[2]
+        else:
+            out.append(best)
+            best = span
+            stretch_end = span[2]
+    out.append(best)
+    return out
+
+
+_by_position = itemgetter(1, 2)
+
+
+def to_match(track: TokenTrack, pset: PhraseSet, span: Span) -> PhraseMatch:
+    pi, first_tok, last_tok, score = span
+    return PhraseMatch(track, pset.phrases[pi].text, first_tok, last_tok, score)
+
+
+def _sim(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    sim = _SIM_CACHE.get((a, b))
+    return token_similarity(a, b) if sim is None else sim
+
+
+def _align(
+    track: TokenTrack,
+    phrase: CompiledPhrase,
+    pi: int,
+    pos: int,
+    j: int,
+    policy: MatchPolicy,
+    breaks: frozenset[int],
+) -> Span | None:
+    """Align a phrase around an anchor hit at token ``pos``; the matched span or None.
+
+    ``breaks`` are the track's token indices preceded by a pause longer than the policy
+    allows. Greedy, from the anchor outwards: forward over the words after it, then backward
+    over the words before it. At each step the phrase word is matched, or (within the budget)
+    an extra spoken word is skipped, or the phrase word is taken as missing or misheard.
+    This runs for every anchor hit of every call, so it is written as two flat loops.
+    """
+    tokens = track.tokens
+    n_tokens = len(tokens)
+    ptoks = phrase.tokens
+    n = len(ptoks)
+    thr = policy.token_similarity
+    sim_get = _SIM_CACHE.get
+    total = _sim(tokens[pos], ptoks[j])
+    if total < thr:
+        return None
+    edits = phrase.max_edits
+    free = phrase.free_insertions
+    used = 0
+
+    # Forward: phrase words j+1 … n-1 against tokens pos+1 …
+    last = pos
+    i = j + 1
+    t = pos + 1
+    while i < n:
+        if t >= n_tokens or t in breaks:  # the call ends, or a long pause before token t
+            return None
+        want = ptoks[i]
+        tok = tokens[t]
+        if tok == want:
+            sim = 1.0
+        else:
+            sim = sim_get((tok, want))
+            if sim is None:
+                sim = token_similarity(tok, want)
+        if sim >= thr:
+            total += sim
+            last = t
+            i += 1
+            t += 1
+            continue
+        if (
+            (free or edits)
+            and t + 1 < n_tokens
+            and (t + 1) not in breaks
+            and _sim(tokens[t + 1], want) >= thr
+        ):
+            if free:
+                free -= 1
+            else:
+                edits -= 1
+            used += 1
+            t += 1  # an extra word was said
+            continue
+        if edits and i != n - 1 and want not in PROTECTED:
+            edits -= 1
+            used += 1
+            if not (i + 1 < n and _sim(tokens[t], ptoks[i + 1]) >= thr):
+                t += 1  # the phrase word was misheard as this token (else: not said at all)
+            i += 1
+            continue
+        return None
+
+    # Backward: phrase words j-1 … 0 against tokens pos-1 …
+    first = pos
+    i = j - 1
+    t = pos - 1
+    while i >= 0:
+        if t < 0 or (t + 1) in breaks:  # the call starts, or a long pause after token t
+            return None
+        want = ptoks[i]
+        tok = tokens[t]
+        if tok == want:
+            sim = 1.0
+        else:
+            sim = sim_get((tok, want))
+            if sim is None:
+                sim = token_similarity(tok, want)
+        if sim >= thr:
+            total += sim
+            first = t
+            i -= 1
+            t -= 1
+            continue
+        if (free or edits) and t >= 1 and t not in breaks and _sim(tokens[t - 1], want) >= thr:
+            if free:
+                free -= 1
+            else:
+                edits -= 1
+            used += 1
+            t -= 1
+            continue
+        if edits and i != 0 and want not in PROTECTED:
+            edits -= 1
+            used += 1
+            if not (i >= 1 and _sim(tokens[t], ptoks[i - 1]) >= thr):
+                t -= 1
+            i -= 1
+            continue
+        return None
+    return (pi, first, last, total / (n + used))
+
+
+class PhraseLibrary:
+    """Collects a scorecard's phrase lists while it is parsed, then builds one index per language."""
+
+    def __init__(self) -> None:
+        self._entries: list[
+            tuple[str, dict[str, tuple[CompiledPhrase, ...]], MatchPolicy, frozenset[Speaker]]
+        ] = []
+
+    def add(
+        self,
+        name: str,
+        phrases: Mapping[str, Sequence[str]],
+        policy: MatchPolicy,
+        speakers: Iterable[Speaker] = tuple(Speaker),
+    ) -> int:
+        """Compile a phrase list (``{language: [phrases]}``; key ``*`` = every language).
+
+        Args:
+            name: ``criterion.field``, for messages.
+            phrases: The phrases per language.
+            policy: Matching tolerance.
+            speakers: Whose speech the list will be searched in.
+
+        Returns:
+            The set id, for :class:`PhraseIndex` look-ups.
+
+        Raises:
+            PhraseError: A phrase cannot be compiled.
+        """
+        compiled = {lang: tuple(compile_phrase(p, policy) for p in items) for lang, items in phrases.items()}
+        self._entries.append((name, compiled, policy, frozenset(speakers)))
+        return len(self._entries) - 1
+
+    def build(self, languages: Iterable[str]) -> dict[str, PhraseIndex]:
+        indexes: dict[str, PhraseIndex] = {}
+        for lang in languages:
+            sets: dict[int, PhraseSet] = {}
+            for sid, (name, compiled, policy, speakers) in enumerate(self._entries):
+                phrases = compiled.get(lang, compiled.get("*"))
+                if phrases:
+                    reach = max(p.anchors[0] + p.max_edits + p.free_insertions for p in phrases)
+                    sets[sid] = PhraseSet(
+                        sid, name, phrases, policy, speakers, tuple(p.text for p in phrases), reach
+                    )
+            indexes[lang] = PhraseIndex(lang, sets)
+        return indexes
+
+
+def match_text(text: str, phrases: Sequence[str], policy: MatchPolicy | None = None) -> list[PhraseMatch]:
+    """Match phrases against a plain string (for tests, notebooks and quick checks).
+
+    The text is treated as one speaker's speech with one word per second.
+    """
+    policy = policy or MatchPolicy()
+    words = tuple(Word(w, float(i), float(i) + 0.9) for i, w in enumerate(text.split()))
+    if not words:
+        return []
+    track = TokenTrack(Speaker.AGENT, [Turn(Speaker.AGENT, words)])
+    lib = PhraseLibrary()
+    sid = lib.add("phrases", {"*": list(phrases)}, policy)
+    index = lib.build(["*"])["*"]
+    return index.verify(track, sid, index.scan(track).get(sid, []))
