@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine:
-#   make demo   set up, transcribe the bundled sample calls, write outputs under reports/
+#   make demo   set up, transcribe and score the bundled sample calls, write reports/
 #   make test   set up (with test extras) and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -52,8 +52,11 @@ $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 setup: system-packages $(VENV)/.setup
 setup-dev: system-packages-dev $(VENV)/.setup-dev
 
+# Transcribes, scores and stores the sample calls (./qa.db), then writes the report site and
+# the team PDF to ./reports/. Running it again skips the calls already done.
 demo: setup
-	$(BIN)/qa transcribe samples/recordings --out reports/transcripts --format txt,vtt
+	$(BIN)/qa run samples/recordings --pdf
+	@echo "Open reports/index.html (team report: reports/qa-report.pdf)"
 
 test: setup-dev
 	$(BIN)/python -m pytest -q -rs
@@ -62,4 +65,5 @@ bench: setup-dev
 	$(BIN)/python benchmarks/transcribe.py
 
 clean:
-	rm -rf $(VENV) reports/transcripts .pytest_cache
+	rm -rf $(VENV) .pytest_cache qa.db qa.db-* qa.db.lock logs
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -194,3 +194,17 @@ def _unknown(data: Mapping[str, Any], known: tuple[str, ...], path: Path, sectio
         where = f" in [{section}]" if section else ""
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}{where}; known: {', '.join(known)}")
 
+
+
+# The default scorecards ship with the project, beside the package.
+SCORECARDS_DIR = Path(__file__).resolve().parent.parent / "scorecards"
+
+
+def bundled_scorecard(language: str | None = None) -> Path | None:
+    """The project's default scorecard for a language (English when unknown), if present."""
+    lang = (language or "en").split("-")[0].lower()
+    for name in (f"default.{lang}.yaml", "default.en.yaml"):
+        path = SCORECARDS_DIR / name
+        if path.is_file():
+            return path
+    return None

@@ -37,6 +37,8 @@ def _root(
 from qa_pipeline.cli import export as _export  # noqa: E402
 from qa_pipeline.cli import report as _report  # noqa: E402
 from qa_pipeline.cli import run as _run  # noqa: E402
+from qa_pipeline.cli import score as _score  # noqa: E402
+from qa_pipeline.cli import scorecard as _scorecard  # noqa: E402
 from qa_pipeline.cli import status as _status  # noqa: E402
 from qa_pipeline.cli import synth as _synth  # noqa: E402
 from qa_pipeline.cli import transcribe as _transcribe  # noqa: E402
@@ -44,6 +46,8 @@ from qa_pipeline.cli import transcribe as _transcribe  # noqa: E402
 app.command("run")(_run.run)
 app.command("status")(_status.status)
 app.command("transcribe")(_transcribe.transcribe)
+app.command("score")(_score.score)
+app.add_typer(_scorecard.app, name="scorecard")
 app.command("report")(_report.report)
 app.command("agent")(_report.agent)
 app.command("export")(_export.export)

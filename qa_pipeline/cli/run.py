@@ -51,7 +51,7 @@ def run(
     db: DbOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).")] = None,
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).")] = None,
-    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml).")] = None,
+    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the project's scorecards/default.<language>.yaml).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default 1, or workers in qa.toml).")] = None,
     rescore: Annotated[bool, typer.Option("--rescore", help="Only re-score stored transcripts that lack a score for this scorecard; no transcription.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process calls that failed in earlier runs again.")] = False,
@@ -87,7 +87,7 @@ def run(
     from dataclasses import replace
 
     from qa_pipeline.batch import BatchOptions, refresh_reports, run_batch
-    from qa_pipeline.config import load_config
+    from qa_pipeline.config import bundled_scorecard, load_config
     from qa_pipeline.units import parse_duration
 
     config = load_config()
@@ -114,7 +114,7 @@ def run(
         raise ConfigError("no recordings folder: pass RECORDINGS_DIR or set recordings in qa.toml")
     if folder is not None and not rescore and not folder.is_dir():
         raise ConfigError(f"{folder}: no such recordings folder")
-    card = scorecard or config.scorecard
+    card = scorecard or config.scorecard or bundled_scorecard(asr_opts.language)
     if card is None:
         raise ConfigError("no scorecard: pass --scorecard FILE or set scorecard in qa.toml")
     if not card.is_file():
