@@ -314,8 +314,9 @@ def test_plan_follows_renames_duplicates_metadata_since_and_limit(audio, tmp_pat
 def test_usage_errors_exit_2(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rec").mkdir()
-    result = _run("rec")
-    assert result.exit_code == 2 and "no scorecard: pass --scorecard FILE" in result.stderr
+    # Without --scorecard the project's default scorecard is used.
+    result = _run("rec", "--dry-run")
+    assert result.exit_code == 0 and "Dry run: 0 call(s) found" in result.stdout
     result = _run("--scorecard", str(SCORECARD))
     assert result.exit_code == 2 and "no recordings folder" in result.stderr
     result = _run("rec", "--scorecard", str(tmp_path / "nope.yaml"))

@@ -26,7 +26,7 @@ only the overlap part is tested):
 method                                precision  recall  cost per exchange
 ====================================  =========  ======  =====================
 lexical, ≥ 3 shared words, ≥ 50 %     1.00       0.50    ~30 µs
-semantic, cosine ≥ 0.5                0.81       0.92    ~9 ms (CPU, batched)
+semantic, cosine ≥ 0.5                0.81       0.92    6–9 ms (CPU, batched)
 semantic, cosine ≥ 0.6 (default)      0.95       0.79
 semantic, cosine ≥ 0.7                1.00       0.58
 ====================================  =========  ======  =====================
