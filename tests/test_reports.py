@@ -364,3 +364,114 @@ def test_tiny_team_without_criteria_or_transcripts(tmp_path: Path) -> None:
     assert len(result.agent_pages) == 3 and not result.call_pages and not result.pdfs
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "Pass rate by criterion and agent" not in html and "Insufficient data" in html
+
+
+# ----------------------------------------------------------------------------- recordings
+
+
+def _player_src(page: Path) -> Path:
+    parsed = parse(page)
+    assert len(parsed.audio) == 1, page
+    src = parsed.audio[0]
+    assert src and not src.startswith("/") and not urlsplit(src).scheme, src
+    return (page.parent / unquote(src)).resolve()
+
+
+def test_mulaw_recording_gets_a_pcm_copy_for_the_player(site, tmp_path: Path) -> None:
+    import soundfile as sf
+
+    ulaw_call, pcm_call = site["audio_calls"]
+    ulaw = tmp_path / "rec" / "ulaw.wav"
+    ulaw.parent.mkdir()
+    t = np.arange(8000) / 8000
+    tone = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 660 * t)], axis=1)
+    sf.write(ulaw, tone, 8000, subtype="ULAW")
+    assert sf.info(str(ulaw)).subtype == "ULAW"
+    calls = site["frames"].calls.copy()
+    calls.loc[calls["call_id"] == ulaw_call, "audio_path"] = str(ulaw)
+    # A third call of the same agent whose recording has gone.
+    gone_call = next(c for c in pick_calls(site["frames"], worst=3, best=2)
+                     if c not in (ulaw_call, pcm_call) and calls.set_index("call_id").at[c, "agent_id"] == "A003")
+    calls.loc[calls["call_id"] == gone_call, "audio_path"] = str(tmp_path / "rec" / "gone.wav")
+    frames = replace(site["frames"], calls=calls)
+    analysis = analyse(frames, PERIOD)
+    out = tmp_path / "reports"
+    opts = ReportOptions(workers=1, pdf=False)
+    render_agent_report(analysis, "A003", out, opts, pdf=False)
+
+    page = out / "calls" / f"{ulaw_call}.html"
+    copy = out / "audio" / f"{ulaw_call}.wav"
+    assert _player_src(page) == copy.resolve() and copy.is_file()
+    info = sf.info(str(copy))
+    assert (info.format, info.subtype, info.samplerate, info.channels) == ("WAV", "PCM_16", 8000, 2)
+    expected, _ = sf.read(ulaw, dtype="int16")
+    copied, _ = sf.read(copy, dtype="int16")
+    np.testing.assert_array_equal(copied, expected)
+    html = page.read_text(encoding="utf-8")
+    assert re.search(rf'class="seek" href="\.\./audio/{ulaw_call}\.wav#t=\d+\.\d\d"', html)
+    # Browsers play 16-bit PCM as it is: no copy, the recording itself.
+    pcm_page = out / "calls" / f"{pcm_call}.html"
+    assert _player_src(pcm_page) == Path(calls.set_index("call_id").at[pcm_call, "audio_path"]).resolve()
+    assert sorted(p.name for p in (out / "audio").iterdir()) == [f"{ulaw_call}.wav"]
+    # A recording that is gone shows a note, not an empty player.
+    gone = (out / "calls" / f"{gone_call}.html").read_text(encoding="utf-8")
+    assert "<audio" not in gone and "Recording not reachable" in gone and 'class="seek"' not in gone
+    # The copy is made once: a second render leaves it alone.
+    before = copy.stat().st_mtime_ns
+    render_agent_report(analysis, "A003", out, opts, pdf=False)
+    assert copy.stat().st_mtime_ns == before
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def test_fitted_lines_span_only_the_observed_weeks() -> None:
+    from qa_pipeline.report.charts import fit_span
+
+    origin = pd.Timestamp("2026-09-01")
+    weeks = pd.to_datetime(["2026-09-14", "2026-09-21", "2026-09-28"])
+    xs, ys = fit_span(weeks, origin, 50.0, 2.0)
+    assert xs == [pd.Timestamp("2026-09-17 12:00"), pd.Timestamp("2026-10-01 12:00")]
+    assert ys == pytest.approx([50 + 2 * 16.5 / 7, 50 + 2 * 30.5 / 7])
+    # One week of data (a steep slope fitted within it) or no fit: no line at all.
+    assert fit_span(weeks[:1], origin, -300.0, 100.0) is None
+    assert fit_span(weeks, origin, float("nan"), 1.0) is None
+
+
+def test_team_trend_stays_on_the_score_scale(site) -> None:
+    import warnings
+
+    from qa_pipeline.report import charts
+
+    a = site["analysis"]
+    one_week = a.team_weekly.loc[a.team_weekly["week"] == a.team_weekly["week"].max()]
+    teams = a.teams.assign(intercept=-300.0, slope_per_week=100.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg_text = str(charts.team_trends(one_week, teams, a.period.start_ts, a.period.end_ts))
+        # No agent with a trend: an empty scatter and no legend, without a warning.
+        charts.scatter_mean_slope(a.agents.assign(slope_per_week=np.nan))
+    ticks = [float(t.replace("\u2212", "-")) for t in re.findall(r">(\u2212?\d+(?:\.\d+)?)</text>", svg_text)]
+    assert ticks and min(ticks) >= 0 and max(ticks) <= 100
+
+
+# ----------------------------------------------------------------------------- qa.toml
+
+
+def test_cli_report_and_agent_default_to_qa_toml(exported, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, criteria = exported
+    (tmp_path / "qa.toml").write_text('db = "stores/team.db"\nreports = "site-out"\n[report]\ntitle = "Cards QA"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--from", "2026-09-01",
+                                      "--to", "2026-10-30", "--agent", "A002", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    page = tmp_path / "site-out" / "agents" / "A002.html"
+    assert page.is_file() and not (tmp_path / "reports").exists()
+    assert "Cards QA" in page.read_text(encoding="utf-8")
+    res = CliRunner().invoke(_app(), ["agent", "A002", "--calls", str(calls), "--criteria", str(criteria),
+                                      "--from", "2026-09-01", "--to", "2026-10-30"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0 and str(tmp_path / "site-out" / "agents" / "A002.html") in res.output
+    # Without exported tables both read the store named in qa.toml.
+    for args in (["report"], ["agent", "A002"]):
+        res = CliRunner().invoke(_app(), args)
+        assert res.exit_code == 2 and f"{tmp_path / 'stores' / 'team.db'}: no results store" in res.output, res.output

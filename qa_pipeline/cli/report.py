@@ -19,7 +19,7 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 CallsOpt = Annotated[Optional[Path], typer.Option("--calls", help="Calls table written by `qa export` (CSV, Parquet or JSON).")]
 CriteriaOpt = Annotated[Optional[Path], typer.Option("--criteria", help="Criteria table written by `qa export` (CSV, Parquet or JSON).")]
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store (SQLite path or database URL); used when --calls/--criteria are not given.")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store (SQLite path or database URL); used when --calls/--criteria are not given. Default: db in qa.toml, else ./qa.db.")]
 FromOpt = Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First day of the period (default: 30 days before --to).")]
 ToOpt = Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period (default: the day of the latest call).")]
 AlphaOpt = Annotated[float, typer.Option("--alpha", min=0.0001, max=0.5, help="Significance level for trends and problems.")]
@@ -29,9 +29,14 @@ MinCallsOpt = Annotated[int, typer.Option("--min-calls", min=3, help="Fewer call
 def load_data(calls: Path | None, criteria: Path | None, db: str | None) -> Frames:
     """The frames to analyse, from exported tables or the results store.
 
+    Args:
+        calls: Exported calls table.
+        criteria: Exported criteria table.
+        db: The store; None = ``db`` of ``qa.toml`` (``./qa.db`` without one).
+
     Raises:
-        ConfigError: Only one of --calls/--criteria is given, or there is no way to read the
-            store.
+        ConfigError: Only one of --calls/--criteria is given, there is no way to read the
+            store, or ``qa.toml`` is not valid.
     """
     if calls or criteria:
         if not (calls and criteria):
@@ -44,7 +49,20 @@ def load_data(calls: Path | None, criteria: Path | None, db: str | None) -> Fram
     reader = getattr(store, "read_frames", None)
     if reader is None:
         raise ConfigError("reading the results store is not available here; pass --calls and --criteria written by `qa export`")
-    return reader(db or "qa.db")
+    if db is None:
+        from qa_pipeline.config import load_config
+
+        db = load_config().db
+    return reader(db)
+
+
+def _reports_folder(folder: Path | None) -> Path:
+    """The report folder: as given, else ``reports`` of ``qa.toml`` (``./reports``)."""
+    if folder is not None:
+        return folder
+    from qa_pipeline.config import load_config
+
+    return load_config().reports
 
 
 def _stats_options(date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int) -> StatsOptions:
@@ -64,11 +82,11 @@ def report(
     db: DbOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports"),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder. Default: reports in qa.toml, else ./reports.")] = None,
     agent: Annotated[Optional[str], typer.Option("--agent", help="Only this agent's page (and its call pages).")] = None,
     pdf: Annotated[Optional[bool], typer.Option("--pdf/--no-pdf", help="Write PDF: the team report by default; with --agent, the agent's PDF when asked.")] = None,
     targets: Annotated[Optional[Path], typer.Option("--targets", help="Goals file (YAML or CSV).")] = None,
-    title: Annotated[str, typer.Option("--title", help="Report title.")] = "Call quality report",
+    title: Annotated[Optional[str], typer.Option("--title", help="Report title. Default: [report] title in qa.toml.")] = None,
     alpha: AlphaOpt = 0.05,
     min_calls: MinCallsOpt = 8,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Page-rendering processes; 0 = one per core.")] = 0,
@@ -77,13 +95,16 @@ def report(
 
     With --agent ID, write only that agent's page and call pages; add --pdf for its PDF.
     """
+    from qa_pipeline.config import load_config
     from qa_pipeline.report import ReportOptions, render_agent_report, render_site
 
     started = time.perf_counter()
-    frames = load_data(calls, criteria, db)
+    config = load_config()
+    out = out if out is not None else config.reports
+    frames = load_data(calls, criteria, db if db is not None else config.db)
     goals = load_targets(targets) if targets else ()
     analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls), goals)
-    opts = ReportOptions(title=title, workers=workers, pdf=True if pdf is None else pdf)
+    opts = ReportOptions(title=title if title is not None else config.report_title, workers=workers, pdf=True if pdf is None else pdf)
     if agent is not None:
         result = render_agent_report(analysis, agent, out, opts, pdf=bool(pdf))
     else:
@@ -186,7 +207,7 @@ def agent(
     db: DbOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
-    reports: Annotated[Path, typer.Option("--reports", help="Report folder, to list the pages of the worst calls.")] = Path("reports"),
+    reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder, to list the pages of the worst calls. Default: reports in qa.toml, else ./reports.")] = None,
     worst: Annotated[int, typer.Option("--worst", min=1, help="Worst calls to list.")] = 5,
     alpha: AlphaOpt = 0.05,
     min_calls: MinCallsOpt = 8,
@@ -194,4 +215,4 @@ def agent(
     """Print one agent's statistics, flags, trend, individual problems and worst calls."""
     frames = load_data(calls, criteria, db)
     analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls))
-    print_agent(analysis, agent_id, reports, Console(), worst)
+    print_agent(analysis, agent_id, _reports_folder(reports), Console(), worst)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from qa_pipeline.report import svg
+from qa_pipeline.report.audio import player_source
 from qa_pipeline.stats.frames import EvidenceItem, parse_evidence
 from qa_pipeline.transcript import Transcript, join_words
 
@@ -123,13 +124,23 @@ def _mark_turns(transcript: Transcript, evidence: list[EvidenceView]) -> tuple[T
     return tuple(out)
 
 
-def audio_url(audio_path: str | None, page_dir: Path) -> str | None:
-    """The recording's URL relative to a page, or None when the file is not reachable."""
+def audio_url(audio_path: str | None, page_dir: Path, copy_dir: Path | None = None, copy_name: str = "") -> str | None:
+    """The recording's URL relative to a page, or None when the file is not reachable.
+
+    Args:
+        audio_path: The recording.
+        page_dir: Folder of the page.
+        copy_dir: Where a browser-playable copy is written when browsers cannot play the
+            recording (μ-law or A-law WAV…); None links the recording as it is.
+        copy_name: File-name-safe stem of that copy.
+    """
     if not audio_path:
         return None
     path = Path(audio_path)
     if not path.is_file():
         return None
+    if copy_dir is not None:
+        path = player_source(path, copy_dir, copy_name)
     try:
         rel = os.path.relpath(path.resolve(), page_dir.resolve())
     except ValueError:  # another drive on Windows: fall back to an absolute file URL
@@ -144,6 +155,8 @@ def build_call_view(
     page_dir: Path,
     silence_seconds: float = 3.0,
     overlap_seconds: float = 0.3,
+    audio_dir: Path | None = None,
+    audio_name: str = "",
 ) -> CallView:
     """Assemble the call page.
 
@@ -154,6 +167,9 @@ def build_call_view(
         page_dir: Folder of the call page (for the recording's relative URL).
         silence_seconds: Gaps at least this long are marked on the timeline.
         overlap_seconds: Overlaps at least this long are marked.
+        audio_dir: Folder for browser-playable copies of recordings browsers cannot play;
+            None links every recording as it is.
+        audio_name: File-name-safe stem of the call's copy (the page's slug).
     """
     verdicts: list[VerdictView] = []
     evidence: list[EvidenceView] = []
@@ -185,6 +201,6 @@ def build_call_view(
         turns=_mark_turns(transcript, evidence),
         verdicts=tuple(verdicts),
         timeline=svg.timeline(spans, duration, marks),
-        audio_src=audio_url(call.get("audio_path"), page_dir),
+        audio_src=audio_url(call.get("audio_path"), page_dir, audio_dir, audio_name),
         language=transcript.language or "en",
     )

@@ -44,6 +44,9 @@ FLAG_STYLE: dict[str, tuple[str, str]] = {
 LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
 CJK_FAMILIES: tuple[str, ...] = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei", "Droid Sans Fallback")
 WEEK = pd.Timedelta(days=7)
+HALF_WEEK = pd.Timedelta(days=3.5)
+# Scores are 0–100; the axis keeps a little room so points on the bounds are not cut.
+SCORE_LIMITS: tuple[float, float] = (-3.0, 103.0)
 
 
 @lru_cache(maxsize=1)
@@ -148,6 +151,23 @@ def charting(cjk: bool = True) -> _Context:
     return _Context(cjk)
 
 
+def _legend(ax: Any, **kw: Any) -> None:
+    """A legend only when something carries a label (an empty one only warns)."""
+    handles, _ = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(**kw)
+
+
+def _clamp_score_axis(ax: Any) -> None:
+    """Keep an autoscaled score axis inside :data:`SCORE_LIMITS`."""
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(max(lo, SCORE_LIMITS[0]), min(hi, SCORE_LIMITS[1]))
+
+
+def _nothing_to_show(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#555555")
+
+
 def _short(name: str, n: int = 18) -> str:
     name = str(name)
     return name if len(name) <= n else name[: n - 1] + "…"
@@ -204,10 +224,15 @@ def scatter_mean_slope(agents: pd.DataFrame, max_labels: int = 40) -> Markup:
         _quadrant_labels(ax, {"tl": "early warning", "tr": "recognise", "bl": "coach", "br": "encourage"})
         lim = max(abs(data["slope_per_week"]).max() * 1.15, 0.5) if len(data) else 1
         ax.set_xlim(-lim, lim)
+        if data.empty:
+            ax.set_ylim(0, 100)
+            _nothing_to_show(ax, "no agent has a trend in this period yet")
+        else:
+            _clamp_score_axis(ax)
         ax.set_xlabel("trend, score points per week (OLS)")
         ax.set_ylabel("mean QA score")
         ax.set_title("Level and trend")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+        _legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
         return to_svg(fig, "Agents by mean score and trend")
 
 
@@ -224,20 +249,49 @@ def scatter_mean_cv(agents: pd.DataFrame, cv_factor: float, max_labels: int = 40
             ax.axvline(threshold, color=GREY, lw=0.8)
         _flag_scatter(ax, data, "cv", "mean", max_labels)
         _quadrant_labels(ax, {"tl": "consistent, above median", "tr": "inconsistent", "bl": "consistent, below median"})
+        if data.empty:
+            ax.set_ylim(0, 100)
+            _nothing_to_show(ax, "no agent has a spread of scores in this period yet")
+        else:
+            _clamp_score_axis(ax)
         ax.set_xlabel("coefficient of variation (std / mean)")
         ax.set_ylabel("mean QA score")
         ax.set_title("Level and consistency")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+        _legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
         return to_svg(fig, "Agents by mean score and consistency")
 
 
-def _fit_line(ax: Any, origin: pd.Timestamp, first: pd.Timestamp, last: pd.Timestamp, intercept: float, slope: float,
-              colour: str, label: str | None = None) -> None:
+def fit_span(weeks: Any, origin: pd.Timestamp, intercept: float, slope: float) -> tuple[list[pd.Timestamp], list[float]] | None:
+    """The fitted line's end points across the observed weeks only.
+
+    The line runs from the middle of the first observed week to the middle of the last, where
+    the weekly means are drawn: extended over weeks without data, a slope fitted to a week or
+    two runs far outside the 0–100 score range.
+
+    Args:
+        weeks: Week starts that have data.
+        origin: Time zero of the fit.
+        intercept: Fitted score at ``origin``.
+        slope: Fitted score points per week.
+
+    Returns:
+        ``(times, scores)`` of the two end points, or None when the fit is undefined or fewer
+        than two weeks have data.
+    """
     if not (np.isfinite(intercept) and np.isfinite(slope)):
-        return
-    xs = pd.to_datetime([first, last])
-    weeks = (xs - origin) / WEEK
-    ax.plot(xs, intercept + slope * np.asarray(weeks, dtype=float), color=colour, ls="--", lw=1.1, label=label)
+        return None
+    observed = np.asarray(weeks, dtype="datetime64[ns]")
+    observed = observed[~np.isnat(observed)]
+    if len(observed) == 0 or observed.min() == observed.max():
+        return None
+    xs = [pd.Timestamp(observed.min()) + HALF_WEEK, pd.Timestamp(observed.max()) + HALF_WEEK]
+    return xs, [float(intercept + slope * ((x - origin) / WEEK)) for x in xs]
+
+
+def _fit_line(ax: Any, origin: pd.Timestamp, weeks: Any, intercept: float, slope: float, colour: str) -> None:
+    span = fit_span(weeks, origin, intercept, slope)
+    if span is not None:
+        ax.plot(span[0], span[1], color=colour, ls="--", lw=1.1)
 
 
 def team_trends(team_weekly: pd.DataFrame, teams: pd.DataFrame, origin: pd.Timestamp, end: pd.Timestamp) -> Markup:
@@ -250,20 +304,22 @@ def team_trends(team_weekly: pd.DataFrame, teams: pd.DataFrame, origin: pd.Times
         for i, row in enumerate(teams.itertuples(index=False)):
             colour = OKABE_ITO[i % len(OKABE_ITO)]
             wk = team_weekly.loc[team_weekly["team"] == row.team]
-            ax.plot(wk["week"] + pd.Timedelta(days=3.5), wk["mean"], marker="os^Dv<>p"[i % 8], ms=4, color=colour,
+            ax.plot(wk["week"] + HALF_WEEK, wk["mean"], marker="os^Dv<>p"[i % 8], ms=4, color=colour,
                     ls=LINESTYLES[i % len(LINESTYLES)], label=f"{_short(row.team)} ({row.direction})")
-            _fit_line(ax, origin, origin, end, row.intercept, row.slope_per_week, colour)
+            _fit_line(ax, origin, wk["week"], row.intercept, row.slope_per_week, colour)
+        ax.set_xlim(origin, end)
+        ax.set_ylim(*SCORE_LIMITS)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
         ax.set_ylabel("weekly mean score")
         ax.set_title("Team trend (weekly means, dashed: fitted trend)")
-        ax.legend(loc="best")
+        _legend(ax, loc="best")
         return to_svg(fig, "Team weekly mean scores")
 
 
 def agent_trend_grid(weekly: pd.DataFrame, agents: pd.DataFrame, origin: pd.Timestamp, end: pd.Timestamp,
                      ncols: int = 4) -> Markup:
     """Small multiples: weekly means and fitted trend of a few agents, shared axes."""
-    from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
+    from matplotlib.ticker import FixedFormatter, FixedLocator
     import matplotlib.dates as mdates
 
     n = len(agents)
@@ -282,14 +338,15 @@ def agent_trend_grid(weekly: pd.DataFrame, agents: pd.DataFrame, origin: pd.Time
             colour, marker = FLAG_STYLE.get(row["flag"], (GREY, "o"))
             wk = by_agent.get(row["agent_id"])
             if wk is not None:
-                ax.plot(wk["week"] + pd.Timedelta(days=3.5), wk["mean"], marker=marker, ms=3, color=colour, lw=1.2)
-            _fit_line(ax, origin, origin, end, row["intercept"], row["slope_per_week"], "#000000")
+                ax.plot(wk["week"] + HALF_WEEK, wk["mean"], marker=marker, ms=3, color=colour, lw=1.2)
+                _fit_line(ax, origin, wk["week"], row["intercept"], row["slope_per_week"], "#000000")
             if pd.notna(row["team_median"]):
                 ax.axhline(row["team_median"], color=GREY, lw=0.7, ls=":")
             ax.set_title(f"{_short(row['agent_name'], 16)} · {row['flag'].replace('_', ' ')}", fontsize=7, fontweight="normal")
             ax.grid(False)
             ax.tick_params(labelsize=6.5)
-            ax.yaxis.set_major_locator(MaxNLocator(3))
+            ax.set_ylim(*SCORE_LIMITS)
+            ax.yaxis.set_major_locator(FixedLocator([0, 50, 100]))
             ax.xaxis.set_major_locator(FixedLocator(ticks))
             ax.xaxis.set_major_formatter(FixedFormatter(labels))
         return to_svg(fig, "Agent trends")
@@ -347,7 +404,7 @@ def aht_distribution(calls: pd.DataFrame, teams: Sequence[str]) -> Markup:
         ax.set_xlabel("handle time, minutes")
         ax.set_ylabel("calls")
         ax.set_title("Handle time distribution")
-        ax.legend()
+        _legend(ax)
         return to_svg(fig, "Handle time distribution")
 
 
@@ -366,7 +423,7 @@ def agent_aht(agents: pd.DataFrame) -> Markup:
         ax.set_xlabel("mean handle time, minutes")
         ax.set_title("Average handle time per agent")
         ax.grid(axis="y", visible=False)
-        ax.legend(loc="lower right")
+        _legend(ax, loc="lower right")
         return to_svg(fig, "Average handle time per agent")
 
 
@@ -400,7 +457,7 @@ class AgentChart:
             self.flagged = ax.plot([], [], "D", ms=4, color=OKABE_ITO[3])[0]
             self.weekly = ax.plot([], [], "o-", ms=4, color=OKABE_ITO[0])[0]
             self.fit = ax.plot([], [], color="#000000", ls="--", lw=1.1)[0]
-            ax.set_ylim(-3, 103)
+            ax.set_ylim(*SCORE_LIMITS)
             ax.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
             ax.set_ylabel("QA score")
             self.team_aht = ax2.plot([], [], "s--", ms=3, color=GREY, lw=1)[0]
@@ -438,7 +495,8 @@ class AgentChart:
             weeks: Week starts of the weekly means.
             week_means: Weekly mean scores.
             limits: The team's ``mean``, ``lcl2``, ``ucl2``, ``lcl3``, ``ucl3``.
-            fit: OLS ``(intercept, slope per week)`` with time zero at the period start.
+            fit: OLS ``(intercept, slope per week)`` with time zero at the period start; drawn
+                across the observed weeks only (see :func:`fit_span`).
             aht_weeks: Week starts of the agent's weekly handle time.
             aht_means_s: The agent's weekly mean handle time, seconds.
             team_aht_weeks: Week starts of the team's weekly handle time.
@@ -460,10 +518,9 @@ class AgentChart:
         self.calls.set_data(times[ok], scores[ok])
         self.flagged.set_data(times[flagged], scores[flagged])
         self.weekly.set_data(weeks + half_week, week_means)
-        intercept, slope = fit
-        if np.isfinite(intercept) and np.isfinite(slope):
-            span = (self.end - self.origin) / WEEK
-            self.fit.set_data([self.origin, self.end], [intercept, intercept + slope * span])
+        span = fit_span(weeks, self.origin, *fit)
+        if span is not None:
+            self.fit.set_data(*span)
             self.fit.set_visible(True)
         else:
             self.fit.set_visible(False)

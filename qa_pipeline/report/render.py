@@ -5,6 +5,7 @@ Layout of the output folder::
     index.html                 team overview
     agents/<agent>.html        one page per agent (file names are slugs of the untrusted ids)
     calls/<call>.html          the worst and best calls of each agent that have a transcript
+    audio/<call>.wav           16-bit PCM copies of their recordings that browsers cannot play
     qa-report.pdf              the team overview as PDF
     agents/<agent>.pdf         one agent as PDF, on request
 
@@ -45,6 +46,8 @@ from qa_pipeline.transcript import Transcript
 log = get_logger("report")
 
 TEAM_PDF = "qa-report.pdf"
+# Browser-playable copies of recordings browsers cannot play (μ-law, A-law…).
+AUDIO_DIR = "audio"
 
 
 @dataclass(frozen=True)
@@ -380,6 +383,8 @@ class _Site:
             self.out / "calls",
             self.opts.silence_seconds,
             self.opts.overlap_seconds,
+            audio_dir=self.out / AUDIO_DIR,
+            audio_name=self.call_slug[call["call_id"]],
         )
         return {
             **self.base("../", False),
