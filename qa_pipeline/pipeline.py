@@ -9,19 +9,21 @@ their true times.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from qa_pipeline.alignment import refine_word_starts
 from qa_pipeline.asr.base import ChannelResult, Engine
-from qa_pipeline.audio import Audio, file_sha256, load_audio, speech_onset
+from qa_pipeline.audio import FRAME_SECONDS, Audio, file_sha256, frame_levels_db, load_audio, speech_onset
 from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.errors import AudioError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import AudioOptions, TranscribeOptions
 from qa_pipeline.roles import assign_mono_roles, assign_stereo_roles
-from qa_pipeline.transcript import Speaker, Transcript, merge_turns, words_to_turns
+from qa_pipeline.transcript import Speaker, Transcript, Word, merge_turns, words_to_turns
 
 log = get_logger("pipeline")
 
@@ -90,7 +92,7 @@ def transcribe_audio(
     for n, ch in enumerate(channels):
         if progress:
             progress(f"asr channel {ch}", n / len(channels))
-        results.append(engine.transcribe(audio.channels[ch], options.language))
+        results.append(transcribe_channel(engine, audio.channels[ch], audio.sample_rate, options.language))
     timings.asr += time.perf_counter() - started
     timings.speech_seconds += sum(r.speech_seconds for r in results)
     for ch, r in zip(channels, results):
@@ -128,6 +130,64 @@ def transcribe_audio(
         turns=merged,
         options=options.to_dict() | {"agent_channel": audio_options.agent_channel},
     )
+
+
+# Whisper engines compute the log-mel features of everything they are given at once: for an
+# hour of audio the spectrogram's intermediates alone take over a gigabyte. Long channels are
+# therefore recognised in pieces of about this length, cut in the quietest moment near each
+# boundary so no word is split.
+PIECE_SECONDS = 600.0
+_CUT_SEARCH_SECONDS = 15.0
+
+
+def transcribe_channel(
+    engine: Engine, samples: np.ndarray, sample_rate: int, language: str | None
+) -> ChannelResult:
+    """Recognise one channel, in pieces of about ``PIECE_SECONDS`` when it is long.
+
+    Pieces after the first use the first piece's language, so a call is never split across
+    two detected languages; word times are shifted back to the channel's timeline.
+    """
+    cuts = piece_boundaries(samples, sample_rate, PIECE_SECONDS)
+    if len(cuts) == 2:
+        return engine.transcribe(samples, language)
+    words: list[Word] = []
+    dropped: list[str] = []
+    speech = 0.0
+    decided: ChannelResult | None = None  # the first piece with speech fixes the language
+    for a, b in zip(cuts, cuts[1:]):
+        r = engine.transcribe(samples[a:b], language)
+        offset = a / sample_rate
+        words.extend(replace(w, start=w.start + offset, end=w.end + offset) for w in r.words)
+        dropped.extend(f"{offset:.0f}s+ {d}" for d in r.dropped_segments)
+        speech += r.speech_seconds
+        if decided is None and r.words:
+            decided = r
+            language = language or r.language
+    decided = decided or r
+    return ChannelResult(tuple(words), decided.language, decided.language_probability, tuple(dropped), speech)
+
+
+def piece_boundaries(samples: np.ndarray, sample_rate: int, piece_seconds: float) -> list[int]:
+    """Sample indices that cut a channel into pieces of about ``piece_seconds``.
+
+    Each inner cut is the quietest 20 ms frame within ``_CUT_SEARCH_SECONDS`` of the nominal
+    boundary. Always starts with 0 and ends with ``len(samples)``.
+    """
+    total = len(samples)
+    piece = int(piece_seconds * sample_rate)
+    if total <= piece + piece // 2:
+        return [0, total]
+    frame = int(FRAME_SECONDS * sample_rate)
+    search = int(_CUT_SEARCH_SECONDS * sample_rate)
+    cuts = [0]
+    while total - cuts[-1] > piece + piece // 2:
+        nominal = cuts[-1] + piece
+        lo, hi = nominal - search, min(total, nominal + search)
+        levels = frame_levels_db(samples[lo:hi], sample_rate, FRAME_SECONDS)
+        cuts.append(lo + int(np.argmin(levels)) * frame + frame // 2 if levels.size else nominal)
+    cuts.append(total)
+    return cuts
 
 
 def _call_language(results: list[ChannelResult], requested: str | None) -> str:
@@ -188,6 +248,4 @@ def _rebrand(t: Transcript, call_id: str, path: str) -> Transcript:
     # A cached transcript may come from an identical file under another name.
     if t.call_id == call_id and t.audio.path == path:
         return t
-    from dataclasses import replace
-
     return replace(t, call_id=call_id, audio=replace(t.audio, path=path))

@@ -102,3 +102,48 @@ def test_exports_have_speakers_and_times():
     srt = to_srt(t)
     assert "00:01:02,000 --> " in srt and "CUSTOMER: hi" in srt
     assert "[01:02] CUSTOMER: hi <b>there</b>" in to_txt(t)
+
+
+def test_long_channels_are_cut_in_quiet_moments():
+    import numpy as np
+
+    from qa_pipeline.pipeline import piece_boundaries
+
+    rate = 1000
+    rng = np.random.default_rng(0)
+    samples = (rng.standard_normal(rate * 100) * 0.3).astype(np.float32)
+    samples[rate * 31 : rate * 31 + 200] = 0.0  # the only quiet moment near the 30 s boundary
+    samples[rate * 62 : rate * 62 + 200] = 0.0
+    cuts = piece_boundaries(samples, rate, 30.0)
+    assert cuts[0] == 0 and cuts[-1] == len(samples) and len(cuts) == 4
+    assert rate * 31 <= cuts[1] <= rate * 31 + 200
+    assert rate * 62 <= cuts[2] <= rate * 62 + 200
+    assert piece_boundaries(samples[: rate * 40], rate, 30.0) == [0, rate * 40]
+
+
+def test_transcribe_channel_shifts_piece_times_and_keeps_one_language(monkeypatch):
+    import numpy as np
+
+    from qa_pipeline import pipeline
+    from qa_pipeline.asr.base import ChannelResult
+
+    class Recorder:
+        """A stand-in engine that hears one word at 1 s into every piece it is given."""
+
+        name, model_name = "test", "test"
+
+        def __init__(self):
+            self.languages = []
+
+        def transcribe(self, samples, language=None):
+            self.languages.append(language)
+            return ChannelResult((Word("hello", 1.0, 1.5, 0.9),), "en", 0.9, (), len(samples) / 1000)
+
+    monkeypatch.setattr(pipeline, "PIECE_SECONDS", 30.0)
+    engine = Recorder()
+    samples = np.full(100_000, 0.3, dtype=np.float32)
+    result = pipeline.transcribe_channel(engine, samples, 1000, None)
+    cuts = pipeline.piece_boundaries(samples, 1000, 30.0)
+    assert [w.start for w in result.words] == [round(c / 1000 + 1.0, 3) for c in cuts[:-1]]
+    assert engine.languages == [None] + ["en"] * (len(cuts) - 2)
+    assert result.speech_seconds == 100.0 and result.language == "en"
