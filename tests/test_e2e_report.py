@@ -1,0 +1,72 @@
+"""End to end for the analysis method: rendered calls of drifting agents → ``qa run`` (real
+transcription and scoring into a real store) → statistics and the report site; the planted
+improving agent must be flagged "encourage" and the planted sliding one "early warning"."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa_pipeline.cli.main import app
+from qa_pipeline.stats import StatsOptions, analyse
+from qa_pipeline.store import read_frames
+from qa_pipeline.synth import RenderOptions, load_scenario, render_scripts
+
+HERE = Path(__file__).resolve().parent
+SCORECARD = HERE.parent / "scorecards" / "default.en.yaml"
+
+pytestmark = pytest.mark.e2e
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.links += [v for k, v in attrs if k == "href" and v]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    work = tmp_path_factory.mktemp("drift-batch")
+    scripts = load_scenario(HERE / "data" / "drift_team.yaml").scripts()
+    render_scripts(scripts, work / "recordings", RenderOptions())
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["run", str(work / "recordings"), "--db", str(work / "qa.db"), "--reports", str(work / "reports"),
+         "--logs", str(work / "logs"), "--scorecard", str(SCORECARD), "--cache-dir", str(work / "cache")],
+    )
+    assert result.exit_code == 0, result.output
+    return work, len(scripts)
+
+
+def test_planted_drift_carries_the_coaching_flags(batch):
+    work, n = batch
+    frames = read_frames(work / "qa.db")
+    analysis = analyse(frames, StatsOptions())
+    assert len(analysis.frames.calls) == n
+    improving, sliding = analysis.agent("T01"), analysis.agent("T02")
+    print("\n", analysis.agents[["agent_id", "n", "mean", "slope_per_week", "flags"]].to_string())
+    assert improving["flags"][0] == "encourage"
+    assert sliding["flags"][0] == "early_warning"
+    for stable in ("T03", "T04", "T05"):
+        assert not set(analysis.agent(stable)["flags"]) & {"encourage", "early_warning"}
+
+
+def test_report_pages_show_the_flags_and_link_up(batch):
+    work, _ = batch
+    reports = work / "reports"
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    parser = _Links()
+    parser.feed(index)
+    local = [h.split("#")[0] for h in parser.links if not h.startswith(("http", "#", "mailto:"))]
+    assert local and all((reports / h).is_file() for h in local if h)
+    for agent_id, flag in (("T01", "Encourage"), ("T02", "Early warning")):
+        page = (reports / "agents" / f"{agent_id}.html").read_text(encoding="utf-8")
+        assert flag in page
