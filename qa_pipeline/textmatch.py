@@ -287,6 +287,8 @@ def _tokenize(text: str) -> tuple[str, ...]:
 
 
 _WORD_CACHE: dict[str, tuple[str, ...]] = {}
+# The texts among those cached that are exactly one token, with that token.
+_SINGLE_TOKEN: dict[str, str] = {}
 
 
 def normalize_text(text: str) -> tuple[str, ...]:
@@ -302,7 +304,10 @@ def normalize_text(text: str) -> tuple[str, ...]:
     if tokens is None:
         if len(_WORD_CACHE) >= _CACHE_LIMIT:
             _WORD_CACHE.clear()
+            _SINGLE_TOKEN.clear()
         tokens = _WORD_CACHE[text] = _tokenize(text)
+        if len(tokens) == 1:
+            _SINGLE_TOKEN[text] = tokens[0]
     return tokens
 
 
@@ -589,6 +594,7 @@ class PhraseMatch:
 
 
 _get_words = attrgetter("words")
+_get_text = attrgetter("text")
 
 
 class TokenTrack:
@@ -628,21 +634,38 @@ class TokenTrack:
         self.speaker = speaker
         self.turns = tuple(turns)
         self.max_turn_pause_seconds = max_turn_pause_seconds
-        # One pass per attribute, in comprehensions: this runs for every word of every call.
+        # This runs for every word of every call, so it works in C-level passes.
         words = list(chain.from_iterable(map(_get_words, self.turns)))
-        get = _WORD_CACHE.get
-        per_word = [get(w.text) for w in words]
-        if None in per_word:
-            per_word = [
-                toks if toks is not None else normalize_text(w.text) for toks, w in zip(per_word, words)
-            ]
+        n_words = len(words)
+        # Nearly every word is one token: look those up, then splice in the few others
+        # (words that expand, vanish or were never seen) found with C-speed scans.
+        single = list(map(_SINGLE_TOKEN.get, map(_get_text, words)))
+        missing = single.count(None)
+        if not missing:
+            tokens = single
+            token_cum = list(range(1, n_words + 1))
+            identity = True
+        else:
+            tokens = []
+            lengths = [1] * n_words
+            start = 0
+            index = single.index
+            for _ in range(missing):
+                i = index(None, start)
+                tokens += single[start:i]
+                toks = normalize_text(words[i].text)
+                tokens += toks
+                lengths[i] = len(toks)
+                start = i + 1
+            tokens += single[start:]
+            token_cum = list(accumulate(lengths))
+            # Most calls have a word that expands ("I'm") or vanishes ("um"), but where none
+            # does, token and word indices coincide and look-ups skip the bisection.
+            identity = len(tokens) == n_words and 0 not in lengths
         self.words = words
-        self.tokens = list(chain.from_iterable(per_word))
-        lengths = list(map(len, per_word))
-        self.token_cum = list(accumulate(lengths))
-        # Most calls have a word that expands ("I'm") or vanishes ("um"), but where none does,
-        # token and word indices coincide and look-ups skip the bisection.
-        self._identity = len(self.tokens) == len(words) and 0 not in lengths
+        self.tokens = tokens
+        self.token_cum = token_cum
+        self._identity = identity
         self._word_starts: list[float] | None = None
         self._word_ends: list[float] | None = None
         self._turn_times: tuple[list[float], list[float]] | None = None
