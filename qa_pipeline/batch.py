@@ -533,6 +533,7 @@ class CallTask:
     call_id: str
     path: str
     transcript_json: str | None = None
+    sha256: str | None = None  # hashed while planning: the worker need not read the file again
 
 
 @dataclass(frozen=True)
@@ -639,7 +640,9 @@ def process_call(task: CallTask) -> CallOutcome:
             new_transcript = None
         else:
             cfg = state.config
-            transcript = transcribe_call(task.path, state.engine, cfg.audio, cfg.transcribe, task.call_id, state.cache, stage)
+            transcript = transcribe_call(
+                task.path, state.engine, cfg.audio, cfg.transcribe, task.call_id, state.cache, stage, sha256=task.sha256
+            )
             new_transcript = transcript
             audio_seconds = transcript.duration
             check_scorable(transcript, Path(task.path), cfg.audio, cfg.min_duration_seconds)
@@ -946,7 +949,7 @@ class _Runner:
             if item.pk is None:
                 raise ConfigError(f"{item.meta.call_id}: nothing stored to re-score")
             doc = self.store.transcript_json(item.pk)
-        return CallTask(item.meta.call_id, str(item.meta.path), doc)
+        return CallTask(item.meta.call_id, str(item.meta.path), doc, item.sha256)
 
     # -- saving
     def _save_outcome(self, item: PlannedCall, outcome: CallOutcome) -> None:

@@ -207,12 +207,14 @@ def transcribe_call(
     cache: TranscriptCache | None = None,
     timings: StageTimings | None = None,
     progress: ProgressHook | None = None,
+    sha256: str | None = None,
 ) -> Transcript:
     """Decode and transcribe one recording, reusing a cached transcript when one matches.
 
     The cache key is the file's content hash plus engine, model and every option that changes
     the result, so renaming or moving a file does not cause re-transcription while a changed
-    option does.
+    option does. A caller that has already hashed the file passes ``sha256`` so the file is
+    not read twice.
 
     Raises:
         AudioError: The file cannot be decoded or breaks a limit; the message names the file.
@@ -225,7 +227,7 @@ def transcribe_call(
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
     started = time.perf_counter()
-    digest = file_sha256(path)
+    digest = sha256 or file_sha256(path)
     timings.hash += time.perf_counter() - started
     key = None
     if cache is not None:
