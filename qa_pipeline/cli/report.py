@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -13,7 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from qa_pipeline.errors import ConfigError
-from qa_pipeline.stats import Analysis, Frames, StatsOptions, analyse, load_frames, load_targets
+
+if TYPE_CHECKING:  # statistics pull in pandas and scipy: imported when a command runs, not at start-up
+    from qa_pipeline.stats import Analysis, Frames, StatsOptions
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -41,19 +43,16 @@ def load_data(calls: Path | None, criteria: Path | None, db: str | None) -> Fram
     if calls or criteria:
         if not (calls and criteria):
             raise ConfigError("--calls and --criteria go together: pass both exported tables")
+        from qa_pipeline.stats import load_frames
+
         return load_frames(calls, criteria)
-    try:
-        from qa_pipeline import store  # noqa: PLC0415  (optional until the store lands)
-    except ModuleNotFoundError:
-        store = None
-    reader = getattr(store, "read_frames", None)
-    if reader is None:
-        raise ConfigError("reading the results store is not available here; pass --calls and --criteria written by `qa export`")
+    from qa_pipeline.store import read_frames
+
     if db is None:
         from qa_pipeline.config import load_config
 
         db = load_config().db
-    return reader(db)
+    return read_frames(db)
 
 
 def _reports_folder(folder: Path | None) -> Path:
@@ -66,6 +65,8 @@ def _reports_folder(folder: Path | None) -> Path:
 
 
 def _stats_options(date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int) -> StatsOptions:
+    from qa_pipeline.stats import StatsOptions
+
     return StatsOptions.from_dict(
         {
             "period_from": date_from.date() if date_from else None,
@@ -97,6 +98,7 @@ def report(
     """
     from qa_pipeline.config import load_config
     from qa_pipeline.report import ReportOptions, render_agent_report, render_site
+    from qa_pipeline.stats import analyse, load_targets
 
     started = time.perf_counter()
     config = load_config()
@@ -214,5 +216,7 @@ def agent(
 ) -> None:
     """Print one agent's statistics, flags, trend, individual problems and worst calls."""
     frames = load_data(calls, criteria, db)
+    from qa_pipeline.stats import analyse
+
     analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls))
     print_agent(analysis, agent_id, _reports_folder(reports), Console(), worst)
