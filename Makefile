@@ -36,14 +36,24 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Mono recordings need speaker diarization (resemblyzer on the CPU build of PyTorch): installed
+# without resemblyzer's own requirements, which name a source-only VAD package and an obsolete
+# backport; what it really imports is listed here.
+define install_diarization
+	$(BIN)/pip install --quiet "$(TORCH_PIN)"
+	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
+	$(BIN)/pip install --quiet webrtcvad-wheels librosa
+endef
+
 $(VENV)/.setup: pyproject.toml | $(BIN)/python
+	$(install_diarization)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
 # openai-whisper is installed without its triton requirement (a CUDA-only kernel compiler of
 # ~200 MB that CPU inference never loads); its other runtime dependencies are listed here.
 $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet "$(TORCH_PIN)"
+	$(install_diarization)
 	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
 	$(BIN)/pip install --quiet numba tiktoken more-itertools tqdm
 	$(BIN)/pip install --quiet -e ".[dev]"

@@ -10,7 +10,8 @@
    but no score for this scorecard is re-scored from the stored transcript, without ASR.
    Calls that failed before are skipped unless ``retry_failed`` (metadata failures are
    re-checked every run, since fixing the manifest is enough to fix them);
-3. transcribes and scores in worker processes, each loading the model and scorecard once;
+3. transcribes and scores in worker processes, each loading the model and scorecard once (or
+   in Ray actors with ``executor="ray"``: :mod:`qa_pipeline.executors.ray_executor`);
 4. writes each call in its own transaction as its result arrives, so a crash loses at most
    the calls in flight, and a re-run picks them up;
 5. records the run (counts, options, version) and writes a JSON-lines log of it.
@@ -45,6 +46,7 @@ from qa_pipeline.errors import AudioError, ConfigError, ModelError, QAError, Sco
 from qa_pipeline.log import LOGGER_NAME, get_logger
 from qa_pipeline.metadata import CallMetadata, MetadataOptions
 from qa_pipeline.options import AudioOptions, TranscribeOptions
+from qa_pipeline.pii import RedactionOptions
 from qa_pipeline.scoring import CallScore, ScoringOptions
 from qa_pipeline.store import (
     CallResult,
@@ -64,6 +66,9 @@ log = get_logger("batch")
 SILENCE_DB = -40.0
 # A channel sounding in less than this share of 20 ms frames counts as silent.
 SILENT_ACTIVITY = 0.005
+
+
+EXECUTORS = ("local", "ray")
 
 
 class Action(str, Enum):
@@ -99,6 +104,12 @@ class BatchOptions:
             pages; None = none.
         log_dir: Folder of the run's JSON-lines log; None = no log file.
         min_duration_seconds: Shorter recordings fail as too short to score.
+        redaction: Personal-data redaction of new transcripts (on by default), and the
+            redacted audio copies.
+        executor: Where calls are transcribed and scored: ``local`` (worker processes on this
+            machine) or ``ray`` (a Ray cluster, see :mod:`qa_pipeline.executors.ray_executor`).
+        ray_address: The Ray cluster for ``ray``: ``auto``, ``HOST:PORT`` or
+            ``ray://HOST:PORT``; None = a new local cluster (or ``RAY_ADDRESS``).
     """
 
     recordings: Path | None
@@ -118,6 +129,9 @@ class BatchOptions:
     transcripts_dir: Path | None = None
     log_dir: Path | None = None
     min_duration_seconds: float = 1.0
+    redaction: RedactionOptions = field(default_factory=RedactionOptions)
+    executor: str = "local"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -128,6 +142,8 @@ class BatchOptions:
             raise ConfigError("min_duration_seconds must not be negative")
         if self.recordings is None and not self.rescore:
             raise ConfigError("a recordings folder is needed (only --rescore works without one)")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +164,9 @@ class BatchOptions:
             "transcripts_dir": None if self.transcripts_dir is None else str(self.transcripts_dir),
             "log_dir": None if self.log_dir is None else str(self.log_dir),
             "min_duration_seconds": self.min_duration_seconds,
+            "redaction": self.redaction.to_dict(),
+            "executor": self.executor,
+            "ray_address": self.ray_address,
         }
 
 
@@ -303,6 +322,33 @@ class RunSummary:
             "log_path": None if self.log_path is None else str(self.log_path),
             "dry_run": self.dry_run,
         }
+
+
+# Worker processes chosen without --workers: one per core up to this many. Each loads its own
+# model copy, so memory, not cores, bounds more; on many cores, bigger models use the extra
+# cores as inference threads instead (the threads are shared out among the workers).
+MAX_AUTO_WORKERS = 4
+
+
+def auto_workers(options: TranscribeOptions, executor: str = "local") -> int:
+    """Worker processes for a run that does not say how many.
+
+    On a CPU, one worker per core (up to :data:`MAX_AUTO_WORKERS`), each with an equal share
+    of the cores as inference threads: on two cores two single-threaded workers finished
+    calls about a third faster than one worker with two threads, since decoding, VAD and
+    the small matrices of Whisper tiny do not spread over threads (``qa bench``). On a GPU
+    one worker, which keeps the GPU busy with batches. On Ray, one (``--workers`` counts
+    actors across the cluster).
+    """
+    if executor != "local":
+        return 1
+    from qa_pipeline.asr.device import available_cores, resolve_device
+
+    if options.engine == "faster-whisper" and resolve_device(options.device) == "cuda":
+        return 1
+    if options.engine == "openai-whisper" and options.device == "cuda":
+        return 1
+    return max(1, min(available_cores(), MAX_AUTO_WORKERS))
 
 
 # --------------------------------------------------------------------------- identity
@@ -513,6 +559,7 @@ class WorkerConfig:
         load_engine: Load the recogniser (not needed to re-score).
         engine_threads: Inference threads for this worker's engine.
         min_duration_seconds: Shortest recording scored.
+        redaction: Personal-data redaction of new transcripts and audio copies.
     """
 
     scorecard: str
@@ -524,6 +571,7 @@ class WorkerConfig:
     load_engine: bool
     engine_threads: int
     min_duration_seconds: float
+    redaction: RedactionOptions = field(default_factory=RedactionOptions)
 
 
 @dataclass(frozen=True)
@@ -584,6 +632,7 @@ class _WorkerState:
     engine: Any = None
     cache: Any = None
     fatal: str | None = None
+    agent_phrases: tuple[str, ...] = ()  # the scorecard's agent phrases: evidence of who is the agent
 
 
 _STATE: _WorkerState | None = None
@@ -610,6 +659,9 @@ def init_worker(config: WorkerConfig) -> None:
         state.scorecard = load_scorecard(config.scorecard)
         if state.scorecard.content_hash != config.scorecard_hash:
             raise ScorecardError(f"{config.scorecard}: the scorecard changed while the run was starting; run again")
+        from qa_pipeline.roles import scorecard_agent_phrases
+
+        state.agent_phrases = scorecard_agent_phrases(state.scorecard)
         if config.load_engine:
             from qa_pipeline.asr import create_engine
 
@@ -623,6 +675,7 @@ def init_worker(config: WorkerConfig) -> None:
 
 def process_call(task: CallTask) -> CallOutcome:
     """Transcribe (or take the stored transcript) and score one call, in a worker."""
+    from qa_pipeline.pii import write_redacted_copy
     from qa_pipeline.pipeline import StageTimings, transcribe_call
     from qa_pipeline.scoring import score_transcript
 
@@ -635,14 +688,17 @@ def process_call(task: CallTask) -> CallOutcome:
     audio_seconds = 0.0
     try:
         if task.transcript_json is not None:
-            transcript = Transcript.from_dict(json.loads(task.transcript_json))
+            stored = Transcript.from_dict(json.loads(task.transcript_json))
+            transcript = redact_stored(stored, state.config.redaction)
             stage.cached = True
-            new_transcript = None
+            new_transcript = None if transcript is stored else transcript
         else:
             cfg = state.config
             transcript = transcribe_call(
-                task.path, state.engine, cfg.audio, cfg.transcribe, task.call_id, state.cache, stage, sha256=task.sha256
+                task.path, state.engine, cfg.audio, cfg.transcribe, task.call_id, state.cache, stage, sha256=task.sha256,
+                redaction=cfg.redaction, agent_phrases=state.agent_phrases,
             )
+            write_redacted_copy(task.path, transcript, cfg.redaction)
             new_transcript = transcript
             audio_seconds = transcript.duration
             check_scorable(transcript, Path(task.path), cfg.audio, cfg.min_duration_seconds)
@@ -664,6 +720,32 @@ def process_call(task: CallTask) -> CallOutcome:
         outcome = _failed(task, exc, ErrorKind.INTERNAL, stage, audio_seconds, state)
         tb = {"level": "ERROR", "logger": "qa_pipeline.batch", "message": traceback.format_exc()}
         return replace(outcome, error=f"{task.path}: internal error: {type(exc).__name__}: {exc}", logs=outcome.logs + (tb,))
+
+
+def redact_stored(transcript: Transcript, options: RedactionOptions) -> Transcript:
+    """Apply the run's redaction to a stored transcript before it is re-scored.
+
+    A store written before redaction was turned on, or with fewer entities, gets its personal
+    data removed by ``qa run --rescore`` without recognising the audio again. Redaction only
+    removes: entities redacted earlier stay redacted, and their counts are kept.
+
+    Returns:
+        ``transcript`` itself when there is nothing to change, else the redacted transcript.
+    """
+    if not options.enabled:
+        return transcript
+    from qa_pipeline.pii import redact_transcript, redaction_record
+
+    earlier = redaction_record(transcript) or {}
+    result = redact_transcript(transcript, options)
+    if not result.spans and earlier.get("enabled") and set(options.entities) <= set(earlier.get("entities", ())):
+        return transcript
+    record = redaction_record(result.transcript) or {}
+    counts = Counter({str(k): int(v) for k, v in dict(earlier.get("counts") or {}).items()})
+    counts.update(result.counts())
+    record["counts"] = dict(sorted(counts.items()))
+    record["entities"] = sorted(set(record.get("entities", ())) | set(earlier.get("entities", ())))
+    return replace(result.transcript, options={**result.transcript.options, "redaction": record})
 
 
 def transcript_document(transcript: Transcript) -> str:
@@ -694,7 +776,7 @@ def check_scorable(transcript: Transcript, path: Path, audio: AudioOptions, min_
 
 
 def _timings(stage: Any, score_s: float) -> CallTimings:
-    return CallTimings(stage.hash, stage.decode, stage.asr, stage.merge, score_s, bool(stage.cached))
+    return CallTimings(stage.hash, stage.decode, stage.asr, stage.merge, score_s, bool(stage.cached), stage.vad)
 
 
 def _logs(state: _WorkerState) -> tuple[Mapping[str, Any], ...]:
@@ -768,6 +850,10 @@ def run_batch(store: Store, options: BatchOptions, progress: ProgressHook | None
     from qa_pipeline.lock import run_lock
     from qa_pipeline.scorecard import load_scorecard
 
+    if options.executor == "ray":
+        from qa_pipeline.executors.ray_executor import require_ray
+
+        require_ray()
     try:
         card = load_scorecard(options.scorecard)
     except ScorecardError as exc:
@@ -893,9 +979,19 @@ class _Runner:
             load_engine=load_engine,
             engine_threads=threads,
             min_duration_seconds=opts.min_duration_seconds,
+            redaction=opts.redaction,
         )
 
     def _execute(self, work: list[PlannedCall]) -> None:
+        if self.options.executor == "ray":
+            from qa_pipeline.executors.ray_executor import execute_on_ray
+
+            config = self._worker_config(load_engine=any(c.action is Action.TRANSCRIBE for c in work))
+            execute_on_ray(work, config, self.options, self._task, self._save_outcome, self._strike)
+            return
+        self._execute_local(work)
+
+    def _execute_local(self, work: list[PlannedCall]) -> None:
         config = self._worker_config(load_engine=any(c.action is Action.TRANSCRIBE for c in work))
         pending = deque(work)
         strikes: Counter[str] = Counter()
@@ -959,6 +1055,7 @@ class _Runner:
             self.audio_seconds += outcome.audio_seconds
             self._save_failure(item, outcome.error or "failed", outcome.error_kind or ErrorKind.INTERNAL, outcome.timings)
             return
+        store_started = time.perf_counter()
         transcript_path = None
         document = outcome.transcript_json
         if outcome.transcript is not None and document is None:
@@ -979,6 +1076,7 @@ class _Runner:
             transcript_json=document,
         )
         self.store.save_call(result, self.run_id, item.pk)
+        store_s = time.perf_counter() - store_started
         self.succeeded += 1
         if item.action is Action.RESCORE:
             self.rescored += 1
@@ -996,6 +1094,7 @@ class _Runner:
             score=None if score is None else score.total,
             audio_seconds=round(outcome.audio_seconds, 3),
             timings=outcome.timings.to_dict(),
+            store_s=round(store_s, 4),
         )
         self._report(item.meta.call_id)
 
@@ -1069,4 +1168,10 @@ def refresh_reports(store: Store, reports_dir: str | os.PathLike[str], pdf: bool
     if calls.empty:
         return None
     frames = prepare_frames(calls, criteria, source=str(store))
-    return render_site(analyse(frames), reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers))
+    from qa_pipeline.calibration import calibration_report
+
+    # None when no human evaluations were imported: the site then has no calibration page.
+    calibration = calibration_report(store)
+    return render_site(
+        analyse(frames), reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers), calibration=calibration
+    )

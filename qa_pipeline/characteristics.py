@@ -29,7 +29,6 @@ Definitions (thresholds are :class:`CharacteristicsOptions`, overridable from a 
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from operator import sub
 from typing import Any, Sequence
 
 from qa_pipeline.errors import ConfigError
-from qa_pipeline.textmatch import TokenTrack, normalize_text
+from qa_pipeline.textmatch import TokenTrack, kernels, normalize_text
 from qa_pipeline.transcript import Speaker, Transcript
 
 DEFAULT_BACKCHANNELS: tuple[str, ...] = (
@@ -378,42 +377,40 @@ class _Party:
         track = self.track
         if not track.words:
             return []
-        # Pauses of at least split_gap: the word indices that follow one.
-        breaks = track.pause_starts(math.nextafter(split_gap, -math.inf))
-        if not breaks:
-            return [(self.starts[0], self.ends[-1])]
+        # Pauses of at least split_gap.
+        shorter = math.nextafter(split_gap, -math.inf)
+        starts = self.starts
+        ends = self.ends
+        turns = track.pause_turns(shorter)
+        if turns is not None:
+            # Such pauses fall between turns only: each run is a stretch of whole turns.
+            return [(starts[a], ends[b - 1]) for a, b in zip([0, *turns], [*turns, len(starts)])]
+        # The word indices that follow a pause.
+        breaks = track.pause_starts(shorter)
         words = track.words
-        ends = track.word_ends if track.max_turn_pause_seconds is None else None
-        run_starts = [self.starts[0], *(words[b].start for b in breaks)]
-        if ends is None:
-            # Breaks fall on turn boundaries: the word before a break ends its turn.
-            offsets = track.turn_word_offsets()
-            turn_end = dict(zip(offsets[1:], self.ends))
-            run_ends = [turn_end[b] for b in breaks]
-        else:
-            run_ends = [ends[b - 1] for b in breaks]
-        run_ends.append(self.ends[-1])
+        word_ends = track.word_ends
+        run_starts = [starts[0], *[words[b].start for b in breaks]]
+        run_ends = [*[word_ends[b - 1] for b in breaks], ends[-1]]
         return list(zip(run_starts, run_ends))
 
 
 def _silences(
     parties: Sequence[_Party], duration: float, options: CharacteristicsOptions
 ) -> tuple[tuple[NonTalk, ...], tuple[Hold, ...]]:
-    runs = sorted(run for party in parties for run in party.runs(options.non_talk_min_seconds))
+    runs = sorted([run for party in parties for run in party.runs(options.non_talk_min_seconds)])
     if not runs:
         return (), ()
     non_talk: list[NonTalk] = []
     holds: list[Hold] = []
-    covered_to = runs[0][1]
-    for start, end in runs[1:]:
-        gap = start - covered_to
-        if gap >= options.hold_min_seconds:
-            holds.append(Hold(covered_to, start))
-        elif gap >= options.non_talk_min_seconds:
-            non_talk.append(NonTalk(covered_to, start))
-        if end > covered_to:
-            covered_to = end
-    if duration - covered_to >= options.hold_min_seconds:
+    hold_min = options.hold_min_seconds
+    # hold_min >= non_talk_min: every silence is at least non_talk_min long.
+    gaps, covered_to = kernels.silences(runs, options.non_talk_min_seconds)
+    for start, end in gaps:
+        if end - start >= hold_min:
+            holds.append(Hold(start, end))
+        else:
+            non_talk.append(NonTalk(start, end))
+    if duration - covered_to >= hold_min:
         holds.append(Hold(covered_to, duration, at_call_end=True))
     return tuple(non_talk), tuple(holds)
 
@@ -423,19 +420,14 @@ def _interruptions(
 ) -> tuple[Interruption, ...]:
     found: list[Interruption] = []
     vocab = options.backchannel_vocab
+    min_overlap = options.interruption_min_overlap_seconds
+    backchannel_max = options.backchannel_max_seconds
     for mine, theirs in ((agent, customer), (customer, agent)):
-        for i, (start, end) in enumerate(zip(mine.starts, mine.ends)):
-            # Same-party turns never overlap, so only the other party's last turn that started
-            # before this one can still be in progress.
-            k = bisect.bisect_left(theirs.starts, start) - 1
-            if k < 0 or theirs.ends[k] <= start:
-                continue
-            overlap = min(end, theirs.ends[k]) - start
-            if overlap < options.interruption_min_overlap_seconds:
-                continue
-            if end - start <= options.backchannel_max_seconds and all(
-                tok in vocab for tok in mine.track.turn_tokens(i)
-            ):
+        starts = mine.starts
+        ends = mine.ends
+        for i, k, overlap in kernels.turn_overlaps(starts, ends, theirs.starts, theirs.ends, min_overlap):
+            start = starts[i]
+            if ends[i] - start <= backchannel_max and vocab.issuperset(mine.track.turn_tokens(i)):
                 continue
             found.append(Interruption(mine.track.speaker, start, overlap, theirs.starts[k]))
     found.sort(key=lambda x: (x.start, x.interrupter.value))

@@ -10,6 +10,8 @@ current folder). Command-line flags override the file::
     recordings = "/srv/recordings"        # default RECORDINGS_DIR of `qa run`
     scorecard = "scorecards/default.en.yaml"
     workers = 2                           # transcription processes
+    executor = "local"                    # or "ray": calls on a Ray cluster (docs/ray.md)
+    ray_address = "auto"                  # the Ray cluster for executor = "ray"
     min_duration = "2s"                   # shorter recordings fail as too short
 
     [metadata]
@@ -30,6 +32,12 @@ current folder). Command-line flags override the file::
     [report]
     pdf = false                           # also write the team PDF after each run
     title = "Call quality report"
+
+    [redaction]                           # personal data removed before anything is stored
+    enabled = true                        # on by default
+    entities = ["card", "iban", "bank_account", "phone", "email", "ssn", "cn_id", "dob", "cvv"]
+    default_region = "US"                 # phone numbers without a country code
+    audio_dir = "redacted"                # also write toned-over copies of the recordings
 """
 
 from __future__ import annotations
@@ -42,13 +50,18 @@ from typing import Any, Mapping
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.metadata import MetadataOptions
+from qa_pipeline.pii.options import RedactionOptions
 
 CONFIG_NAME = "qa.toml"
 
-TOP_KEYS = ("db", "reports", "logs", "recordings", "scorecard", "workers", "min_duration", "metadata", "transcribe", "report")
+TOP_KEYS = (
+    "db", "reports", "logs", "recordings", "scorecard", "workers", "min_duration", "metadata", "transcribe", "report",
+    "executor", "ray_address", "redaction",
+)
 TRANSCRIBE_KEYS = (
     "engine", "model", "language", "device", "compute_type", "beam_size", "vad", "threads",
-    "agent_channel", "customer_channel", "max_duration", "cache_dir", "no_cache",
+    "agent_channel", "customer_channel", "max_duration", "cache_dir", "no_cache", "batching", "batch_size",
+    "roles_review_below",
 )
 REPORT_KEYS = ("pdf", "title")
 
@@ -63,13 +76,18 @@ class QAConfig:
         logs: Folder of per-run logs.
         recordings: Default recordings folder, or None.
         scorecard: Default scorecard, or None.
-        workers: Transcription processes.
+        workers: Transcription processes; None = chosen for the machine
+            (:func:`qa_pipeline.batch.auto_workers`).
         min_duration: Shortest recording scored (text with a unit, e.g. ``1s``).
         metadata: Where call metadata comes from.
         transcribe: Transcription flag values by flag name (``engine``, ``model``…).
         report_pdf: Write the team PDF when a run refreshes the reports.
         report_title: Report title.
         source: The file read, or None when there was none.
+        redaction: Personal-data redaction (``[redaction]``; on by default).
+        executor: Where ``qa run`` processes calls: ``local`` or ``ray``.
+        ray_address: The Ray cluster for ``ray`` (``auto``, ``HOST:PORT``, ``ray://…``), or
+            None for a new local cluster.
     """
 
     db: str = "qa.db"
@@ -77,13 +95,16 @@ class QAConfig:
     logs: Path = Path("logs")
     recordings: Path | None = None
     scorecard: Path | None = None
-    workers: int = 1
+    workers: int | None = None
     min_duration: str = "1s"
     metadata: MetadataOptions = field(default_factory=MetadataOptions)
     transcribe: Mapping[str, Any] = field(default_factory=dict)
     report_pdf: bool = False
     report_title: str = "Call quality report"
     source: Path | None = None
+    redaction: RedactionOptions = field(default_factory=RedactionOptions)
+    executor: str = "local"
+    ray_address: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +120,9 @@ class QAConfig:
             "report_pdf": self.report_pdf,
             "report_title": self.report_title,
             "source": None if self.source is None else str(self.source),
+            "redaction": self.redaction.to_dict(),
+            "executor": self.executor,
+            "ray_address": self.ray_address,
         }
 
 
@@ -145,8 +169,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
     db = text("db", "qa.db") or "qa.db"
     if "://" not in db:
         db = str(rel(db))
-    workers = data.get("workers", 1)
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+    workers = data.get("workers")
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise ConfigError(f"{path}: workers must be a whole number >= 1, got {workers!r}")
     meta = data.get("metadata", {})
     if not isinstance(meta, dict):
@@ -172,6 +196,20 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
     title = report.get("title", "Call quality report")
     if not isinstance(title, str):
         raise ConfigError(f"{path}: report.title must be a string")
+    redaction = data.get("redaction", {})
+    if not isinstance(redaction, dict):
+        raise ConfigError(f"{path}: [redaction] must be a table")
+    redaction = dict(redaction)
+    if redaction.get("audio_dir") is not None:
+        redaction["audio_dir"] = str(rel(str(redaction["audio_dir"])))
+        redaction.setdefault("redact_audio", True)
+    try:
+        redaction_options = RedactionOptions.from_dict(redaction)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: [redaction] {exc}") from exc
+    executor = text("executor", "local")
+    if executor not in ("local", "ray"):
+        raise ConfigError(f"{path}: executor must be \"local\" or \"ray\", got {executor!r}")
     return QAConfig(
         db=db,
         reports=rel(text("reports", "reports")) or base / "reports",
@@ -185,6 +223,9 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
         report_pdf=pdf,
         report_title=title,
         source=path,
+        redaction=redaction_options,
+        executor=executor,
+        ray_address=text("ray_address"),
     )
 
 

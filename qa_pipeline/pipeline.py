@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -22,20 +22,28 @@ from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.errors import AudioError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import AudioOptions, TranscribeOptions
-from qa_pipeline.roles import assign_mono_roles, assign_stereo_roles
+from qa_pipeline.pii import RedactionOptions, redact_transcript
+from qa_pipeline.roles import assign_stereo_roles
 from qa_pipeline.transcript import Speaker, Transcript, Word, merge_turns, words_to_turns
+
+if TYPE_CHECKING:
+    from qa_pipeline.diarization import DiarizationOptions
 
 log = get_logger("pipeline")
 
 
 @dataclass
 class StageTimings:
-    """Wall seconds spent per stage of one call (for logs and benchmarks)."""
+    """Wall seconds spent per stage of one call (for logs and benchmarks).
+
+    ``vad`` is the part of ``asr`` spent finding speech, where the engine reports it.
+    """
 
     hash: float = 0.0
     decode: float = 0.0
     asr: float = 0.0
     merge: float = 0.0
+    vad: float = 0.0
     cached: bool = False
     speech_seconds: float = 0.0
     dropped_segments: list[str] = field(default_factory=list)
@@ -70,8 +78,14 @@ def transcribe_audio(
     call_id: str | None = None,
     timings: StageTimings | None = None,
     progress: ProgressHook | None = None,
+    agent_phrases: Sequence[str] = (),
+    diarization: "DiarizationOptions | None" = None,
 ) -> Transcript:
     """Transcribe decoded audio into a Transcript.
+
+    A mono recording is diarized (who spoke when) and each word given to its speaker; the
+    role evidence then picks the agent. That needs the optional ``diarization`` extra,
+    checked before recognition starts so a missing extra costs no ASR time.
 
     Args:
         audio: Decoded recording (16 kHz channels).
@@ -81,19 +95,35 @@ def transcribe_audio(
         call_id: Defaults to the file name without extension.
         timings: Filled in with per-stage seconds when given.
         progress: Optional hook receiving (stage, fraction done).
+        agent_phrases: The scorecard's agent phrases, used as role evidence.
+        diarization: Diarization thresholds for mono recordings.
+
+    Raises:
+        EngineUnavailableError: A mono recording and the diarization extra is missing.
     """
     audio_options = audio_options or AudioOptions()
     options = options or TranscribeOptions()
     timings = timings if timings is not None else StageTimings()
     call_id = call_id or Path(audio.info.path).stem
     channels = party_channels(audio, audio_options)
+    if len(channels) == 1:
+        from qa_pipeline.diarization import require_diarization
+
+        require_diarization()
     results: list[ChannelResult] = []
     started = time.perf_counter()
-    for n, ch in enumerate(channels):
+    if getattr(engine, "packs_channels", False):
+        # The engine recognises the parties together (speech of both in shared windows).
         if progress:
-            progress(f"asr channel {ch}", n / len(channels))
-        results.append(transcribe_channel(engine, audio.channels[ch], audio.sample_rate, options.language))
+            progress("asr", 0.0)
+        results = list(engine.transcribe_channels([audio.channels[ch] for ch in channels], options.language))
+    else:
+        for n, ch in enumerate(channels):
+            if progress:
+                progress(f"asr channel {ch}", n / len(channels))
+            results.append(transcribe_channel(engine, audio.channels[ch], audio.sample_rate, options.language))
     timings.asr += time.perf_counter() - started
+    timings.vad += sum(r.vad_seconds for r in results)
     timings.speech_seconds += sum(r.speech_seconds for r in results)
     for ch, r in zip(channels, results):
         timings.dropped_segments.extend(f"channel {ch}: {d}" for d in r.dropped_segments)
@@ -104,14 +134,21 @@ def transcribe_audio(
     ]
     language = _call_language(results, options.language)
     if len(channels) == 1:
-        turns, roles = assign_mono_roles(channel_words[0], options.turn_gap_seconds)
-        merged = tuple(turns)
+        from qa_pipeline.diarization import attribute_mono
+
+        mono = attribute_mono(
+            audio.channels[channels[0]], audio.sample_rate, channel_words[0], options.turn_gap_seconds,
+            audio_options.roles_review_below, agent_phrases, diarization,
+        )
+        merged, roles = mono.turns, mono.roles
     else:
         configured = None if audio_options.agent_channel == "auto" else int(audio_options.agent_channel)
         if audio.num_channels > 2:
             configured = channels[0]
         onsets = [speech_onset(audio.channels[ch], audio.sample_rate) for ch in channels]
-        roles = assign_stereo_roles(channel_words, onsets, configured, channels)
+        roles = assign_stereo_roles(
+            channel_words, onsets, configured, channels, agent_phrases, audio_options.roles_review_below
+        )
         by_speaker = {}
         for ch, words in zip(channels, channel_words):
             speaker = Speaker.AGENT if ch == roles.agent_channel else Speaker.CUSTOMER
@@ -208,6 +245,8 @@ def transcribe_call(
     timings: StageTimings | None = None,
     progress: ProgressHook | None = None,
     sha256: str | None = None,
+    redaction: RedactionOptions | None = None,
+    agent_phrases: Sequence[str] = (),
 ) -> Transcript:
     """Decode and transcribe one recording, reusing a cached transcript when one matches.
 
@@ -216,12 +255,20 @@ def transcribe_call(
     option does. A caller that has already hashed the file passes ``sha256`` so the file is
     not read twice.
 
+    Personal data is redacted (``redaction``, on by default) before the transcript is cached
+    or returned, so no store ever holds the raw text; the redaction options are part of the
+    cache key.
+
+    ``agent_phrases`` (the scorecard's agent phrases) are extra evidence of who the agent is.
+
     Raises:
         AudioError: The file cannot be decoded or breaks a limit; the message names the file.
-        ModelError: The engine cannot transcribe the requested language.
+        ModelError: The engine cannot transcribe the requested language, or the recording
+            is mono and the diarization extra is missing (EngineUnavailableError).
     """
     audio_options = audio_options or AudioOptions()
     options = options or TranscribeOptions()
+    redaction = redaction or RedactionOptions()
     timings = timings if timings is not None else StageTimings()
     path = Path(path)
     if not path.is_file():
@@ -231,7 +278,7 @@ def transcribe_call(
     timings.hash += time.perf_counter() - started
     key = None
     if cache is not None:
-        key = cache.key(digest, engine.name, engine.model_name, options, audio_options)
+        key = f"{cache.key(digest, engine.name, engine.model_name, options, audio_options)}-pii{redaction.cache_key()}"
         hit = cache.get(key)
         if hit is not None:
             timings.cached = True
@@ -240,7 +287,8 @@ def transcribe_call(
     started = time.perf_counter()
     audio = load_audio(path, audio_options, sha256=digest)
     timings.decode += time.perf_counter() - started
-    transcript = transcribe_audio(audio, engine, audio_options, options, call_id, timings, progress)
+    transcript = transcribe_audio(audio, engine, audio_options, options, call_id, timings, progress, agent_phrases)
+    transcript = redact_transcript(transcript, redaction).transcript
     if cache is not None and key is not None:
         cache.put(key, transcript)
     return transcript

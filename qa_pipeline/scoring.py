@@ -7,6 +7,8 @@ score says which criterion did it (``auto_failed_by``).
 
 When agent and customer were inferred from a mono recording, every verdict that depends on
 who is who carries ``roles_inferred: true``, so reviewers know to check the speaker labels.
+When the role decision itself was uncertain (confidence below the configured threshold, or
+one voice only), the call and those verdicts also carry ``roles_review: true``.
 
 Scoring is deterministic: the same transcript and scorecard give byte-identical JSON.
 """
@@ -27,7 +29,7 @@ from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.scorecard import Scorecard
 from qa_pipeline.textmatch import TokenTrack
-from qa_pipeline.transcript import Speaker, Transcript, Turn
+from qa_pipeline.transcript import Speaker, Transcript
 
 __all__ = [
     "CallScore",
@@ -92,6 +94,7 @@ class CriterionResult:
         reason: One sentence for the verdict table.
         evidence: Supporting records.
         roles_inferred: The verdict depends on speaker roles that were guessed.
+        roles_review: The verdict depends on speaker roles flagged for review.
     """
 
     id: str
@@ -105,6 +108,7 @@ class CriterionResult:
     reason: str
     evidence: tuple[Evidence, ...]
     roles_inferred: bool = False
+    roles_review: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +122,7 @@ class CriterionResult:
             "critical": self.critical,
             "reason": self.reason,
             "roles_inferred": self.roles_inferred,
+            "roles_review": self.roles_review,
             "evidence": [e.to_dict() for e in self.evidence],
         }
 
@@ -135,6 +140,7 @@ class CriterionResult:
             reason=str(data["reason"]),
             evidence=tuple(Evidence.from_dict(e) for e in data.get("evidence", ())),
             roles_inferred=bool(data.get("roles_inferred", False)),
+            roles_review=bool(data.get("roles_review", False)),
         )
 
 
@@ -157,6 +163,8 @@ class CallScore:
         characteristics: The call's measured characteristics.
         scoring_version: Version of the scoring engine's behaviour.
         schema_version: Version of this record's JSON layout.
+        roles_review: The agent/customer decision was uncertain: role-dependent verdicts
+            are flagged for a person to check.
     """
 
     call_id: str
@@ -173,6 +181,7 @@ class CallScore:
     characteristics: Characteristics
     scoring_version: str = SCORING_VERSION
     schema_version: int = SCORE_SCHEMA_VERSION
+    roles_review: bool = False
 
     def result(self, criterion_id: str) -> CriterionResult:
         """The result of one criterion."""
@@ -198,6 +207,7 @@ class CallScore:
             "auto_failed": self.auto_failed,
             "auto_failed_by": list(self.auto_failed_by),
             "roles_inferred": self.roles_inferred,
+            "roles_review": self.roles_review,
             "criteria": [r.to_dict() for r in self.results],
             "characteristics": self.characteristics.to_dict(),
         }
@@ -222,11 +232,15 @@ class CallScore:
             characteristics=Characteristics.from_dict(data["characteristics"]),
             scoring_version=str(data.get("scoring_version", SCORING_VERSION)),
             schema_version=int(data["schema_version"]),
+            roles_review=bool(data.get("roles_review", False)),
         )
 
     def to_json(self) -> str:
         """Deterministic JSON (same input → same bytes)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+
+
+_DEFAULT_OPTIONS = ScoringOptions()
 
 
 def score_transcript(
@@ -245,15 +259,13 @@ def score_transcript(
     Raises:
         ScorecardError: The scorecard does not cover the transcript's language.
     """
-    options = options or ScoringOptions()
+    options = options or _DEFAULT_OPTIONS
     language = scorecard.language_for(transcript.language, transcript.call_id)
     bound = turn_pause_bound(transcript)
-    agent_turns: list[Turn] = []
-    customer_turns: list[Turn] = []
-    for turn in transcript.turns:
-        (agent_turns if turn.speaker is Speaker.AGENT else customer_turns).append(turn)
-    agent = TokenTrack(Speaker.AGENT, agent_turns, bound)
-    customer = TokenTrack(Speaker.CUSTOMER, customer_turns, bound)
+    turns = transcript.turns
+    agent_speaker = Speaker.AGENT
+    agent = TokenTrack(agent_speaker, [t for t in turns if t.speaker is agent_speaker], bound)
+    customer = TokenTrack(Speaker.CUSTOMER, [t for t in turns if t.speaker is not agent_speaker], bound)
     characteristics = measure_tracks(
         agent, customer, transcript.duration, transcript.language, scorecard.characteristics
     )
@@ -267,6 +279,7 @@ def score_transcript(
         customer,
     )
     roles_inferred = ctx.roles_inferred
+    roles_review = transcript.roles.review
     results: list[CriterionResult] = []
     points = 0.0
     max_points = 0.0
@@ -303,6 +316,9 @@ def score_transcript(
                 roles_inferred=roles_inferred
                 and outcome.verdict is not Verdict.NA
                 and spec.rule.depends_on_roles(),
+                roles_review=roles_review
+                and outcome.verdict is not Verdict.NA
+                and spec.rule.depends_on_roles(),
             )
         )
     if auto_failed_by:
@@ -324,4 +340,5 @@ def score_transcript(
         roles_inferred=roles_inferred,
         results=tuple(results),
         characteristics=characteristics,
+        roles_review=roles_review,
     )

@@ -30,23 +30,75 @@ for slips); the edit budget applies to the words in between.
 Speed: phrases are compiled once per scorecard. One pass over a speaker's tokens looks every
 token up in a per-index cache of anchor hits (fuzzy look-ups are computed once per distinct
 word and kept); only hits near the time window a criterion asks about are aligned, each at
-most once per call.
+most once per call, all hits at one token in one call of the aligner. The aligner and the
+other inner loops live in :mod:`qa_pipeline.kernels`, which can be compiled with mypyc.
 """
 
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from itertools import accumulate, chain, compress
-from operator import attrgetter, itemgetter, sub
-from typing import Iterable, Mapping, Sequence
+from itertools import chain
+from operator import attrgetter
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.log import get_logger
 from qa_pipeline.transcript import Speaker, Turn, Word, join_words
+
+if TYPE_CHECKING:
+    from qa_pipeline.kernels import AnchorHit, Shape, Span
+
+log = get_logger("textmatch")
+
+
+def load_kernels() -> ModuleType:
+    """The module :mod:`qa_pipeline.kernels`: its compiled build when a current one is
+    present, else its source (the results are the same; only the speed differs)."""
+    source = Path(__file__).with_name("kernels.py")
+    try:
+        from qa_pipeline import kernels
+    except ImportError as exc:  # a build for another platform, or a broken one
+        log.warning("cannot import the compiled %s (%s); using the source", source.stem, exc)
+        return kernels_from_source(source)
+    built = Path(kernels.__file__ or "")
+    if built.suffix == ".py":
+        return kernels
+    if not build_is_current(built, source):
+        # A build older than its source may not match it: it must never decide a verdict.
+        log.warning("%s is older than %s; using the source (rebuild: mypyc %s)", built.name, source.name, source)
+        return kernels_from_source(source)
+    log.debug("scoring runs the compiled %s", built.name)
+    return kernels
+
+
+def build_is_current(built: Path, source: Path) -> bool:
+    """Whether a compiled module is at least as new as its source (True without a source)."""
+    try:
+        return source.stat().st_mtime <= built.stat().st_mtime
+    except FileNotFoundError:
+        return not source.exists()
+
+
+def kernels_from_source(source: Path) -> ModuleType:
+    """Load the kernels module from its Python source, bypassing any compiled build."""
+    spec = importlib.util.spec_from_file_location("qa_pipeline.kernels", source)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {source}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+kernels = load_kernels()
+select_spans = kernels.select_spans
 
 # Stands for one name-like word (not a stopword) in a phrase: ``my name is {name}``.
 WILDCARD = "{name}"
@@ -214,6 +266,8 @@ _TRAD_TO_SIMP = str.maketrans(
 
 _CJK_RANGE = "\u3000-\u9fff\uff00-\uffef\uac00-\ud7af"
 _SPACE_TO_DROP = re.compile(rf" (?=[,.!?;:%)\]}}'\"，。！？；：、）])|(?<=[{_CJK_RANGE}]) (?=[{_CJK_RANGE}])")
+# What of that can occur in ASCII text (a quicker test that there is nothing to drop).
+_ASCII_SPACE_TO_DROP = re.compile(r" [,.!?;:%)\]}'\"]")
 
 
 def fast_join(texts: Sequence[str]) -> str:
@@ -223,6 +277,9 @@ def fast_join(texts: Sequence[str]) -> str:
     # Fall back where a word is empty or carries whitespace of its own.
     if not all(texts) or joined.count(" ") != len(texts) - 1 or not joined.isprintable():
         return join_words(texts)
+    # Plain English with no word opening on closing punctuation keeps every space.
+    if joined.isascii() and _ASCII_SPACE_TO_DROP.search(joined) is None:
+        return joined
     return _SPACE_TO_DROP.sub("", joined)
 
 
@@ -333,6 +390,19 @@ def content_units(tokens: Sequence[str]) -> dict[str, str]:
         prev_cjk = ""
         if unit:
             units.setdefault(unit, tok)
+    return units
+
+
+def content_unit_set(tokens: Sequence[str]) -> set[str]:
+    """The units of :func:`content_units` without their tokens, for overlap counts.
+
+    Latin-script speech, whose units depend on each token alone, takes C-level set
+    operations; Chinese (bigrams) and unseen tokens go through :func:`content_units`.
+    """
+    units = set(map(_UNIT_CACHE.get, tokens))
+    if None in units or _CJK in units:
+        return set(content_units(tokens))
+    units.discard("")
     return units
 
 
@@ -577,10 +647,17 @@ class PhraseMatch:
         self.speaker = track.speaker
         self.first_token = first_token
         self.last_token = last_token
-        self.first_word = first_word = track.word_of(first_token)
-        self.last_word = last_word = track.word_of(last_token)
-        self.start = track.words[first_word].start
-        self.end = track.words[last_word].end
+        if track._identity:
+            first_word = first_token
+            last_word = last_token
+        else:
+            first_word = bisect.bisect_right(track.token_cum, first_token)
+            last_word = bisect.bisect_right(track.token_cum, last_token)
+        self.first_word = first_word
+        self.last_word = last_word
+        words = track.words
+        self.start = words[first_word].start
+        self.end = words[last_word].end
         self.score = round(score, 3)
 
     @property
@@ -594,7 +671,7 @@ class PhraseMatch:
 
 
 _get_words = attrgetter("words")
-_get_text = attrgetter("text")
+_get_start = attrgetter("start")
 
 
 class TokenTrack:
@@ -626,6 +703,7 @@ class TokenTrack:
         "_word_offsets",
         "_turn_bounds",
         "_pauses",
+        "_turn_gaps",
     )
 
     def __init__(
@@ -634,34 +712,49 @@ class TokenTrack:
         self.speaker = speaker
         self.turns = tuple(turns)
         self.max_turn_pause_seconds = max_turn_pause_seconds
-        # This runs for every word of every call, so it works in C-level passes.
+        # This runs for every word of every call: one C-level pass for the words and one
+        # comprehension (the fastest way to read an attribute per item) for their tokens.
         words = list(chain.from_iterable(map(_get_words, self.turns)))
         n_words = len(words)
         # Nearly every word is one token: look those up, then splice in the few others
-        # (words that expand, vanish or were never seen) found with C-speed scans.
-        single = list(map(_SINGLE_TOKEN.get, map(_get_text, words)))
-        missing = single.count(None)
-        if not missing:
+        # (words that expand, vanish or were never seen) found with C-speed scans. "" marks
+        # them: no token is empty, and strings compare with it quickly.
+        get = _SINGLE_TOKEN.get
+        single = [get(w.text, "") for w in words]
+        index = single.index
+        try:
+            i = index("")
+        except ValueError:
+            i = -1
+        if i < 0:
             tokens = single
             token_cum = list(range(1, n_words + 1))
             identity = True
         else:
-            tokens = []
-            lengths = [1] * n_words
-            start = 0
-            index = single.index
-            for _ in range(missing):
-                i = index(None, start)
-                tokens += single[start:i]
+            # Between such words the running token count goes up one per word, so it is
+            # built from ranges; ``extra`` is how far it is ahead of the word count.
+            tokens = single[:i]
+            token_cum = list(range(1, i + 1))
+            extra = 0
+            identity = True
+            while True:
                 toks = normalize_text(words[i].text)
                 tokens += toks
-                lengths[i] = len(toks)
+                if len(toks) != 1:
+                    extra += len(toks) - 1
+                    identity = False
+                token_cum.append(i + 1 + extra)
                 start = i + 1
+                try:
+                    i = index("", start)
+                except ValueError:
+                    break
+                tokens += single[start:i]
+                token_cum += range(start + 1 + extra, i + 1 + extra)
             tokens += single[start:]
-            token_cum = list(accumulate(lengths))
+            token_cum += range(start + 1 + extra, n_words + 1 + extra)
             # Most calls have a word that expands ("I'm") or vanishes ("um"), but where none
             # does, token and word indices coincide and look-ups skip the bisection.
-            identity = len(tokens) == n_words and 0 not in lengths
         self.words = words
         self.tokens = tokens
         self.token_cum = token_cum
@@ -672,6 +765,7 @@ class TokenTrack:
         self._word_offsets: list[int] | None = None
         self._pauses: dict[float, frozenset[int]] = {}
         self._turn_bounds: list[tuple[int, int]] | None = None
+        self._turn_gaps: list[float] | None = None
 
     @property
     def word_starts(self) -> list[float]:
@@ -694,27 +788,39 @@ class TokenTrack:
             self._turn_times = ([w[0].start for w in words], [w[-1].end for w in words])
         return self._turn_times
 
+    def pause_turns(self, longer_than_seconds: float) -> list[int] | None:
+        """Indices of the turns preceded by a pause longer than the given length, in order.
+
+        None when the transcript does not guarantee that such pauses fall between turns
+        only (see ``max_turn_pause_seconds``); then :meth:`pause_starts` reads every word.
+        """
+        if self.max_turn_pause_seconds is None or self.max_turn_pause_seconds > longer_than_seconds:
+            return None
+        gaps = self._turn_gaps
+        if gaps is None:
+            starts, ends = self.turn_times()
+            gaps = self._turn_gaps = [starts[i] - ends[i - 1] for i in range(1, len(starts))]
+        return [i for i, gap in enumerate(gaps, 1) if gap > longer_than_seconds]
+
     def pause_starts(self, longer_than_seconds: float) -> list[int]:
         """Indices of the words preceded by a pause longer than the given length, in order."""
-        if self.max_turn_pause_seconds is not None and self.max_turn_pause_seconds <= longer_than_seconds:
-            starts, ends = self.turn_times()
-            gaps = map(sub, starts[1:], ends[:-1])
-            return list(
-                map(
-                    self._offsets().__getitem__,
-                    compress(range(1, len(starts)), map(longer_than_seconds.__lt__, gaps)),
-                )
-            )
+        turns = self.pause_turns(longer_than_seconds)
+        if turns is not None:
+            return list(map(self._offsets().__getitem__, turns))
         starts = self.word_starts
-        gaps = map(sub, starts[1:], self.word_ends[:-1])
-        return list(compress(range(1, len(starts)), map(longer_than_seconds.__lt__, gaps)))
+        ends = self.word_ends
+        return [i for i in range(1, len(starts)) if starts[i] - ends[i - 1] > longer_than_seconds]
 
     def pauses(self, longer_than_seconds: float) -> frozenset[int]:
         """Token indices preceded by a pause longer than the given length (a phrase never spans one)."""
         found = self._pauses.get(longer_than_seconds)
         if found is None:
             words = self.pause_starts(longer_than_seconds)
-            found = self._pauses[longer_than_seconds] = frozenset(map(self._first_token_of_word, words))
+            if not self._identity:
+                # Never the first word, so each one's first token is the count before it.
+                cum = self.token_cum
+                words = [cum[w - 1] for w in words]
+            found = self._pauses[longer_than_seconds] = frozenset(words)
         return found
 
     def turn_word_offsets(self) -> list[int]:
@@ -724,8 +830,10 @@ class TokenTrack:
     def _offsets(self) -> list[int]:
         if self._word_offsets is None:
             offsets = [0]
+            total = 0
             for turn in self.turns:
-                offsets.append(offsets[-1] + len(turn.words))
+                total += len(turn.words)
+                offsets.append(total)
             self._word_offsets = offsets
         return self._word_offsets
 
@@ -737,30 +845,54 @@ class TokenTrack:
         """Index of the word a token came from."""
         return token_index if self._identity else bisect.bisect_right(self.token_cum, token_index)
 
-    def _first_token_of_word(self, word_index: int) -> int:
-        return self.token_cum[word_index - 1] if word_index > 0 else 0
+    def turn_token_bounds(self) -> list[tuple[int, int]]:
+        """For each turn, the indices [lo, hi) of its tokens in ``tokens`` (computed once)."""
+        if self._turn_bounds is None:
+            cuts = self._offsets()
+            if not self._identity:
+                cum = self.token_cum
+                cuts = [0, *[cum[off - 1] for off in cuts[1:]]]
+            self._turn_bounds = list(zip(cuts, cuts[1:]))
+        return self._turn_bounds
 
     def turn_tokens(self, turn_index: int) -> list[str]:
         """The tokens of one of the speaker's turns."""
-        if self._turn_bounds is None:
-            cuts = [self._first_token_of_word(off) for off in self._offsets()]
-            self._turn_bounds = list(zip(cuts, cuts[1:]))
-        lo, hi = self._turn_bounds[turn_index]
+        lo, hi = self.turn_token_bounds()[turn_index]
         return self.tokens[lo:hi]
 
     def token_range(self, start: float, end: float) -> tuple[int, int]:
         """Indices [lo, hi) of the tokens whose word starts within [start, end]."""
-        starts = self.word_starts
-        return (
-            self._first_token_of_word(bisect.bisect_left(starts, start)),
-            self._first_token_of_word(bisect.bisect_right(starts, end)),
-        )
+        # The words themselves are searched, so only the dozen probed are read.
+        words = self.words
+        lo = bisect.bisect_left(words, start, key=_get_start)
+        hi = bisect.bisect_right(words, end, key=_get_start)
+        if self._identity:
+            return lo, hi
+        cum = self.token_cum
+        return (cum[lo - 1] if lo else 0, cum[hi - 1] if hi else 0)
 
     def token_start(self, token_index: int) -> float:
         return self.words[self.word_of(token_index)].start
 
     def words_text(self, first_word: int, last_word: int) -> str:
         return fast_join([w.text for w in self.words[first_word : last_word + 1]])
+
+
+class _AnchorCache(dict):
+    """Token → anchor hits grouped by set (``((set id, (AnchorHit, ...)), ...)``) for one speaker.
+
+    A dict whose misses are resolved on the spot, so a scan is one C-level look-up per token.
+    """
+
+    __slots__ = ("index", "speaker")
+
+    def __init__(self, index: "PhraseIndex", speaker: Speaker) -> None:
+        super().__init__()
+        self.index = index
+        self.speaker = speaker
+
+    def __missing__(self, token: str) -> tuple[tuple[int, tuple[AnchorHit, ...]], ...]:
+        return self.index._resolve(self.speaker, token)
 
 
 @dataclass(eq=False)
@@ -778,15 +910,20 @@ class PhraseIndex:
         # One anchor map and look-up cache per speaker, holding only the sets searched in
         # that speaker's speech.
         self._exact: dict[Speaker, dict[str, list[tuple[int, int, int]]]] = {sp: {} for sp in Speaker}
-        self._cache: dict[Speaker, dict[str, tuple[tuple[int, int, int], ...]]] = {sp: {} for sp in Speaker}
+        self._cache: dict[Speaker, _AnchorCache] = {sp: _AnchorCache(self, sp) for sp in Speaker}
         for sid, pset in self.sets.items():
             for sp in pset.speakers:
                 for pi, phrase in enumerate(pset.phrases):
                     for j in phrase.anchors:
                         self._exact[sp].setdefault(phrase.tokens[j], []).append((sid, pi, j))
         self._vocab = {sp: sorted(exact) for sp, exact in self._exact.items()}
+        # What the aligner reads of each phrase, as one tuple.
+        self._shapes = {
+            sid: tuple((p.tokens, len(p.tokens), p.max_edits, p.free_insertions) for p in pset.phrases)
+            for sid, pset in self.sets.items()
+        }
 
-    def _resolve(self, speaker: Speaker, token: str) -> tuple[tuple[int, int, int], ...]:
+    def _resolve(self, speaker: Speaker, token: str) -> tuple[tuple[int, tuple[AnchorHit, ...]], ...]:
         exact = self._exact[speaker]
         hits = list(exact.get(token, ()))
         if len(token) >= 4 and token.isalpha() and not is_cjk(token[0]):
@@ -799,40 +936,55 @@ class PhraseIndex:
                 for sid, pi, j in exact[anchor]:
                     if sim >= self.sets[sid].policy.token_similarity:
                         hits.append((sid, pi, j))
-        result = tuple(sorted(set(hits)))
+        groups: dict[int, list[AnchorHit]] = {}
+        for sid, pi, j in sorted(set(hits)):
+            anchor = self.sets[sid].phrases[pi].tokens[j]
+            sim = 1.0 if token == anchor else token_similarity(token, anchor)
+            groups.setdefault(sid, []).append((pi, j, sim))
+        result = tuple((sid, tuple(group)) for sid, group in groups.items())
         cache = self._cache[speaker]
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[token] = result
         return result
 
+    def scan_sets(self, track: TokenTrack) -> dict[int, tuple[list[int], list[tuple[AnchorHit, ...]]]]:
+        """Find every anchor hit in a track, by set: set id → (token positions, hits at each).
+
+        Positions are in order and distinct; each holds the set's hits at that token.
+        """
+        return kernels.group_hits(list(map(self._cache[track.speaker].__getitem__, track.tokens)))
+
     def scan(self, track: TokenTrack) -> dict[int, list[tuple[int, int, int]]]:
         """Find every anchor hit in a track: set id → [(token position, phrase, anchor)], by position."""
-        out: dict[int, list[tuple[int, int, int]]] = {}
-        tokens = track.tokens
-        speaker = track.speaker
-        found = list(map(self._cache[speaker].get, tokens))
-        if None in found:
-            found = [h if h is not None else self._resolve(speaker, t) for h, t in zip(found, tokens)]
-        for pos in compress(range(len(tokens)), found):
-            for sid, pi, j in found[pos]:
-                lst = out.get(sid)
-                if lst is None:
-                    lst = out[sid] = []
-                lst.append((pos, pi, j))
-        return out
+        return {
+            sid: [(pos, pi, j) for pos, hits in zip(positions, groups) for pi, j, _ in hits]
+            for sid, (positions, groups) in self.scan_sets(track).items()
+        }
+
+    def hits(
+        self,
+        track: TokenTrack,
+        set_id: int,
+        scanned: tuple[list[int], list[tuple[AnchorHit, ...]]] | None,
+    ) -> "PhraseHits":
+        """The hits of one set in a track (from :meth:`scan_sets`), ready to align per window."""
+        positions, groups = scanned if scanned is not None else ([], [])
+        return PhraseHits(track, self.sets[set_id], positions, groups, self._shapes[set_id])
 
     def verify(
         self, track: TokenTrack, set_id: int, hits: Iterable[tuple[int, int, int]]
     ) -> list[PhraseMatch]:
         """Align anchor hits; return the matches (one phrase per overlapping span), in time order."""
         pset = self.sets[set_id]
+        shapes = self._shapes[set_id]
         breaks = track.pauses(pset.policy.max_word_gap_seconds)
-        spans = [
-            m
-            for m in (_align(track, pset.phrases[pi], pi, pos, j, pset.policy, breaks) for pos, pi, j in hits)
-            if m is not None
-        ]
+        tokens = track.tokens
+        thr = pset.policy.token_similarity
+        spans: list[Span] = []
+        for pos, pi, j in hits:
+            sim = _sim(tokens[pos], pset.phrases[pi].tokens[j])
+            spans += _align_hits(tokens, breaks, shapes, thr, pos, ((pi, j, sim),))
         return [to_match(track, pset, span) for span in select_spans(spans)]
 
 
@@ -843,83 +995,67 @@ class PhraseHits:
     only hits near a window are aligned, and each hit at most once per call.
     """
 
-    __slots__ = ("track", "pset", "hits", "positions", "breaks", "_spans", "_matches")
+    __slots__ = ("track", "pset", "positions", "groups", "shapes", "breaks", "_spans", "_matches")
 
-    def __init__(self, track: TokenTrack, pset: PhraseSet, hits: list[tuple[int, int, int]]) -> None:
+    def __init__(
+        self,
+        track: TokenTrack,
+        pset: PhraseSet,
+        positions: list[int],
+        groups: list[tuple[AnchorHit, ...]],
+        shapes: tuple[tuple[tuple[str, ...], int, int, int], ...],
+    ) -> None:
         self.track = track
         self.pset = pset
-        self.hits = hits
-        self.positions = [h[0] for h in hits]
-        self.breaks = track.pauses(pset.policy.max_word_gap_seconds)
-        self._spans: list[Span | None | bool] = [False] * len(hits)  # False = not aligned yet
+        self.positions = positions
+        self.groups = groups
+        self.shapes = shapes
+        self.breaks = track.pauses(pset.policy.max_word_gap_seconds) if positions else frozenset()
+        # The matched spans of the hits at each position; None = not aligned yet.
+        self._spans: list[list[Span] | None] = [None] * len(positions)
         self._matches: dict[Span, PhraseMatch] = {}
 
     def find(self, start: float, end: float) -> list[PhraseMatch]:
         """Matches starting within [start, end], one phrase per overlapping span, in time order."""
+        positions = self.positions
+        if not positions:
+            return []
         track = self.track
         whole = start == -math.inf and end == math.inf
         if whole:
-            k_lo, k_hi = 0, len(self.hits)
+            k_lo, k_hi = 0, len(positions)
         else:
             # A match starting in the window has its anchor at or after its first token, and at
             # most ``reach`` tokens after the window's last token.
             lo, hi = track.token_range(start, end)
-            k_lo = bisect.bisect_left(self.positions, lo)
-            k_hi = bisect.bisect_left(self.positions, hi + self.pset.reach)
-        spans = []
-        pset = self.pset
-        cached = self._spans
-        for k in range(k_lo, k_hi):
-            span = cached[k]
-            if span is False:
-                pos, pi, j = self.hits[k]
-                span = cached[k] = _align(track, pset.phrases[pi], pi, pos, j, pset.policy, self.breaks)
-            if span is not None and (whole or start <= track.token_start(span[1]) <= end):
-                spans.append(span)
+            k_lo = bisect.bisect_left(positions, lo)
+            k_hi = bisect.bisect_left(positions, hi + self.pset.reach)
+        spans = kernels.align_range(
+            self._spans,
+            positions,
+            self.groups,
+            k_lo,
+            k_hi,
+            track.tokens,
+            self.breaks,
+            self.shapes,
+            self.pset.policy.token_similarity,
+            _SIM_CACHE,
+            token_similarity,
+            PROTECTED,
+        )
+        if spans and not whole:
+            spans = [span for span in spans if start <= track.token_start(span[1]) <= end]
         if not spans:
             return []
         out = []
+        matches = self._matches
         for span in select_spans(spans):
-            match = self._matches.get(span)
+            match = matches.get(span)
             if match is None:
-                match = self._matches[span] = to_match(track, pset, span)
+                match = matches[span] = to_match(track, self.pset, span)
             out.append(match)
         return out
-
-
-# Span: (phrase index, first token, last token, score).
-Span = tuple[int, int, int, float]
-
-
-def select_spans(spans: list) -> list:
-    """Keep one phrase per overlapping stretch of speech: the longest, then best-scoring.
-
-    Where phrases overlap ("thank you for calling" and "thank you"), counts and evidence name
-    one phrase per utterance. Returned in time order.
-    """
-    if len(spans) <= 1:
-        return list(spans)
-    ordered = sorted(spans, key=_by_position)
-    out = []
-    best = ordered[0]
-    stretch_end = best[2]
-    for span in ordered[1:]:
-        if span[1] <= stretch_end:
-            if span[2] - span[1] > best[2] - best[1] or (
-                span[2] - span[1] == best[2] - best[1] and span[3] > best[3]
-            ):
-                best = span
-            if span[2] > stretch_end:
-                stretch_end = span[2]
-        else:
-            out.append(best)
-            best = span
-            stretch_end = span[2]
-    out.append(best)
-    return out
-
-
-_by_position = itemgetter(1, 2)
 
 
 def to_match(track: TokenTrack, pset: PhraseSet, span: Span) -> PhraseMatch:
@@ -934,117 +1070,16 @@ def _sim(a: str, b: str) -> float:
     return token_similarity(a, b) if sim is None else sim
 
 
-def _align(
-    track: TokenTrack,
-    phrase: CompiledPhrase,
-    pi: int,
-    pos: int,
-    j: int,
-    policy: MatchPolicy,
+def _align_hits(
+    tokens: list[str],
     breaks: frozenset[int],
-) -> Span | None:
-    """Align a phrase around an anchor hit at token ``pos``; the matched span or None.
-
-    ``breaks`` are the track's token indices preceded by a pause longer than the policy
-    allows. Greedy, from the anchor outwards: forward over the words after it, then backward
-    over the words before it. At each step the phrase word is matched, or (within the budget)
-    an extra spoken word is skipped, or the phrase word is taken as missing or misheard.
-    This runs for every anchor hit of every call, so it is written as two flat loops.
-    """
-    tokens = track.tokens
-    n_tokens = len(tokens)
-    ptoks = phrase.tokens
-    n = len(ptoks)
-    thr = policy.token_similarity
-    sim_get = _SIM_CACHE.get
-    total = _sim(tokens[pos], ptoks[j])
-    if total < thr:
-        return None
-    edits = phrase.max_edits
-    free = phrase.free_insertions
-    used = 0
-
-    # Forward: phrase words j+1 … n-1 against tokens pos+1 …
-    last = pos
-    i = j + 1
-    t = pos + 1
-    while i < n:
-        if t >= n_tokens or t in breaks:  # the call ends, or a long pause before token t
-            return None
-        want = ptoks[i]
-        tok = tokens[t]
-        if tok == want:
-            sim = 1.0
-        else:
-            sim = sim_get((tok, want))
-            if sim is None:
-                sim = token_similarity(tok, want)
-        if sim >= thr:
-            total += sim
-            last = t
-            i += 1
-            t += 1
-            continue
-        if (
-            (free or edits)
-            and t + 1 < n_tokens
-            and (t + 1) not in breaks
-            and _sim(tokens[t + 1], want) >= thr
-        ):
-            if free:
-                free -= 1
-            else:
-                edits -= 1
-            used += 1
-            t += 1  # an extra word was said
-            continue
-        if edits and i != n - 1 and want not in PROTECTED:
-            edits -= 1
-            used += 1
-            if not (i + 1 < n and _sim(tokens[t], ptoks[i + 1]) >= thr):
-                t += 1  # the phrase word was misheard as this token (else: not said at all)
-            i += 1
-            continue
-        return None
-
-    # Backward: phrase words j-1 … 0 against tokens pos-1 …
-    first = pos
-    i = j - 1
-    t = pos - 1
-    while i >= 0:
-        if t < 0 or (t + 1) in breaks:  # the call starts, or a long pause after token t
-            return None
-        want = ptoks[i]
-        tok = tokens[t]
-        if tok == want:
-            sim = 1.0
-        else:
-            sim = sim_get((tok, want))
-            if sim is None:
-                sim = token_similarity(tok, want)
-        if sim >= thr:
-            total += sim
-            first = t
-            i -= 1
-            t -= 1
-            continue
-        if (free or edits) and t >= 1 and t not in breaks and _sim(tokens[t - 1], want) >= thr:
-            if free:
-                free -= 1
-            else:
-                edits -= 1
-            used += 1
-            t -= 1
-            continue
-        if edits and i != 0 and want not in PROTECTED:
-            edits -= 1
-            used += 1
-            if not (i >= 1 and _sim(tokens[t], ptoks[i - 1]) >= thr):
-                t -= 1
-            i -= 1
-            continue
-        return None
-    return (pi, first, last, total / (n + used))
+    shapes: tuple[Shape, ...],
+    thr: float,
+    pos: int,
+    hits: tuple[AnchorHit, ...],
+) -> list[Span]:
+    """Align phrases around their anchor hits at token ``pos`` (see :func:`kernels.align_hits`)."""
+    return kernels.align_hits(tokens, breaks, shapes, thr, pos, hits, _SIM_CACHE, token_similarity, PROTECTED)
 
 
 class PhraseLibrary:

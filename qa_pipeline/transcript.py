@@ -191,11 +191,14 @@ class RoleAssignment:
 
     Attributes:
         source: ``channel`` for stereo, ``inferred``/``diarization`` for mono.
-        method: The rule that decided: ``configured``, ``greeting``, ``first_speaker``,
-            ``mono_alternation``.
+        method: The evidence that decided: ``configured``, ``greeting``, ``first_speaker``,
+            ``verification``, ``single_speaker``… (:data:`qa_pipeline.roles.METHODS`;
+            ``mono_alternation`` in transcripts written before diarization).
         agent_channel: The agent's channel for stereo; None for mono.
         confidence: 0..1; 1.0 when configured by the user.
         reason: One human-readable sentence.
+        review: The evidence was too weak (confidence below the configured threshold, or one
+            voice only): the call is scored, but role-dependent verdicts are flagged.
     """
 
     source: RolesSource
@@ -203,6 +206,7 @@ class RoleAssignment:
     agent_channel: int | None
     confidence: float
     reason: str
+    review: bool = False
 
     @property
     def inferred(self) -> bool:
@@ -217,6 +221,7 @@ class RoleAssignment:
             "confidence": round(self.confidence, 3),
             "reason": self.reason,
             "roles_inferred": self.inferred,
+            "review": self.review,
         }
 
     @classmethod
@@ -228,6 +233,7 @@ class RoleAssignment:
             agent_channel=None if ch is None else int(ch),
             confidence=float(data.get("confidence", 0.0)),
             reason=str(data.get("reason", "")),
+            review=bool(data.get("review", False)),
         )
 
 

@@ -2,7 +2,7 @@
 
 Checks what the foundation promises: word error rate on clean synthetic speech, planted
 utterance starts recovered within 0.5 s, agent/customer roles right (including a recording
-with swapped channels), mono calls marked ``roles_inferred``, the cache, and the CLI.
+with swapped channels), mono calls separated by speaker diarization, the cache, and the CLI.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from qa_pipeline.cli.main import app
 from qa_pipeline.metrics import corpus_word_error_rate
 from qa_pipeline.options import TranscribeOptions
 from qa_pipeline.pipeline import StageTimings, transcribe_call
+from qa_pipeline.roles import METHODS
 from qa_pipeline.synth import GroundTruth
-from qa_pipeline.transcript import Speaker, Transcript, join_words
+from qa_pipeline.transcript import RolesSource, Speaker, Transcript, join_words
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "samples" / "recordings"
 TRUTHS = {t.call_id: t for t in (GroundTruth.read(p) for p in sorted(RECORDINGS.glob("*.truth.json")))}
@@ -68,7 +69,8 @@ def test_stereo_roles_follow_the_channels(fw_transcripts):
         t, truth = fw_transcripts[cid], TRUTHS[cid]
         assert t.roles.agent_channel == truth.channel_map["agent"], (cid, t.roles)
         assert not t.roles.inferred
-        assert t.roles.method in {"greeting", "first_speaker"}
+        # Decided from what was said, not by a fallback.
+        assert t.roles.method in METHODS and t.roles.method not in {"configured", "default", "single_speaker"}, (cid, t.roles)
     swapped = [cid for cid in STEREO if TRUTHS[cid].channel_map["agent"] == 1]
     assert swapped, "the sample set should contain a call with the agent on channel 1"
 
@@ -102,11 +104,21 @@ def test_overlapping_speech_keeps_both_parties(fw_transcripts):
     assert overlaps >= 1
 
 
-def test_mono_call_is_transcribed_and_marked_roles_inferred(fw_transcripts):
+def test_mono_call_is_diarized_with_words_given_to_the_right_party(fw_transcripts):
+    pytest.importorskip("resemblyzer", reason="mono calls need the diarization extra: pip install 'qa-pipeline[diarization]'")
     assert MONO, "the sample set should contain a mono call"
     for cid in MONO:
         t = fw_transcripts[cid]
-        assert t.audio.channels == 1 and t.roles.inferred and t.roles.method == "mono_alternation"
+        assert t.audio.channels == 1 and t.roles.inferred and t.roles.source is RolesSource.DIARIZATION
+        # Each word against the party the script says was speaking at its midpoint.
+        scored = right = 0
+        for speaker, w in t.iter_words():
+            mid = (w.start + w.end) / 2
+            said = [u.speaker for u in TRUTHS[cid].utterances if u.start - 0.2 <= mid <= u.end + 0.2]
+            if len(set(said)) == 1:
+                scored += 1
+                right += said[0] == speaker
+        assert scored >= 20 and right / scored >= 0.9, (cid, right, scored, t.roles)
         truth_text = " ".join(u.text for u in TRUTHS[cid].utterances)
         assert corpus_word_error_rate([(truth_text, join_words(w.text for _, w in t.iter_words()))]) <= 0.25
 

@@ -1,7 +1,21 @@
+"""Role evidence and the agent/customer decision, for stereo channels and diarized speakers."""
+
+from pathlib import Path
+
 import pytest
 
-from qa_pipeline.roles import assign_mono_roles, assign_stereo_roles, greeting_hits
-from qa_pipeline.transcript import RolesSource, Speaker, Word
+from qa_pipeline.roles import (
+    assign_speaker_roles,
+    assign_stereo_roles,
+    decide_roles,
+    gather_evidence,
+    greeting_hits,
+    scorecard_agent_phrases,
+)
+from qa_pipeline.scorecard import load_scorecard
+from qa_pipeline.transcript import RoleAssignment, RolesSource, Word
+
+SCORECARD = Path(__file__).resolve().parent.parent / "scorecards" / "default.en.yaml"
 
 
 def words(text, start, step=0.3):
@@ -48,10 +62,79 @@ def test_silent_channels():
     assert roles.method == "default" and roles.confidence == 0.0
 
 
-def test_mono_alternation_marks_roles_inferred():
-    ws = words("thank you for calling", 0.0) + words("hi I lost my card", 3.0) + words("sorry to hear that", 6.0)
-    turns, roles = assign_mono_roles(ws, turn_gap_seconds=1.0)
-    assert [t.speaker for t in turns] == [Speaker.AGENT, Speaker.CUSTOMER, Speaker.AGENT]
-    assert roles.inferred and roles.source is RolesSource.INFERRED and roles.agent_channel is None
-    assert roles.to_dict()["roles_inferred"] is True
-    assert roles.confidence == pytest.approx(0.3)
+def test_weak_stereo_evidence_is_flagged_for_review():
+    # Neither channel greets; one starts a fraction of a second earlier: a coin toss.
+    a = words("okay so about that", 1.0)
+    b = words("right and then what", 1.2)
+    roles = assign_stereo_roles([a, b], [1.0, 1.2], configured=None, review_below=0.7)
+    assert roles.method == "first_speaker" and roles.confidence < 0.7 and roles.review
+    assert not assign_stereo_roles([a, b], [1.0, 1.2], configured=None, review_below=0.5).review
+    assert not assign_stereo_roles([CUSTOMER, GREETING], [0.2, 0.8], configured=None).review
+
+
+def test_verification_requests_mark_the_agent_even_when_the_customer_speaks_first():
+    customer = words("hello? hi I have a question about a payment", 0.3)
+    agent = words("sure, can I have your account number and date of birth please", 2.0)
+    roles = assign_stereo_roles([customer, agent], [0.3, 2.0], configured=None)
+    assert roles.agent_channel == 1
+    assert roles.method in {"verification", "customer_phrases"} and roles.confidence >= 0.7
+    ev = gather_evidence(agent)
+    assert set(ev.verification) >= {"account number", "date of birth"}
+
+
+def test_scorecard_agent_phrases_are_evidence():
+    card = load_scorecard(SCORECARD)
+    phrases = scorecard_agent_phrases(card)
+    assert "thank you for calling" in phrases
+    assert all(len(p.split()) >= 2 for p in phrases), "one-word phrases are said by everyone"
+    speech = words("let me check that for you, is there anything else I can help you with", 3.0)
+    other = words("right okay yes", 0.5)
+    without = decide_roles([gather_evidence(other), gather_evidence(speech)])
+    with_card = decide_roles([gather_evidence(other, agent_phrases=phrases), gather_evidence(speech, agent_phrases=phrases)])
+    assert with_card.evidence[1].scorecard
+    assert with_card.agents == (1,) and with_card.method == "scorecard_phrases"
+    assert without.agents == (0,), "without the scorecard only the head start speaks"
+
+
+def test_diarized_speakers_get_roles_with_source_diarization():
+    agents, roles = assign_speaker_roles([CUSTOMER, GREETING])
+    assert agents == (1,)
+    assert roles.source is RolesSource.DIARIZATION and roles.inferred and roles.agent_channel is None
+    assert roles.method == "greeting" and roles.confidence >= 0.9 and not roles.review
+    assert "speaker 1 is the agent" in roles.reason
+    data = roles.to_dict()
+    assert data["roles_inferred"] is True and data["review"] is False
+    assert RoleAssignment.from_dict(data) == roles
+
+
+def test_one_voice_is_always_flagged():
+    agents, roles = assign_speaker_roles([GREETING])
+    assert agents == (0,) and roles.method == "single_speaker" and roles.review
+    assert "one voice" in roles.reason
+    agents, roles = assign_speaker_roles([CUSTOMER])
+    assert agents == () and roles.review and "customer" in roles.reason
+
+
+def test_a_transfer_keeps_both_agents():
+    second_agent = words("hi, this is Tom from the cards team, can you confirm your full name for me", 30.0)
+    agents, roles = assign_speaker_roles([GREETING, CUSTOMER, second_agent])
+    assert set(agents) == {0, 2}
+    assert "transfer" in roles.reason
+
+
+def test_no_speech_at_all():
+    agents, roles = assign_speaker_roles([])
+    assert agents == () and roles.method == "default" and roles.confidence == 0.0 and roles.review
+
+
+def test_every_method_is_a_known_name():
+    from qa_pipeline.roles import METHODS
+
+    cases = [
+        assign_stereo_roles([CUSTOMER, GREETING], [0.2, 0.8], configured=None),
+        assign_stereo_roles([CUSTOMER, GREETING], [0.2, 0.8], configured=1),
+        assign_stereo_roles([[], []], [None, None], configured=None),
+        assign_speaker_roles([GREETING])[1],
+        assign_speaker_roles([words("okay", 0.0), words("right", 2.0)])[1],
+    ]
+    assert all(r.method in METHODS for r in cases), [r.method for r in cases]

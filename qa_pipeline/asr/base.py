@@ -23,6 +23,8 @@ class ChannelResult:
         dropped_segments: Segments removed by hallucination guards, with the reason, for
             the log and for audit.
         speech_seconds: Seconds of audio the engine actually decoded (after VAD).
+        vad_seconds: Wall seconds the engine spent finding speech on this channel, when it
+            runs voice activity detection as a step of its own (0 when it cannot tell).
     """
 
     words: tuple[Word, ...]
@@ -30,6 +32,7 @@ class ChannelResult:
     language_probability: float = 1.0
     dropped_segments: tuple[str, ...] = field(default_factory=tuple)
     speech_seconds: float = 0.0
+    vad_seconds: float = 0.0
 
 
 class Engine(Protocol):

@@ -1,14 +1,23 @@
-"""The default engine: faster-whisper on CTranslate2 (int8 on CPU, float16 on CUDA)."""
+"""The default engine: faster-whisper on CTranslate2 (int8 on CPU, float16 on CUDA).
+
+Three ways to decode (``TranscribeOptions.batching``): ``call`` recognises all of a call's
+channels together, their speech packed into shared windows decoded in batches
+(:mod:`qa_pipeline.asr.batched`); ``channel`` runs faster-whisper's batched pipeline on each
+channel; ``off`` decodes each channel sequentially with faster-whisper's long-form decoder.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
 from qa_pipeline.asr.base import ChannelResult
+from qa_pipeline.asr.device import CUDA_HINT, available_cores, resolve_compute_type, resolve_device
 from qa_pipeline.asr.models import check_language, resolve_ct2_model
+from qa_pipeline.asr.vad import vad_parameters
 from qa_pipeline.errors import EngineUnavailableError, ModelError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import TranscribeOptions
@@ -17,14 +26,6 @@ from qa_pipeline.transcript import Word
 log = get_logger("asr")
 
 SAMPLE_RATE = 16000
-
-
-def _resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import ctranslate2
-
-    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
 
 class FasterWhisperEngine:
@@ -36,6 +37,8 @@ class FasterWhisperEngine:
     Raises:
         ModelError: The model cannot be found or loaded.
         EngineUnavailableError: faster-whisper is not installed.
+        ConfigError: CUDA was requested but is not available, or the compute type cannot
+            run on the device.
     """
 
     name = "faster-whisper"
@@ -49,12 +52,12 @@ class FasterWhisperEngine:
         self.resolved = resolve_ct2_model(options.model)
         check_language(self.resolved, options.language)
         self.model_name = self.resolved.name
-        self.device = _resolve_device(options.device)
-        compute_type = options.compute_type
-        if compute_type == "default":
-            compute_type = "float16" if self.device == "cuda" else "int8"
+        self.device = resolve_device(options.device)
+        compute_type = resolve_compute_type(options.compute_type, self.device, fallback=options.device == "auto")
         self.compute_type = compute_type
-        threads = options.cpu_threads or (os.cpu_count() or 1)
+        # Channels of a call are recognised together (see transcribe_channels).
+        self.packs_channels = options.batching == "call"
+        threads = options.cpu_threads or available_cores()
         source = str(self.resolved.path) if self.resolved.path else self.resolved.name
         started = time.perf_counter()
         try:
@@ -67,6 +70,9 @@ class FasterWhisperEngine:
                 local_files_only=self.resolved.path is None and os.environ.get("HF_HUB_OFFLINE") == "1",
             )
         except (OSError, ValueError, RuntimeError) as exc:
+            if self.device == "cuda" and self.resolved.path is not None:
+                # A local model that fails only on the GPU: the CUDA libraries, not the files.
+                raise ModelError(f"cannot load model {self.model_name!r} on CUDA ({exc}): {CUDA_HINT}") from exc
             raise ModelError(
                 f"cannot load model {self.model_name!r} for faster-whisper ({exc}); models other "
                 "than the bundled tiny.en are downloaded on first use, which needs network access: "
@@ -81,6 +87,28 @@ class FasterWhisperEngine:
     def multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
 
+    def _language(self, language: str | None) -> str | None:
+        language = language or self.options.language
+        return "en" if not self.multilingual else language
+
+    def transcribe_channels(self, channels: Sequence[np.ndarray], language: str | None = None) -> list[ChannelResult]:
+        """Recognise the channels of one call together (``batching: call``).
+
+        The speech regions of all channels share recognition windows, decoded in batches;
+        each word comes back on its own channel's timeline.
+
+        Args:
+            channels: 16 kHz mono float32 channels, in [-1, 1].
+            language: ISO code, or None to detect once for the call.
+
+        Returns:
+            One result per channel, in order.
+        """
+        from qa_pipeline.asr.batched import transcribe_packed
+
+        results, _ = transcribe_packed(self._model, channels, self.options, self._language(language))
+        return results
+
     def transcribe(self, samples: np.ndarray, language: str | None = None) -> ChannelResult:
         """Recognise one 16 kHz mono channel.
 
@@ -88,14 +116,22 @@ class FasterWhisperEngine:
             samples: float32 samples in [-1, 1].
             language: ISO code, or None to detect (always ``en`` for English-only models).
         """
+        opts = self.options
+        language = self._language(language)
+        if samples.size < SAMPLE_RATE // 10 or not np.any(samples):
+            return ChannelResult(words=(), language=language or "en", language_probability=0.0)
+        if opts.batching == "call":
+            return self.transcribe_channels([samples], language)[0]
+        if opts.batching == "channel":
+            from qa_pipeline.asr.batched import transcribe_batched_channel
+
+            return transcribe_batched_channel(self._model, samples, opts, language)
+        return self._transcribe_sequential(samples, language)
+
+    def _transcribe_sequential(self, samples: np.ndarray, language: str | None) -> ChannelResult:
         from qa_pipeline.asr import guards
 
         opts = self.options
-        language = language or opts.language
-        if not self.multilingual:
-            language = "en"
-        if samples.size < SAMPLE_RATE // 10 or not np.any(samples):
-            return ChannelResult(words=(), language=language or "en", language_probability=0.0)
         segments, info = self._model.transcribe(
             np.ascontiguousarray(samples, dtype=np.float32),
             language=language,
@@ -106,7 +142,7 @@ class FasterWhisperEngine:
             temperature=0.0,
             word_timestamps=True,
             vad_filter=opts.vad,
-            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
+            vad_parameters=vad_parameters(),
             # Each segment stands alone: conditioning on earlier text is how Whisper
             # carries a hallucination across hold music and silences.
             condition_on_previous_text=False,

@@ -34,6 +34,8 @@ def _root(
     logger.propagate = False
 
 
+from qa_pipeline.cli import bench as _bench  # noqa: E402
+from qa_pipeline.cli import calibrate as _calibrate  # noqa: E402
 from qa_pipeline.cli import export as _export  # noqa: E402
 from qa_pipeline.cli import report as _report  # noqa: E402
 from qa_pipeline.cli import run as _run  # noqa: E402
@@ -52,6 +54,8 @@ app.command("report")(_report.report)
 app.command("agent")(_report.agent)
 app.command("export")(_export.export)
 app.command("synth")(_synth.synth)
+app.command("bench")(_bench.bench)
+app.command("calibrate")(_calibrate.calibrate)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -110,7 +110,7 @@ def report(
     if agent is not None:
         result = render_agent_report(analysis, agent, out, opts, pdf=bool(pdf))
     else:
-        result = render_site(analysis, out, opts)
+        result = render_site(analysis, out, opts, calibration=_calibration(calls, criteria, db if db is not None else config.db))
     wall = time.perf_counter() - started
     where = result.index or result.agent_pages[0]
     typer.echo(
@@ -118,6 +118,17 @@ def report(
         + "".join(f", {p}" for p in result.pdfs)
         + f" for {analysis.period.label} in {wall:.1f}s"
     )
+
+
+def _calibration(calls: Path | None, criteria: Path | None, db: str) -> Any:
+    """The human-vs-machine calibration for the site, when reading a store that holds evaluations."""
+    if calls or criteria:
+        return None  # exported tables carry no human evaluations
+    from qa_pipeline.calibration import calibration_report
+    from qa_pipeline.store import Store
+
+    with Store.open(db, create=False) as store:
+        return calibration_report(store)
 
 
 def sparkline(values: list[float]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -18,6 +19,15 @@ from qa_pipeline.cli.app import new_app
 from qa_pipeline.errors import ConfigError
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).")]
+
+
+class ExecutorName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+ExecutorOpt = Annotated[Optional[ExecutorName], typer.Option("--executor", help="Where calls are transcribed and scored: local (worker processes on this machine; the default, or executor in qa.toml) or ray (a Ray cluster, see docs/ray.md; pip install 'qa-pipeline[ray]').")]
+RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="The Ray cluster for --executor ray: auto (the cluster this machine belongs to), HOST:PORT, or ray://HOST:10001 (Ray Client); default: a new local cluster (or ray_address in qa.toml, or RAY_ADDRESS).")]
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -52,7 +62,7 @@ def run(
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).")] = None,
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).")] = None,
     scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the project's scorecards/default.<language>.yaml).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default 1, or workers in qa.toml).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default: workers in qa.toml, else one per core up to 4 on a CPU, 1 on a GPU).")] = None,
     rescore: Annotated[bool, typer.Option("--rescore", help="Only re-score stored transcripts that lack a score for this scorecard; no transcription.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process calls that failed in earlier runs again.")] = False,
     since: Annotated[Optional[datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only calls that started on or after this day (YYYY-MM-DD).")] = None,
@@ -71,11 +81,19 @@ def run(
     beam_size: o.BeamOpt = 1,
     vad: o.VadOpt = True,
     threads: o.ThreadsOpt = 0,
+    batching: o.BatchingOpt = o.BatchingName.off,
+    batch_size: o.BatchSizeOpt = 8,
     agent_channel: o.AgentChannelOpt = "auto",
     customer_channel: o.CustomerChannelOpt = None,
+    roles_review_below: o.RolesReviewOpt = 0.7,
     max_duration: o.MaxDurationOpt = "4h",
     cache_dir: o.CacheDirOpt = None,
     no_cache: o.NoCacheOpt = False,
+    executor: ExecutorOpt = None,
+    ray_address: RayAddressOpt = None,
+    redact: o.RedactOpt = None,
+    redact_entities: o.RedactEntitiesOpt = None,
+    redact_audio: o.RedactAudioOpt = None,
 ) -> None:
     """Transcribe, score and store every new recording in a folder, then refresh the reports.
 
@@ -86,7 +104,7 @@ def run(
     """
     from dataclasses import replace
 
-    from qa_pipeline.batch import BatchOptions, refresh_reports, run_batch
+    from qa_pipeline.batch import BatchOptions, auto_workers, refresh_reports, run_batch
     from qa_pipeline.config import bundled_scorecard, load_config
     from qa_pipeline.units import parse_duration
 
@@ -100,13 +118,17 @@ def run(
     beam_size = _from_config(ctx, "beam_size", beam_size, tc, int)
     vad = _from_config(ctx, "vad", vad, tc, _strict_bool)
     threads = _from_config(ctx, "threads", threads, tc, int)
+    batching = _from_config(ctx, "batching", batching, tc, o.BatchingName)
+    batch_size = _from_config(ctx, "batch_size", batch_size, tc, int)
     agent_channel = _from_config(ctx, "agent_channel", agent_channel, tc, str)
     customer_channel = _from_config(ctx, "customer_channel", customer_channel, tc, int)
     max_duration = _from_config(ctx, "max_duration", max_duration, tc, str)
+    roles_review_below = _from_config(ctx, "roles_review_below", roles_review_below, tc, float)
     cache_dir = _from_config(ctx, "cache_dir", cache_dir, tc, Path)
     no_cache = _from_config(ctx, "no_cache", no_cache, tc, _strict_bool)
     audio_opts, asr_opts = o.build_options(
-        engine, model, language, device, compute_type, beam_size, vad, threads, agent_channel, customer_channel, max_duration
+        engine, model, language, device, compute_type, beam_size, vad, threads, agent_channel, customer_channel, max_duration,
+        batching=batching, batch_size=batch_size, roles_review_below=roles_review_below,
     )
 
     folder = recordings or config.recordings
@@ -129,13 +151,14 @@ def run(
     except (ConfigError, ValueError) as exc:
         raise ConfigError(f"--min-duration: {exc}") from exc
     reports_dir = reports or config.reports
+    redaction = o.build_redaction(redact, redact_entities, redact_audio, config.redaction)
     batch = BatchOptions(
         recordings=folder,
         scorecard=card,
         audio=audio_opts,
         transcribe=asr_opts,
         metadata=metadata,
-        workers=workers or config.workers,
+        workers=workers or config.workers or auto_workers(asr_opts, executor.value if executor is not None else config.executor),
         rescore=rescore,
         retry_failed=retry_failed,
         since=since.date() if since else None,
@@ -146,6 +169,9 @@ def run(
         transcripts_dir=reports_dir / "transcripts",
         log_dir=logs or config.logs,
         min_duration_seconds=min_seconds,
+        redaction=redaction,
+        executor=executor.value if executor is not None else config.executor,
+        ray_address=ray_address or config.ray_address,
     )
     store = _open_store(db or config.db, dry_run)
     with store:

@@ -68,6 +68,8 @@ def print_score(result: "CallScore", console: "object | None" = None) -> None:
                 style="yellow",
             )
         )
+    if result.roles_review:
+        out.print(Text("Who is the agent is uncertain: the call is flagged for review (roles_review).", style="yellow"))
     ch = result.characteristics
     share = "n/a" if ch.agent_talk_share is None else f"{ch.agent_talk_share:.0%}"
     out.print(
@@ -83,7 +85,7 @@ def print_score(result: "CallScore", console: "object | None" = None) -> None:
     table.add_column("Points", justify="right", no_wrap=True)
     table.add_column("Why")
     for r in result.results:
-        name = Text(f"{r.id}{' (critical)' if r.critical else ''}{' *' if r.roles_inferred else ''}")
+        name = Text(f"{r.id}{' (critical)' if r.critical else ''}{' *' if r.roles_inferred or r.roles_review else ''}")
         points = "—" if r.verdict.value == "na" else f"{r.points:g}/{r.max_points:g}"
         table.add_row(
             name, Text(r.verdict.value.upper(), style=VERDICT_STYLE[r.verdict.value]), points, Text(r.reason)

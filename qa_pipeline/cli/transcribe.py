@@ -27,21 +27,29 @@ def transcribe(
     beam_size: o.BeamOpt = 1,
     vad: o.VadOpt = True,
     threads: o.ThreadsOpt = 0,
+    batching: o.BatchingOpt = o.BatchingName.off,
+    batch_size: o.BatchSizeOpt = 8,
     agent_channel: o.AgentChannelOpt = "auto",
     customer_channel: o.CustomerChannelOpt = None,
+    roles_review_below: o.RolesReviewOpt = 0.7,
     max_duration: o.MaxDurationOpt = "4h",
     cache_dir: o.CacheDirOpt = None,
     no_cache: o.NoCacheOpt = False,
+    redact: o.RedactOpt = None,
+    redact_entities: o.RedactEntitiesOpt = None,
+    redact_audio: o.RedactAudioOpt = None,
 ) -> None:
     """Transcribe recordings into JSON transcripts (plus VTT/SRT/TXT on request).
 
     Each party's channel is transcribed separately and merged into time-ordered turns.
     A file that cannot be decoded fails alone; the others are still transcribed, and the
-    command exits 1 listing the failures.
+    command exits 1 listing the failures. Personal data is redacted unless --no-redact.
     """
     from qa_pipeline.asr import create_engine
     from qa_pipeline.cache import TranscriptCache
+    from qa_pipeline.config import load_config
     from qa_pipeline.ingest import call_ids, discover_audio
+    from qa_pipeline.pii import write_redacted_copy
     from qa_pipeline.pipeline import StageTimings, transcribe_call
 
     wanted = {f.strip().lower() for spec in (formats or []) for f in spec.split(",") if f.strip()}
@@ -51,8 +59,10 @@ def transcribe(
     wanted.add("json")
     audio_opts, asr_opts = o.build_options(
         engine, model, language, device, compute_type, beam_size, vad, threads,
-        agent_channel, customer_channel, max_duration,
+        agent_channel, customer_channel, max_duration, batching=batching, batch_size=batch_size,
+        roles_review_below=roles_review_below,
     )
+    redaction = o.build_redaction(redact, redact_entities, redact_audio, load_config().redaction)
     paths = discover_audio(inputs)
     if not paths:
         raise AudioError(f"no recordings found in {', '.join(str(i) for i in inputs)}")
@@ -75,7 +85,8 @@ def transcribe(
             bar.update(task, description=f"transcribing {path.name}")
             timings = StageTimings()
             try:
-                t = transcribe_call(path, asr, audio_opts, asr_opts, ids[path], cache, timings)
+                t = transcribe_call(path, asr, audio_opts, asr_opts, ids[path], cache, timings, redaction=redaction)
+                write_redacted_copy(path, t, redaction)
             except AudioError as exc:
                 failures.append((path, str(exc)))
                 bar.advance(task)

@@ -174,15 +174,37 @@ class Criterion:
         return self.role_dependent
 
 
+def speaker_of(value: str) -> Speaker | None:
+    """The party a ``speaker`` field names: ``agent``, ``customer`` or ``any`` (None)."""
+    return _SPEAKER_OF[value]
+
+
+# A dict rather than the enum's constructor: criteria ask on every call.
+_SPEAKER_OF: dict[str, Speaker | None] = {"any": None, **{sp.value: sp for sp in Speaker}}
+
+
 def window_text(start: float, end: float) -> str:
     """``0.0–15.0s`` for evidence and messages."""
     return f"{start:.1f}–{end:.1f}s"
 
 
 def phrase_examples(phrases: Sequence[str], n: int = 2) -> str:
+    """``"a", "b", … (N phrases)``: the first ``n`` phrases of a list, for messages."""
+    # Missing-phrase evidence quotes the same scorecard lists call after call.
+    key = (id(phrases), n)
+    cached = _EXAMPLES.get(key)
+    if cached is not None and cached[0] is phrases:
+        return cached[1]
     shown = ", ".join(f'"{p}"' for p in phrases[:n])
     more = len(phrases) - n
-    return f"{shown}, … ({len(phrases)} phrases)" if more > 0 else shown
+    text = f"{shown}, … ({len(phrases)} phrases)" if more > 0 else shown
+    if isinstance(phrases, tuple) and len(_EXAMPLES) < 4096:
+        # Tuples only (they cannot change); the entry keeps the tuple alive, so its id stays its own.
+        _EXAMPLES[key] = (phrases, text)
+    return text
+
+
+_EXAMPLES: dict[tuple[int, int], tuple[Sequence[str], str]] = {}
 
 
 def seconds(x: float) -> str:

@@ -7,7 +7,9 @@ of windows a criterion asks about.
 
 from __future__ import annotations
 
+import bisect
 import math
+from typing import TYPE_CHECKING
 
 from qa_pipeline.characteristics import Characteristics
 from qa_pipeline.criteria.base import Evidence, window_text
@@ -19,6 +21,13 @@ from qa_pipeline.textmatch import (
     fast_join,
 )
 from qa_pipeline.transcript import Speaker, Transcript, Turn
+
+if TYPE_CHECKING:
+    from qa_pipeline.kernels import AnchorHit
+
+
+# " in agent speech", by speaker (an enum's ``value`` is slow to read on the hot path).
+_IN_SPEECH = {sp: f" in {sp.value} speech" for sp in Speaker}
 
 
 class ScoringContext:
@@ -52,7 +61,7 @@ class ScoringContext:
         self.frustration_set = frustration_set
         self.roles_inferred = transcript.roles.inferred
         self._tracks = {Speaker.AGENT: agent, Speaker.CUSTOMER: customer}
-        self._hits: dict[Speaker, dict[int, list[tuple[int, int, int]]]] = {}
+        self._hits: dict[Speaker, dict[int, tuple[list[int], list[tuple[AnchorHit, ...]]]]] = {}
         self._matches: dict[tuple[int, Speaker], PhraseHits] = {}
         self._turn_text: dict[tuple[Speaker, int], str] = {}
         starts = [tr.turn_times()[0][0] for tr in (agent, customer) if tr.turns]
@@ -105,16 +114,19 @@ class ScoringContext:
                 return []
             scanned = self._hits.get(speaker)
             if scanned is None:
-                scanned = self._hits[speaker] = self.index.scan(self.track(speaker))
-            hits = self._matches[key] = PhraseHits(self.track(speaker), pset, scanned.get(set_id, []))
+                scanned = self._hits[speaker] = self.index.scan_sets(self.track(speaker))
+            hits = self._matches[key] = self.index.hits(self.track(speaker), set_id, scanned.get(set_id))
         return hits.find(start, end)
 
     def context_of(self, match: PhraseMatch) -> str:
         """The text of the turn(s) a match lies in."""
-        track = self.track(match.speaker)
-        first = track.turn_of_word(match.first_word)
-        last = track.turn_of_word(match.last_word)
-        return " / ".join(self.turn_text(match.speaker, i) for i in range(first, last + 1))
+        speaker = match.speaker
+        offsets = self._tracks[speaker].turn_word_offsets()
+        first = bisect.bisect_right(offsets, match.first_word) - 1
+        last = bisect.bisect_right(offsets, match.last_word) - 1
+        if first == last:
+            return self.turn_text(speaker, first)
+        return " / ".join([self.turn_text(speaker, i) for i in range(first, last + 1)])
 
     def turn_text(self, speaker: Speaker, turn_index: int) -> str:
         """A turn's text (joined once per call however many verdicts quote it)."""
@@ -129,21 +141,15 @@ class ScoringContext:
         self, match: PhraseMatch, label: str, window: tuple[float, float] | None = None
     ) -> Evidence:
         """Evidence for a phrase match, naming the rule that fired."""
-        where = f" in {match.speaker.value} speech"
+        speaker = match.speaker
+        where = _IN_SPEECH[speaker]
         if window is not None:
             where += (
                 f" {window_text(max(window[0], 0.0), min(window[1], self.characteristics.duration_seconds))}"
             )
-        rule = f'{label} "{match.phrase}" ≈ "{match.text}" (score {match.score:.2f}){where}'
-        return Evidence(
-            kind="match",
-            rule=rule,
-            speaker=match.speaker,
-            start=match.start,
-            end=match.end,
-            text=match.text,
-            context=self.context_of(match),
-        )
+        text = match.text
+        rule = f'{label} "{match.phrase}" ≈ "{text}" (score {match.score:.2f}){where}'
+        return Evidence("match", rule, speaker, match.start, match.end, text, self.context_of(match))
 
     def turn_evidence(self, turn: Turn, rule: str, kind: str = "match") -> Evidence:
         return Evidence(

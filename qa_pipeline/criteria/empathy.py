@@ -87,14 +87,15 @@ class EmpathyResponseCriterion(Criterion):
         )
         return out
 
-    def _window_end(self, ctx: ScoringContext, cue: PhraseMatch, agent_starts: list[float]) -> float:
+    def _window_end(
+        self, ctx: ScoringContext, cue: PhraseMatch, agent_starts: list[float], agent_ends: list[float]
+    ) -> float:
         end = math.inf
         if self.within_seconds is not None:
             end = cue.end + self.within_seconds
         if self.within_agent_turns is not None:
             k = bisect.bisect_right(agent_starts, cue.start) + self.within_agent_turns - 1
-            agent_turns = ctx.turns(Speaker.AGENT)
-            end = min(end, agent_turns[k].end if k < len(agent_turns) else ctx.speech_end)
+            end = min(end, agent_ends[k] if k < len(agent_ends) else ctx.speech_end)
         return max(end, cue.end)
 
     def _answer(self, ctx: ScoringContext, lo: float, hi: float) -> PhraseMatch | None:
@@ -106,13 +107,15 @@ class EmpathyResponseCriterion(Criterion):
         if not cues:
             return Outcome.not_applicable("the customer voiced no frustration")
         track = ctx.track(Speaker.CUSTOMER)
-        agent_starts = ctx.track(Speaker.AGENT).turn_times()[0]
+        offsets = track.turn_word_offsets()
+        cue_turn_starts = track.turn_times()[0]
+        agent_starts, agent_ends = ctx.track(Speaker.AGENT).turn_times()
         # An episode: cues close together, answered (or not) once. A cue after the agent
         # already answered opens a new episode that needs its own answer.
         episodes: list[tuple[float, float, list[PhraseMatch], PhraseMatch | None]] = []
         for cue in cues:
-            opens = track.turns[track.turn_of_word(cue.first_word)].start
-            closes = self._window_end(ctx, cue, agent_starts)
+            opens = cue_turn_starts[bisect.bisect_right(offsets, cue.first_word) - 1]
+            closes = self._window_end(ctx, cue, agent_starts, agent_ends)
             if episodes:
                 lo, hi, members, answer = episodes[-1]
                 if cue.start <= hi and (answer is None or cue.start < answer.start):

@@ -15,15 +15,17 @@ import bisect
 from dataclasses import dataclass
 from typing import Any
 
-from qa_pipeline.criteria.base import BuildContext, Criterion, Evidence, Outcome
+from qa_pipeline.criteria.base import BuildContext, Criterion, Evidence, Outcome, speaker_of
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
-from qa_pipeline.transcript import Speaker, Turn
+from qa_pipeline.transcript import Speaker
 
 
-def _turn_at(turns: list[Turn], start: float) -> Turn | None:
-    k = bisect.bisect_left([t.start for t in turns], start)
-    return turns[k] if k < len(turns) and abs(turns[k].start - start) < 1e-6 else None
+def _turn_text_at(ctx: ScoringContext, speaker: Speaker, start: float) -> str | None:
+    """The text of the speaker's turn that starts at ``start``, if there is one."""
+    starts = ctx.track(speaker).turn_times()[0]
+    k = bisect.bisect_left(starts, start)
+    return ctx.turn_text(speaker, k) if k < len(starts) and abs(starts[k] - start) < 1e-6 else None
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,13 @@ class InterruptionsCriterion(Criterion):
         return {"interrupter": self.interrupter, "max_count": self.max_count}
 
     def evaluate(self, ctx: ScoringContext) -> Outcome:
-        who = Speaker(self.interrupter)
+        who = speaker_of(self.interrupter)
         found = ctx.characteristics.interruptions_by(who)
         min_overlap = ctx.characteristics.options.interruption_min_overlap_seconds
         evidence = []
         for item in found:
-            mine = _turn_at(ctx.turns(who), item.start)
-            theirs = _turn_at(ctx.turns(who.other()), item.interrupted_turn_start)
+            mine = _turn_text_at(ctx, who, item.start)
+            theirs = _turn_text_at(ctx, who.other(), item.interrupted_turn_start)
             evidence.append(
                 Evidence(
                     "event",
@@ -60,8 +62,8 @@ class InterruptionsCriterion(Criterion):
                     who,
                     item.start,
                     item.end,
-                    mine.text if mine else "",
-                    f"{who.other().value}: {theirs.text}" if theirs else "",
+                    mine if mine is not None else "",
+                    f"{who.other().value}: {theirs}" if theirs is not None else "",
                 )
             )
         summary = f"{len(found)} {who.value} interruption(s), at most {self.max_count} allowed"

@@ -43,7 +43,7 @@ import bisect
 import importlib.util
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 from qa_pipeline.criteria.base import (
     BuildContext,
@@ -56,7 +56,7 @@ from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
 from qa_pipeline.errors import ModelError
 from qa_pipeline.log import get_logger
-from qa_pipeline.textmatch import content_units
+from qa_pipeline.textmatch import content_unit_set, content_units
 from qa_pipeline.transcript import Speaker, Turn
 
 log = get_logger("criteria.paraphrase")
@@ -109,7 +109,7 @@ def semantic_similarities(pairs: Sequence[tuple[str, str]]) -> list[float]:
 
 
 def lexical_overlap(
-    agent_units: Mapping[str, str], customer_units: Mapping[str, str]
+    agent_units: Mapping[str, str], customer_units: Collection[str]
 ) -> tuple[list[str], float]:
     """Shared content words (as the agent said them) and their share of the agent's content."""
     shared = [surface for unit, surface in agent_units.items() if unit in customer_units]
@@ -173,14 +173,20 @@ class ParaphraseCriterion(Criterion):
         customer_turns = ctx.turns(Speaker.CUSTOMER)
         opts = ctx.characteristics.options
         cust_track = ctx.track(Speaker.CUSTOMER)
-        units_of: dict[int, dict[str, str]] = {}
+        # Only membership of the customer's units matters, so sets do.
+        units_of: dict[int, set[str]] = {}
+
+        cust_starts, cust_ends = cust_track.turn_times()
+        cust_tokens = cust_track.tokens
+        cust_bounds = cust_track.turn_token_bounds()
+        max_seconds = opts.backchannel_max_seconds
+        vocab = opts.backchannel_vocab
 
         def has_content(i: int) -> bool:
-            tokens = cust_track.turn_tokens(i)
-            units = units_of[i] = content_units(tokens)
-            return bool(units) and not _is_backchannel(
-                customer_turns[i], opts.backchannel_max_seconds, tokens, opts.backchannel_vocab
-            )
+            lo, hi = cust_bounds[i]
+            tokens = cust_tokens[lo:hi]
+            units = units_of[i] = content_unit_set(tokens)
+            return bool(units) and not _is_backchannel(cust_starts[i], cust_ends[i], max_seconds, tokens, vocab)
 
         first = next((i for i in range(len(customer_turns)) if has_content(i)), None)
         if first is None:
@@ -220,7 +226,13 @@ class ParaphraseCriterion(Criterion):
             ai, rule, cust_text = found[0]
             turn = agent_turns[ai]
             evidence = Evidence(
-                "match", rule, Speaker.AGENT, turn.start, turn.end, turn.text, f"customer: {cust_text}"
+                "match",
+                rule,
+                Speaker.AGENT,
+                turn.start,
+                turn.end,
+                ctx.turn_text(Speaker.AGENT, ai),
+                f"customer: {cust_text}",
             )
             return Outcome.passed(f"the agent restated the customer's words at {turn.start:.1f}s", [evidence])
         what = {
@@ -243,7 +255,7 @@ class ParaphraseCriterion(Criterion):
         agent_turns: Sequence[Turn],
         customer_turns: Sequence[Turn],
         content_idx: Sequence[int],
-        units_of: dict[int, dict[str, str]],
+        units_of: dict[int, set[str]],
         only: set[int] | None,
     ) -> list[tuple[int, str, str]]:
         """The first agent turn (index, rule, restated customer text) that restates the customer.
@@ -253,25 +265,36 @@ class ParaphraseCriterion(Criterion):
             only: Consider only these agent turns (None: all).
         """
         track = ctx.track(Speaker.AGENT)
+        tokens = track.tokens
+        bounds = track.turn_token_bounds()
         bc = ctx.characteristics.options
-        content_starts = [customer_turns[i].start for i in content_idx]
+        cust_starts = ctx.track(Speaker.CUSTOMER).turn_times()[0]
+        content_starts = [cust_starts[i] for i in content_idx]
         candidates: list[tuple[int, list[int]]] = []
         prev_start = -1.0
-        for ai, turn in enumerate(agent_turns):
-            tokens = track.turn_tokens(ai)
-            if _is_backchannel(turn, bc.backchannel_max_seconds, tokens, bc.backchannel_vocab):
-                continue
-            k = bisect.bisect_left(content_starts, turn.start)
+        max_seconds = bc.backchannel_max_seconds
+        vocab = bc.backchannel_vocab
+        starts, ends = track.turn_times()
+        for ai, start in enumerate(starts):
+            # _is_backchannel, with the turn's tokens read only for short turns.
+            if ends[ai] - start <= max_seconds:
+                lo, hi = bounds[ai]
+                if vocab.issuperset(tokens[lo:hi]):
+                    continue
+            k = bisect.bisect_left(content_starts, start)
             # The agent's next turn after customer content: some content turn started since
             # the agent's previous (non-backchannel) turn.
             if k > 0 and content_starts[k - 1] > prev_start and (only is None or ai in only):
                 candidates.append((ai, list(content_idx[max(0, k - self.customer_turns) : k])))
-            prev_start = turn.start
+            prev_start = start
         if not candidates:
             return []
         if self.method == "semantic":
             pairs = [
-                (agent_turns[ai].text, " ".join(customer_turns[i].text for i in cis))
+                (
+                    ctx.turn_text(Speaker.AGENT, ai),
+                    " ".join(ctx.turn_text(Speaker.CUSTOMER, i) for i in cis),
+                )
                 for ai, cis in candidates
             ]
             sims = semantic_similarities(pairs)
@@ -285,19 +308,24 @@ class ParaphraseCriterion(Criterion):
                 if sim >= self.min_similarity
             ][:1]
         for ai, cis in candidates:
-            agent_units = content_units(track.turn_tokens(ai))
-            if len(agent_units) < self.min_shared_words:
+            lo, hi = bounds[ai]
+            turn_tokens = tokens[lo:hi]
+            # Counted on sets first; the units in the agent's order only for the reply that passes.
+            agent_set = content_unit_set(turn_tokens)
+            if len(agent_set) < self.min_shared_words:
                 continue
-            merged: dict[str, str] = {}
-            for i in cis:
-                merged.update(units_of[i])
+            merged = set().union(*[units_of[i] for i in cis])
+            n_shared = len(agent_set & merged)
+            if n_shared < self.min_shared_words or n_shared / len(agent_set) < self.min_overlap:
+                continue
+            agent_units = content_units(turn_tokens)
             shared, share = lexical_overlap(agent_units, merged)
             if len(shared) >= self.min_shared_words and share >= self.min_overlap:
                 rule = (
                     f"content overlap with the customer's preceding turns: {len(shared)} of "
                     f"{len(agent_units)} content words ({share:.0%} ≥ {self.min_overlap:.0%}): {', '.join(shared)}"
                 )
-                return [(ai, rule, " / ".join(customer_turns[i].text for i in cis))]
+                return [(ai, rule, " / ".join(ctx.turn_text(Speaker.CUSTOMER, i) for i in cis))]
         return []
 
 
@@ -306,5 +334,7 @@ def _examples(ctx: ScoringContext, set_id: int | None) -> str:
     return ", ".join(f'"{p}"' for p in phrases[:2]) or "(none)"
 
 
-def _is_backchannel(turn: Turn, max_seconds: float, tokens: Sequence[str], vocab: frozenset[str]) -> bool:
-    return turn.end - turn.start <= max_seconds and all(t in vocab for t in tokens)
+def _is_backchannel(
+    start: float, end: float, max_seconds: float, tokens: Sequence[str], vocab: frozenset[str]
+) -> bool:
+    return end - start <= max_seconds and vocab.issuperset(tokens)

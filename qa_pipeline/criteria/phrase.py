@@ -32,6 +32,7 @@ from qa_pipeline.criteria.base import (
     Outcome,
     phrase_examples,
     phrases_to_dict,
+    speaker_of,
     window_text,
 )
 from qa_pipeline.criteria.context import ScoringContext
@@ -40,6 +41,8 @@ from qa_pipeline.textmatch import MatchPolicy
 from qa_pipeline.transcript import Speaker
 
 SPEAKERS = ("agent", "customer", "any")
+# How reasons name whose speech was searched.
+_WHO = {None: "either party", **{sp: f"the {sp.value}" for sp in Speaker}}
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,6 @@ def _as_line_dict(items: list, line: int) -> LineDict:
     return out
 
 
-def speaker_of(value: str) -> Speaker | None:
-    return None if value == "any" else Speaker(value)
-
-
 def exact_policy(policy: MatchPolicy) -> MatchPolicy:
     return dataclasses.replace(policy, token_similarity=1.0, allow_missing=False, allow_insertions=False)
 
@@ -165,8 +164,7 @@ class PhraseCriterion(Criterion):
     def evaluate(self, ctx: ScoringContext) -> Outcome:
         lo, hi = self.window.bounds(ctx)
         speaker = speaker_of(self.speaker)
-        who = "either party" if speaker is None else f"the {speaker.value}"
-        where = self.window.shown(ctx)
+        who = _WHO[speaker]
         window = None if self.window.kind == "call" else (lo, hi)
         matches = ctx.find(self.set_id, speaker, lo, hi)
         label = "prohibited phrase" if self.negate else "phrase"
@@ -176,10 +174,12 @@ class PhraseCriterion(Criterion):
             if matches:
                 said = ", ".join(f'"{m.text}" at {m.start:.1f}s' for m in matches[:3])
                 return Outcome.failed(f"{who} said {said}", evidence)
+            where = self.window.shown(ctx)
             return Outcome.passed(f"{who} said none of the {len(phrases)} prohibited phrases {where}")
         if len(matches) >= self.min_matches:
             first = matches[0]
             return Outcome.passed(f'{who} said "{first.text}" at {first.start:.1f}s', evidence)
+        where = self.window.shown(ctx)
         need = "" if self.min_matches == 1 else f" (found {len(matches)} of the {self.min_matches} needed)"
         missing = Evidence(
             kind="missing",

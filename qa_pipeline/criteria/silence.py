@@ -24,23 +24,28 @@ from qa_pipeline.criteria.base import (
 )
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
-from qa_pipeline.transcript import Speaker, Turn
+from qa_pipeline.transcript import Speaker
 
 
 def _said_around(ctx: ScoringContext, start: float, end: float) -> str:
     """The last turn before a silence and the first after it, for the reviewer's context."""
-    before: Turn | None = None
-    after: Turn | None = None
+    # (time, speaker, turn index) of the turns found so far.
+    before: tuple[float, Speaker, int] | None = None
+    after: tuple[float, Speaker, int] | None = None
     for speaker in Speaker:
-        turns = ctx.turns(speaker)
         starts, ends = ctx.track(speaker).turn_times()
         k = bisect.bisect_right(ends, start + 1e-6) - 1
-        if k >= 0 and (before is None or turns[k].end > before.end):
-            before = turns[k]
+        if k >= 0 and (before is None or ends[k] > before[0]):
+            before = (ends[k], speaker, k)
         k = bisect.bisect_left(starts, end - 1e-6)
-        if k < len(turns) and (after is None or turns[k].start < after.start):
-            after = turns[k]
-    return " … ".join(f"{t.speaker.value}: {t.text}" for t in (before, after) if t is not None)
+        if k < len(starts) and (after is None or starts[k] < after[0]):
+            after = (starts[k], speaker, k)
+    parts = []
+    for found in (before, after):
+        if found is not None:
+            _, speaker, k = found
+            parts.append(f"{speaker.value}: {ctx.turn_text(speaker, k)}")
+    return " … ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qa_pipeline.criteria.base import BuildContext, Criterion, Evidence, Outcome
+from qa_pipeline.criteria.base import BuildContext, Criterion, Evidence, Outcome, speaker_of
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
 from qa_pipeline.criteria.ranges import in_range, range_text
-from qa_pipeline.transcript import Speaker
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,8 @@ class TalkSpeedCriterion(Criterion):
         }
 
     def evaluate(self, ctx: ScoringContext) -> Outcome:
-        party = ctx.characteristics.party(Speaker(self.speaker))
+        speaker = speaker_of(self.speaker)
+        party = ctx.characteristics.party(speaker)
         unit = ctx.characteristics.speed_unit
         if party.talk_speed_per_minute is None:
             return Outcome.not_applicable(f"the {self.speaker} did not speak")
@@ -60,7 +60,7 @@ class TalkSpeedCriterion(Criterion):
             f"{self.speaker} speed {speed:.0f} {unit}/min ({party.word_count} {unit} in "
             f"{party.talk_time_seconds:.1f}s), wanted {wanted}"
         )
-        ev = [Evidence("note", rule, Speaker(self.speaker))]
+        ev = [Evidence("note", rule, speaker)]
         if in_range(speed, self.min_per_minute, self.max_per_minute):
             return Outcome.passed(f"{self.speaker} speed {speed:.0f} {unit}/min within {wanted}", ev)
         return Outcome.failed(f"{self.speaker} speed {speed:.0f} {unit}/min outside {wanted}", ev)

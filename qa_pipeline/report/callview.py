@@ -63,6 +63,18 @@ class VerdictView:
     max_points: float
     evidence: tuple[EvidenceItem, ...]
     missing: str | None
+    roles_review: bool = False
+
+
+def _depends_on_party(row: dict[str, Any], items: tuple[EvidenceItem, ...], missing: str | None) -> bool:
+    """Whether a verdict hangs on who is the agent.
+
+    Rows that carry the scorer's own ``roles_review`` flag use it; otherwise a verdict whose
+    evidence quotes a party, or that failed for what a party did not say, depends on it.
+    """
+    if "roles_review" in row and row["roles_review"] is not None:
+        return bool(row["roles_review"])
+    return any(item.speaker for item in items) or bool(missing)
 
 
 @dataclass(frozen=True)
@@ -173,12 +185,16 @@ def build_call_view(
     """
     verdicts: list[VerdictView] = []
     evidence: list[EvidenceView] = []
+    # Uncertain roles: flag the verdicts that would change if agent and customer were swapped.
+    review = transcript.roles.review
     for row in criteria_rows:
         items = parse_evidence(row["evidence"], f"call {call['call_id']}, criterion {row['criterion_id']}")
         missing = row.get("missing")
+        missing = missing if isinstance(missing, str) else None
         verdicts.append(
             VerdictView(row["criterion_id"], row["criterion_title"], row["verdict"], float(row["points"]),
-                        float(row["max_points"]), items, missing if isinstance(missing, str) else None)
+                        float(row["max_points"]), items, missing,
+                        review and row["verdict"] != "na" and _depends_on_party(row, items, missing))
         )
         if row["verdict"] != "na":
             evidence += [EvidenceView(item, row["verdict"], row["criterion_title"]) for item in items]

@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ from qa_pipeline.errors import ReportError, TranscriptError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import _from_dict
 from qa_pipeline.report import charts, svg
+from qa_pipeline.report.calibration import CALIBRATION_PAGE, report_call_ids, write_calibration_page
 from qa_pipeline.report.callview import build_call_view
 from qa_pipeline.report.env import environment
 from qa_pipeline.report.filters import nan_to_none, unique_slugs
@@ -42,6 +43,9 @@ from qa_pipeline.stats.frames import Frames, parse_evidence
 from qa_pipeline.stats.goals import Target
 from qa_pipeline.stats.options import StatsOptions
 from qa_pipeline.transcript import Transcript
+
+if TYPE_CHECKING:
+    from qa_pipeline.calibration import CalibrationReport
 
 log = get_logger("report")
 
@@ -117,6 +121,7 @@ class SiteResult:
         call_pages: Call pages written.
         pdfs: PDF files written.
         timings: Seconds per stage, in order.
+        calibration: The calibration page, if written.
     """
 
     out_dir: Path
@@ -125,6 +130,7 @@ class SiteResult:
     call_pages: tuple[Path, ...]
     pdfs: tuple[Path, ...]
     timings: tuple[tuple[str, float], ...]
+    calibration: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +140,7 @@ class SiteResult:
             "call_pages": [str(p) for p in self.call_pages],
             "pdfs": [str(p) for p in self.pdfs],
             "timings": dict(self.timings),
+            "calibration": str(self.calibration) if self.calibration else None,
         }
 
 
@@ -175,7 +182,14 @@ def _write(path: Path, text: str) -> Path:
 class _Site:
     """Precomputed per-agent material shared by every page of one render."""
 
-    def __init__(self, analysis: Analysis, out_dir: Path, options: ReportOptions, agent_ids: Iterable[str] | None = None):
+    def __init__(
+        self,
+        analysis: Analysis,
+        out_dir: Path,
+        options: ReportOptions,
+        agent_ids: Iterable[str] | None = None,
+        calibration: CalibrationReport | None = None,
+    ):
         self.a = analysis
         self.out = out_dir
         self.opts = options
@@ -191,7 +205,14 @@ class _Site:
             best = best.loc[best["agent_id"].isin(wanted)]
         self.worst = _group_records(worst, "agent_id")
         self.best = _group_records(best, "agent_id")
-        selected = pd.concat([worst, best]).drop_duplicates("call_id")
+        paged = [worst, best]
+        if calibration is not None:
+            # Calls people and the machine disagree on get a page, for the calibration page to link.
+            disputed = calls.loc[calls["call_id"].isin({d.call_id for d in calibration.disagreements})]
+            if len(disputed):
+                paged.append(disputed)
+        selected = pd.concat(paged).drop_duplicates("call_id")
+        self.calibration_href = CALIBRATION_PAGE if calibration is not None or (out_dir / CALIBRATION_PAGE).is_file() else None
         has_t = np.array([bool(p) and Path(p).is_file() for p in selected["transcript_path"]], dtype=bool)
         self.selected = selected.loc[has_t] if len(selected) else selected
         self.call_slug = unique_slugs(self.selected["call_id"])
@@ -309,6 +330,7 @@ class _Site:
             "outliers_total": len(a.outliers),
             "goals": _records(a.goals),
             "agent_names": names.to_dict(),
+            "calibration_href": self.calibration_href,
         }
 
     def index_context_links(self, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -518,11 +540,20 @@ def write_reports(
     return render_site(analyse(frames, stats, targets), out_dir, options)
 
 
-def render_site(analysis: Analysis, out_dir: str | Path, options: ReportOptions | None = None) -> SiteResult:
+def render_site(
+    analysis: Analysis,
+    out_dir: str | Path,
+    options: ReportOptions | None = None,
+    calibration: CalibrationReport | None = None,
+) -> SiteResult:
     """Write the whole site (and the team PDF unless ``options.pdf`` is off).
 
     Call pages are written before the pages that link to them, so a transcript that cannot be
     read only loses its own page, never leaves a dangling link.
+
+    With a ``calibration`` (:func:`qa_pipeline.calibration.calibration_report`), the site also
+    gets ``calibration.html``, linked from the overview, and the calls people and the machine
+    disagree on get call pages.
 
     Raises:
         ReportError: The output folder cannot be written, or the PDF cannot be made.
@@ -535,7 +566,7 @@ def render_site(analysis: Analysis, out_dir: str | Path, options: ReportOptions 
         raise ReportError(f"cannot create report folder {out}: {exc.strerror or exc}") from exc
     timings: list[tuple[str, float]] = []
     t = time.perf_counter()
-    site = _Site(analysis, out, opts)
+    site = _Site(analysis, out, opts, calibration=calibration)
     t = _timed(timings, "prepare", t)
     env = environment()
     index_template = env.get_template("index.html.j2")
@@ -547,6 +578,11 @@ def render_site(analysis: Analysis, out_dir: str | Path, options: ReportOptions 
     t = _timed(timings, "call pages", t)
     agent_pages = site.write_agent_pages(list(site.agent_slug))
     t = _timed(timings, "agent pages", t)
+    calibration_page = None
+    if calibration is not None:
+        hrefs = {cid: site.call_href(cid, "") for cid in report_call_ids(calibration)}
+        calibration_page = write_calibration_page(calibration, out, call_hrefs=hrefs, base=site.base("", False))
+        t = _timed(timings, "calibration page", t)
     # Rendered after the call pages so that a call whose page failed is not linked.
     index = _write(out / "index.html", index_template.render(site.index_context_links(ctx)))
     t = _timed(timings, "index", t)
@@ -555,7 +591,7 @@ def render_site(analysis: Analysis, out_dir: str | Path, options: ReportOptions 
         pdfs.append(pdf_job())
         t = _timed(timings, "team pdf (wait)", t)
     log.info("report: %d agent pages, %d call pages in %s", len(agent_pages), len(call_pages), out)
-    return SiteResult(out, index, tuple(agent_pages), tuple(call_pages), tuple(pdfs), tuple(timings))
+    return SiteResult(out, index, tuple(agent_pages), tuple(call_pages), tuple(pdfs), tuple(timings), calibration_page)
 
 
 def render_agent_report(

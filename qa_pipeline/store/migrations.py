@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from qa_pipeline.errors import ConfigError, StoreError
 from qa_pipeline.log import get_logger
@@ -147,3 +147,18 @@ MIGRATIONS = Migrations()
 def _initial(conn: Connection) -> None:
     tables = [t for t in schema.metadata.sorted_tables if t is not schema.migrations_table]
     schema.metadata.create_all(conn, tables=tables)
+
+
+@MIGRATIONS.register("0002_human_evaluations")
+def _human_evaluations(conn: Connection) -> None:
+    # A store created by this version already has the table from 0001_initial.
+    schema.human_evaluations.create(conn, checkfirst=True)
+
+
+@MIGRATIONS.register("0003_roles_review")
+def _roles_review(conn: Connection) -> None:
+    # Stores created by this version already have the columns from 0001_initial.
+    for table in ("calls", "call_scores", "criterion_results"):
+        columns = {c["name"] for c in inspect(conn).get_columns(table)}
+        if "roles_review" not in columns:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN roles_review BOOLEAN"))

@@ -51,6 +51,8 @@ class CallTimings:
         merge_s: Roles and turn merging.
         score_s: Scoring.
         cached: The transcript came from the transcript cache or the store.
+        vad_s: Of ``asr_s``, the time spent finding speech (0 when the engine does not report
+            it). Kept in run logs, not in the store's columns.
     """
 
     hash_s: float = 0.0
@@ -59,6 +61,7 @@ class CallTimings:
     merge_s: float = 0.0
     score_s: float = 0.0
     cached: bool = False
+    vad_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,11 +71,13 @@ class CallTimings:
             "merge_s": round(self.merge_s, 4),
             "score_s": round(self.score_s, 4),
             "cached": self.cached,
+            "vad_s": round(self.vad_s, 4),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "CallTimings":
-        return cls(**{k: data[k] for k in ("hash_s", "decode_s", "asr_s", "merge_s", "score_s", "cached") if k in data})
+        keys = ("hash_s", "decode_s", "asr_s", "merge_s", "score_s", "cached", "vad_s")
+        return cls(**{k: data[k] for k in keys if k in data})
 
 
 @dataclass(frozen=True)

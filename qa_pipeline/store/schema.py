@@ -8,7 +8,9 @@ impossible whatever the code above does:
 - ``calls``: one row per ``call_id`` and per recording content (``content_sha256``);
 - ``transcripts``: one per call;
 - ``characteristics``, ``call_scores``: one per (call, scorecard);
-- ``criterion_results``: one per (call, scorecard, criterion).
+- ``criterion_results``: one per (call, scorecard, criterion);
+- ``human_evaluations``: one per (call, criterion, evaluator, day) — re-importing a file
+  updates its rows instead of adding more.
 
 Times are naive UTC. JSON documents are stored as text so SQLite and PostgreSQL hold the same
 bytes.
@@ -20,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -88,6 +91,7 @@ calls = Table(
     Column("roles_source", String(20)),
     Column("roles_method", String(40)),
     Column("roles_confidence", Float),
+    Column("roles_review", Boolean),  # the role decision was uncertain: flagged for a person
     Column("status", String(10), nullable=False),  # ok | failed
     Column("error", Text),
     Column("error_kind", String(20)),  # metadata | audio | model | scoring | crash | internal
@@ -155,6 +159,7 @@ call_scores = Table(
     Column("auto_failed", Boolean, nullable=False),
     Column("auto_failed_by", Text, nullable=False),  # JSON list
     Column("roles_inferred", Boolean, nullable=False),
+    Column("roles_review", Boolean),
     Column("scoring_version", String(20), nullable=False),
     Column("scored_at", DateTime, nullable=False),
     Column("run_id", Integer, ForeignKey("runs.id")),
@@ -181,5 +186,26 @@ criterion_results = Table(
     Column("evidence", Text, nullable=False),  # JSON list of Evidence records
     Column("missing", Text),
     Column("roles_inferred", Boolean, nullable=False),
+    Column("roles_review", Boolean),  # depends on roles flagged for review
     UniqueConstraint("call_pk", "scorecard_hash", "criterion_id", name="uq_criterion_results_call_card_criterion"),
+)
+
+# Verdicts given by people, imported with `qa calibrate` to measure how far the machine's
+# verdicts can be trusted (qa_pipeline.calibration).
+human_evaluations = Table(
+    "human_evaluations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_pk", Integer, ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
+    Column("criterion_id", String(200), nullable=False),
+    Column("evaluator", String(200), nullable=False),
+    Column("evaluated_on", Date, nullable=False),
+    Column("verdict", String(4), nullable=False),  # pass | fail | na
+    Column("points", Float),  # as the evaluator gave them, if any
+    Column("total", Float),  # the evaluator's total for the call (0-100), if given
+    Column("comment", Text),
+    Column("source", Text, nullable=False),  # the imported file
+    Column("line", Integer, nullable=False),  # its line in that file
+    Column("imported_at", DateTime, nullable=False),
+    UniqueConstraint("call_pk", "criterion_id", "evaluator", "evaluated_on", name="uq_human_evaluations_call_criterion_evaluator_day"),
 )

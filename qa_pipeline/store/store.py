@@ -13,9 +13,8 @@ import socket
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -38,6 +37,9 @@ from qa_pipeline.store.records import (
     StoredCall,
 )
 from qa_pipeline.transcript import Transcript
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = get_logger("store")
 
@@ -342,6 +344,7 @@ class Store:
                 roles_source=tr.roles.source.value,
                 roles_method=tr.roles.method,
                 roles_confidence=tr.roles.confidence,
+                roles_review=tr.roles.review,
                 transcript_path=result.transcript_path,
             )
         if pk is None:
@@ -353,7 +356,7 @@ class Store:
                     conn.execute(stmt, {"b_pk": pk})
                 if tr is None:
                     values.update(duration_s=None, channels=None, sample_rate=None, codec=None, roles_source=None,
-                                  roles_method=None, roles_confidence=None, transcript_path=None)
+                                  roles_method=None, roles_confidence=None, roles_review=None, transcript_path=None)
             elif tr is not None:
                 conn.execute(_DELETE_TRANSCRIPT, {"b_pk": pk})
             conn.execute(_UPDATE_CALL, {**values, "b_pk": pk})
@@ -440,12 +443,13 @@ class Store:
                 "auto_failed": row["auto_failed"],
                 "auto_failed_by": json.loads(row["auto_failed_by"]),
                 "roles_inferred": row["roles_inferred"],
+                "roles_review": bool(row.get("roles_review")),
                 "criteria": [
                     {
                         "id": x["criterion_id"], "title": x["title"], "type": x["type"], "verdict": x["verdict"],
                         "points": x["points"], "max_points": x["max_points"], "credit": x["credit"],
                         "critical": x["critical"], "reason": x["reason"], "roles_inferred": x["roles_inferred"],
-                        "evidence": json.loads(x["evidence"]),
+                        "roles_review": bool(x.get("roles_review")), "evidence": json.loads(x["evidence"]),
                     }
                     for x in crit
                 ],
@@ -563,6 +567,10 @@ class Store:
             period_to: Last day (inclusive; a datetime is an exclusive end), or None.
             scorecard_hash: Only scores of this scorecard; None = each call's latest.
         """
+        # pandas is imported here: every batch worker imports the store for its records,
+        # and half a second of pandas import per worker start buys them nothing.
+        import pandas as pd
+
         rows = self._score_rows(period_from, period_to, scorecard_hash)
         calls = pd.DataFrame(rows.calls, columns=list(CALL_FRAME_COLUMNS))
         criteria = pd.DataFrame(rows.criteria, columns=list(CRITERIA_FRAME_COLUMNS))
@@ -760,6 +768,7 @@ def _write_score(conn: Connection, pk: int, score: CallScore, run_id: int | None
             "auto_failed": score.auto_failed,
             "auto_failed_by": json.dumps(list(score.auto_failed_by)),
             "roles_inferred": score.roles_inferred,
+            "roles_review": score.roles_review,
             "scoring_version": score.scoring_version,
             "scored_at": _now(),
             "run_id": run_id,
@@ -785,6 +794,7 @@ def _write_score(conn: Connection, pk: int, score: CallScore, run_id: int | None
                 "evidence": json.dumps([e.to_dict() for e in r.evidence], ensure_ascii=False),
                 "missing": missing or None,
                 "roles_inferred": r.roles_inferred,
+                "roles_review": r.roles_review,
             }
         )
     if rows:

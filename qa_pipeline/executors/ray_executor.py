@@ -1,0 +1,641 @@
+"""Transcription and scoring on a Ray cluster (``qa run --executor ray``).
+
+The driver — the ``qa run`` process — plans the run, writes each outcome to the store in its
+own transaction and keeps the run log, exactly as with local worker processes; only the
+calls' transcription and scoring move to Ray. Each worker is a Ray actor
+(:class:`QACallWorker`) running the batch's own worker code: it loads the scorecard and the
+model once, then takes calls one at a time.
+
+- Resources (:func:`plan_actors`): one actor per ``--workers``. CPU actors share the
+  cluster's CPUs and use that many inference threads each; when the recognition device is
+  ``cuda``, or ``auto`` on a cluster with GPUs, each actor reserves a GPU, or an equal share
+  of one when there are more workers than GPUs.
+- Backpressure: at most :data:`CALLS_PER_WORKER` calls wait on an actor at a time, so the
+  driver never holds more than a few outcomes in memory and a lost worker loses little.
+- Lost workers: Ray does not restart the actors; the driver starts a replacement. An actor
+  runs its calls in the order they were sent, so the oldest call still outstanding when it
+  died is the one it was working on: that call is tried once more and a call that kills two
+  workers is recorded as failed (``crash``), as with local workers. Calls that were only
+  queued behind it are sent again without counting against them.
+- Recordings are read by path on the nodes: every node must see the recordings folder at the
+  same path as the driver (a shared mount). Each worker checks this when it starts. The
+  scorecard travels with the workers, for nodes that do not have the file.
+
+Ray is imported here only, and only when a run uses it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import os
+import socket
+import sys
+import tempfile
+from collections import Counter, deque
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from qa_pipeline.batch import (
+    BatchOptions,
+    CallOutcome,
+    CallTask,
+    PlannedCall,
+    WorkerConfig,
+    init_worker,
+    process_call,
+)
+from qa_pipeline.errors import ConfigError
+from qa_pipeline.log import get_logger
+from qa_pipeline.store import ErrorKind
+
+log = get_logger("ray")
+
+RAY_INSTALL_HINT = "pip install 'qa-pipeline[ray]'"
+# Calls waiting on one actor: one being processed and one ready behind it, so an actor never
+# idles while the driver saves the previous outcome.
+CALLS_PER_WORKER = 2
+# A worker that dies while loading the model is started again this many times before the
+# run stops: a node running short of memory once should not stop the night's batch.
+STARTUP_RETRIES = 1
+# Warn when the cluster has not started a worker after this long (busy or too small).
+PLACEMENT_WARNING_SECONDS = 120.0
+# How long to try the head node's port before ray.init, which would retry for minutes.
+CONNECT_TIMEOUT_SECONDS = 5.0
+# How long a lost worker's other calls may take to report back before they count as lost too.
+SETTLE_SECONDS = 60.0
+
+SaveHook = Callable[[PlannedCall, CallOutcome], None]
+TaskHook = Callable[[PlannedCall], CallTask]
+StrikeHook = Callable[[PlannedCall, Counter[str], deque[PlannedCall]], None]
+
+
+# --------------------------------------------------------------------------- availability
+def ray_available() -> bool:
+    """Whether Ray is installed (without importing it)."""
+    return importlib.util.find_spec("ray") is not None
+
+
+def require_ray() -> None:
+    """Refuse ``--executor ray`` early when Ray is not installed.
+
+    Raises:
+        ConfigError: Ray is missing; the message names the extra to install.
+    """
+    if not ray_available():
+        raise ConfigError(f"--executor ray needs Ray, which is not installed: {RAY_INSTALL_HINT}")
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError(f"--executor ray needs Ray, which cannot be imported ({exc}): {RAY_INSTALL_HINT}") from exc
+    return ray
+
+
+# --------------------------------------------------------------------------- resources
+@dataclass(frozen=True)
+class NodeCapacity:
+    """The resources one live Ray node offers.
+
+    Attributes:
+        cpus: Logical CPUs.
+        gpus: GPUs.
+    """
+
+    cpus: float
+    gpus: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return {"cpus": self.cpus, "gpus": self.gpus}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "NodeCapacity":
+        return cls(float(data["cpus"]), float(data.get("gpus", 0.0)))
+
+
+@dataclass(frozen=True)
+class ActorShape:
+    """How many workers a run starts and what each reserves.
+
+    Attributes:
+        count: Actors.
+        num_cpus: CPUs each (also its inference threads on CPU).
+        num_gpus: GPUs each (a fraction when workers share a GPU); 0 for CPU workers.
+    """
+
+    count: int
+    num_cpus: float
+    num_gpus: float = 0.0
+
+    @property
+    def uses_gpu(self) -> bool:
+        return self.num_gpus > 0
+
+    def describe(self) -> str:
+        each = f"{self.num_cpus:g} CPU" + (f" + {self.num_gpus:g} GPU" if self.uses_gpu else "")
+        return f"{self.count} worker(s) of {each}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "num_cpus": self.num_cpus, "num_gpus": self.num_gpus}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ActorShape":
+        return cls(int(data["count"]), float(data["num_cpus"]), float(data.get("num_gpus", 0.0)))
+
+
+def plan_actors(nodes: Sequence[NodeCapacity], workers: int, device: str = "auto", cpu_threads: int = 0) -> ActorShape:
+    """Size the workers for a cluster, so every one of them can be placed at once.
+
+    Args:
+        nodes: The cluster's live nodes.
+        workers: Workers wanted (``--workers``).
+        device: The recognition device: ``auto`` uses GPUs when the cluster has any.
+        cpu_threads: Inference threads per worker (``--threads``); 0 = the cluster's CPUs
+            shared equally.
+
+    Raises:
+        ConfigError: The cluster cannot hold that many workers, or ``cuda`` was asked for and
+            the cluster has no GPU.
+    """
+    if workers < 1:
+        raise ConfigError("workers must be at least 1")
+    total_gpus = sum(n.gpus for n in nodes)
+    if device == "cuda" and total_gpus <= 0:
+        raise ConfigError(f"--device cuda: the Ray cluster has no GPU ({_describe(nodes)})")
+    if device != "cpu" and total_gpus > 0:
+        return _gpu_shape(nodes, workers, cpu_threads)
+    return _cpu_shape(nodes, workers, cpu_threads)
+
+
+def _gpu_shape(nodes: Sequence[NodeCapacity], workers: int, cpu_threads: int) -> ActorShape:
+    whole = max(1, int(sum(n.gpus for n in nodes)))
+    share = math.ceil(workers / whole)
+    # Ray keeps four decimals of a fractional resource; rounding down keeps `share` of them
+    # within one GPU.
+    num_gpus = 1.0 if share == 1 else math.floor(10_000 / share) / 10_000
+    # The CPU side of a GPU worker: decoding, voice activity detection, scoring.
+    num_cpus = float(cpu_threads or 1)
+    room = _room(nodes, num_cpus, num_gpus)
+    if room < workers:
+        raise ConfigError(
+            f"--workers {workers}: the Ray cluster has room for {room} GPU worker(s) of {num_cpus:g} CPU + "
+            f"{num_gpus:g} GPU ({_describe(nodes)}); lower --workers or --threads"
+        )
+    return ActorShape(workers, num_cpus, num_gpus)
+
+
+def _cpu_shape(nodes: Sequence[NodeCapacity], workers: int, cpu_threads: int) -> ActorShape:
+    if cpu_threads > 0:
+        room = _room(nodes, float(cpu_threads), 0.0)
+        if room < workers:
+            raise ConfigError(
+                f"--workers {workers} with --threads {cpu_threads}: the Ray cluster has room for {room} such "
+                f"worker(s) ({_describe(nodes)})"
+            )
+        return ActorShape(workers, float(cpu_threads))
+    largest = max((int(n.cpus) for n in nodes), default=0)
+    # The most CPUs per worker with which every worker still fits somewhere.
+    for per in range(min(largest, int(sum(n.cpus for n in nodes)) // workers), 0, -1):
+        if _room(nodes, float(per), 0.0) >= workers:
+            return ActorShape(workers, float(per))
+    raise ConfigError(
+        f"--workers {workers}: the Ray cluster has room for {_room(nodes, 1.0, 0.0)} worker(s) of one CPU "
+        f"({_describe(nodes)}); lower --workers"
+    )
+
+
+def _room(nodes: Sequence[NodeCapacity], cpus: float, gpus: float) -> int:
+    room = 0
+    for n in nodes:
+        fit = math.floor(n.cpus / cpus + 1e-9) if cpus > 0 else sys.maxsize
+        if gpus > 0:
+            fit = min(fit, math.floor(n.gpus / gpus + 1e-9))
+        room += fit
+    return room
+
+
+def _describe(nodes: Sequence[NodeCapacity]) -> str:
+    gpus = sum(n.gpus for n in nodes)
+    return f"{len(nodes)} node(s), {sum(n.cpus for n in nodes):g} CPU(s)" + (f", {gpus:g} GPU(s)" if gpus else "")
+
+
+def cluster_capacity(ray: Any) -> list[NodeCapacity]:
+    """The live nodes of the connected cluster."""
+    nodes = []
+    for node in ray.nodes():
+        if node.get("Alive"):
+            resources = node.get("Resources", {})
+            nodes.append(NodeCapacity(float(resources.get("CPU", 0.0)), float(resources.get("GPU", 0.0))))
+    return nodes
+
+
+# --------------------------------------------------------------------------- the actor
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What a started worker reports about itself.
+
+    Attributes:
+        pid: Its process on the node.
+        node: The node's host name.
+        problem: Why it cannot work there (recordings not visible), or None.
+    """
+
+    pid: int
+    node: str
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "node": self.node, "problem": self.problem}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "WorkerInfo":
+        return cls(int(data["pid"]), str(data["node"]), data.get("problem"))
+
+
+class QACallWorker:
+    """One worker as a Ray actor: a scorecard and a model, loaded once, then calls.
+
+    A Ray actor owns its process, so the batch's per-process worker state
+    (:func:`qa_pipeline.batch.init_worker`) serves it exactly as it serves a local worker.
+
+    Args:
+        config: What to load.
+        recordings: The recordings folder this worker must be able to read, or None when it
+            only re-scores stored transcripts.
+        scorecard_text: The scorecard file's text, used when the file is not at the same path
+            on this node.
+    """
+
+    def __init__(self, config: WorkerConfig, recordings: str | None, scorecard_text: str) -> None:
+        if not os.path.isfile(config.scorecard):
+            config = replace(config, scorecard=str(_node_copy(config, scorecard_text)))
+        init_worker(config)
+        self.recordings = recordings
+
+    def ready(self) -> WorkerInfo:
+        """Who and where the worker is, and whether it can read the recordings."""
+        node = socket.gethostname()
+        problem = None
+        if self.recordings is not None and not os.path.isdir(self.recordings):
+            problem = (
+                f"{self.recordings}: the recordings folder is not visible on Ray node {node}; every node must "
+                "see it at the same path as the machine running qa run (a shared mount)"
+            )
+        return WorkerInfo(os.getpid(), node, problem)
+
+    def process(self, task: CallTask) -> CallOutcome:
+        """Transcribe (or take the stored transcript) and score one call."""
+        return process_call(task)
+
+
+def _node_copy(config: WorkerConfig, text: str) -> Path:
+    # One copy per scorecard version on a node, shared by its workers and later runs; the
+    # worker still checks the content hash against the driver's.
+    path = Path(tempfile.gettempdir()) / "qa-scorecards" / config.scorecard_hash[:16] / Path(config.scorecard).name
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    return path
+
+
+# --------------------------------------------------------------------------- the driver
+def execute_on_ray(
+    work: Sequence[PlannedCall],
+    config: WorkerConfig,
+    options: BatchOptions,
+    task_for: TaskHook,
+    save: SaveHook,
+    strike: StrikeHook,
+) -> None:
+    """Process the calls on Ray workers; each outcome goes to ``save`` as it arrives.
+
+    Uses the Ray connection the process already has (a notebook's, a test's), or connects to
+    ``options.ray_address`` (``None``: a new local cluster, or ``RAY_ADDRESS``) for the run
+    and disconnects afterwards.
+
+    Args:
+        work: Calls to transcribe or re-score.
+        config: What each worker loads (threads are set from the cluster's CPUs here).
+        options: The run's options (``workers``, ``ray_address``, the recognition device).
+        task_for: Builds a call's task.
+        save: Stores an outcome (in the driver, one transaction per call).
+        strike: Counts a worker death against a call: puts it back on the queue, or records
+            it as failed at the second death.
+
+    Raises:
+        ConfigError: Ray is not installed, the cluster cannot be reached or is too small, or
+            a worker cannot start (model, scorecard, recordings not visible on a node).
+    """
+    if not work:
+        return
+    ray = _import_ray()
+    with _ray_session(ray, options.ray_address):
+        nodes = cluster_capacity(ray)
+        shape = plan_actors(nodes, min(options.workers, len(work)), options.transcribe.device, options.transcribe.cpu_threads)
+        if options.transcribe.cpu_threads == 0:
+            config = replace(config, engine_threads=max(1, int(shape.num_cpus)))
+        recordings = None
+        if config.load_engine and options.recordings is not None:
+            recordings = str(Path(options.recordings).expanduser().resolve())
+        try:
+            scorecard_text = Path(config.scorecard).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config.scorecard}: cannot read scorecard ({exc})") from exc
+        log.info("Ray: %s on %s", shape.describe(), _describe(nodes))
+        _RayRun(ray, shape, config, (recordings, scorecard_text), task_for, save, strike).run(work)
+
+
+class _Slot:
+    """A place for one worker: its actor (None until needed) and what was sent to it, in
+    order (None stands for the start-up check)."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.actor: Any = None
+        self.sent: dict[Any, PlannedCall | None] = {}
+        self.info: WorkerInfo | None = None
+
+    def calls(self) -> int:
+        return sum(1 for item in self.sent.values() if item is not None)
+
+    def where(self) -> str:
+        return f"pid {self.info.pid} on {self.info.node}" if self.info else "while starting"
+
+
+class _RayRun:
+    """One run's workers: sends calls, collects outcomes, replaces workers that die."""
+
+    def __init__(
+        self, ray: Any, shape: ActorShape, config: WorkerConfig, worker_args: tuple[str | None, str],
+        task_for: TaskHook, save: SaveHook, strike: StrikeHook,
+    ) -> None:
+        self.ray = ray
+        self.shape = shape
+        self.config = config
+        self.worker_args = worker_args
+        self.task_for = task_for
+        self.save = save
+        self.strike = strike
+        # Ray must not restart actors or retry their calls on its own: the driver decides
+        # which call a death counts against.
+        self.worker_class = ray.remote(
+            num_cpus=shape.num_cpus, num_gpus=shape.num_gpus, max_restarts=0, max_task_retries=0
+        )(QACallWorker)
+        self.slots = [_Slot(i) for i in range(shape.count)]
+        self.owner: dict[Any, _Slot] = {}
+        self.pending: deque[PlannedCall] = deque()
+        self.strikes: Counter[str] = Counter()
+        self.startup_deaths = 0
+        self.warned_placement = False
+
+    def run(self, work: Sequence[PlannedCall]) -> None:
+        self.pending.extend(work)
+        try:
+            while self.pending or self.owner:
+                self._fill()
+                ready, _ = self.ray.wait(list(self.owner), num_returns=1, timeout=PLACEMENT_WARNING_SECONDS)
+                if not ready:
+                    self._warn_placement()
+                    continue
+                slot = self.owner.get(ready[0])
+                if slot is not None:
+                    self._collect(slot, ready[0])
+        finally:
+            for slot in self.slots:
+                if slot.actor is not None:
+                    self.ray.kill(slot.actor)
+
+    def _fill(self) -> None:
+        # One call per worker in turn, so a handful of calls spreads over all workers.
+        while self.pending:
+            open_slots = [s for s in self.slots if s.calls() < CALLS_PER_WORKER]
+            if not open_slots:
+                return
+            for slot in open_slots:
+                if not self.pending:
+                    return
+                if slot.actor is None:
+                    self._start(slot)
+                item = self.pending.popleft()
+                self._send(slot, slot.actor.process.remote(self.task_for(item)), item)
+
+    def _start(self, slot: _Slot) -> None:
+        slot.actor = self.worker_class.remote(self.config, *self.worker_args)
+        slot.info = None
+        self._send(slot, slot.actor.ready.remote(), None)
+
+    def _send(self, slot: _Slot, ref: Any, item: PlannedCall | None) -> None:
+        slot.sent[ref] = item
+        self.owner[ref] = slot
+
+    def _collect(self, slot: _Slot, ref: Any) -> None:
+        exceptions = self.ray.exceptions
+        try:
+            value = self.ray.get(ref)
+        except (exceptions.RayActorError, exceptions.ObjectLostError) as exc:
+            self._lost(slot, exc)
+            return
+        except exceptions.RayTaskError as exc:
+            item = self._forget(slot, ref)
+            self._task_error(item, exc)
+            return
+        self._accept(slot, self._forget(slot, ref), value)
+
+    def _forget(self, slot: _Slot, ref: Any) -> PlannedCall | None:
+        self.owner.pop(ref, None)
+        return slot.sent.pop(ref)
+
+    def _accept(self, slot: _Slot, item: PlannedCall | None, value: Any) -> None:
+        if item is None:
+            info: WorkerInfo = value
+            if info.problem is not None:
+                raise ConfigError(info.problem)
+            slot.info = info
+            log.info("Ray worker %d started: %s", slot.number, slot.where())
+            return
+        outcome: CallOutcome = value
+        if outcome.fatal:
+            raise ConfigError(f"cannot start a worker: {outcome.error}")
+        self.save(item, outcome)
+
+    def _task_error(self, item: PlannedCall | None, exc: BaseException) -> None:
+        # The worker code returns every failure as an outcome; an exception here comes from
+        # Ray itself (an outcome that could not be sent back, say).
+        if item is None:
+            raise ConfigError(f"cannot start a Ray worker: {_first_lines(exc)}")
+        error = f"{item.meta.path}: internal error on the Ray worker: {_first_lines(exc)}"
+        self.save(item, CallOutcome(item.meta.call_id, False, error=error, error_kind=ErrorKind.INTERNAL))
+
+    def _lost(self, slot: _Slot, exc: BaseException) -> None:
+        """A worker died: settle everything it held, in the order it was sent."""
+        where = slot.where()
+        entries = list(slot.sent.items())
+        for ref, _ in entries:
+            self._forget(slot, ref)
+        self.ray.kill(slot.actor)  # an unavailable actor may linger; it is not used again
+        slot.actor, slot.info = None, None
+        # A dead actor's outstanding calls all fail promptly; finished ones keep their results.
+        refs = [ref for ref, _ in entries]
+        settled, _ = self.ray.wait(refs, num_returns=len(refs), timeout=SETTLE_SECONDS)
+        settled = set(settled)
+        culprit: PlannedCall | None = None
+        blamed = False
+        innocent: list[PlannedCall] = []
+        exceptions = self.ray.exceptions
+        for ref, item in entries:
+            try:
+                if ref not in settled:
+                    raise exceptions.RayActorError(error_msg="no answer from a lost worker")
+                value = self.ray.get(ref)
+            except (exceptions.RayActorError, exceptions.ObjectLostError) as err:
+                if blamed:
+                    if item is not None:
+                        innocent.append(item)
+                    continue
+                blamed = True
+                if item is None:
+                    self._startup_death(err)
+                else:
+                    culprit = item
+                continue
+            except exceptions.RayTaskError as err:
+                self._task_error(item, err)
+                continue
+            self._accept(slot, item, value)
+        slot.info = None
+        self.pending.extendleft(reversed(innocent))
+        if culprit is not None:
+            self.strike(culprit, self.strikes, self.pending)
+        log.warning("a Ray worker process died (%s); starting a new one for the remaining %d call(s)",
+                    where, len(self.pending) + sum(s.calls() for s in self.slots))
+        log.debug("Ray: %s", exc)
+
+    def _startup_death(self, exc: BaseException) -> None:
+        self.startup_deaths += 1
+        if getattr(exc, "actor_init_failed", False) or self.startup_deaths > STARTUP_RETRIES:
+            raise ConfigError(
+                f"cannot start a Ray worker: it died while loading the scorecard and model "
+                f"(is qa-pipeline installed on every node?): {_first_lines(exc)}"
+            )
+
+    def _warn_placement(self) -> None:
+        waiting = [s for s in self.slots if s.actor is not None and s.info is None]
+        if waiting and not self.warned_placement:
+            self.warned_placement = True
+            log.warning(
+                "Ray has not started %d of the %s after %.0fs: the cluster is busy or lacks the resources",
+                len(waiting), self.shape.describe(), PLACEMENT_WARNING_SECONDS,
+            )
+
+
+def _first_lines(exc: BaseException, lines: int = 3) -> str:
+    return " ".join(line.strip() for line in str(exc).strip().splitlines()[:lines])
+
+
+# --------------------------------------------------------------------------- connection
+@contextmanager
+def _ray_session(ray: Any, address: str | None) -> Iterator[None]:
+    """Ray connected and quiet for the run: reuse a connection, or make one and close it."""
+    output = _RayOutput()
+    output.route()
+    try:
+        if ray.is_initialized():
+            yield
+            return
+        target = address if address not in (None, "auto") else os.environ.get("RAY_ADDRESS") or address
+        _check_reachable(target)
+        # Offline by design: a cluster started here must not try to report usage statistics.
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        try:
+            with output.errors_only():
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            where = f"the Ray cluster at {target}" if target else "a local Ray cluster"
+            raise ConfigError(f"cannot connect to {where}: {_first_lines(exc)}") from exc
+        output.route()  # ray.init drops the handlers of its logger
+        try:
+            yield
+        finally:
+            ray.shutdown()
+    finally:
+        output.restore()
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail in seconds on an unreachable head node (``ray.init`` retries for minutes)."""
+    if address is None or address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ConfigError(f"--ray-address {address!r}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"--ray-address {address}: cannot reach the Ray head node ({exc.strerror or exc}); "
+            "is `ray start --head` running there?"
+        ) from exc
+
+
+class _RayLogForwarder(logging.Handler):
+    """Passes Ray's own log records on to the project's logger, one level lower.
+
+    Ray notes its cluster set-up (authentication tokens, resources) in every run; those notes
+    are for operators running with ``-v``, while its errors stay warnings and reach the run
+    log like the driver's own.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            level = logging.WARNING
+        elif record.levelno >= logging.WARNING:
+            level = logging.INFO
+        else:
+            level = logging.DEBUG
+        log.log(level, "%s: %s", record.name, record.getMessage())
+
+
+class _RayOutput:
+    """Ray's driver-side output routed into logging for the run, then put back as it was."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger("ray")
+        self.saved = (list(self.logger.handlers), self.logger.propagate, self.logger.level)
+        self.forwarder = _RayLogForwarder()
+        # The driver prints messages the cluster publishes (a worker died…) straight to
+        # stdout, with no public switch; the run reports worker deaths itself.
+        self.printer = sys.modules.get("ray._private.worker")
+        printing = getattr(self.printer, "_worker_logs_enabled", None)
+        self.printing = printing if isinstance(printing, bool) else None
+
+    def route(self) -> None:
+        self.logger.handlers[:] = [self.forwarder]
+        self.logger.propagate = False
+        if self.printing is not None:
+            self.printer._worker_logs_enabled = False  # type: ignore[union-attr]
+
+    @contextmanager
+    def errors_only(self) -> Iterator[None]:
+        # While connecting, Ray's logger has no handler (ray.init clears it), so its set-up
+        # notes would reach Python's last-resort handler on stderr.
+        level = self.logger.level
+        self.logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            self.logger.setLevel(level)
+
+    def restore(self) -> None:
+        self.logger.handlers[:] = self.saved[0]
+        self.logger.propagate = self.saved[1]
+        self.logger.setLevel(self.saved[2])
+        if self.printing is not None:
+            self.printer._worker_logs_enabled = self.printing  # type: ignore[union-attr]
