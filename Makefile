@@ -13,7 +13,7 @@ TORCH_PIN ?= torch==2.13.0
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) poppler-utils postgresql
 
-.PHONY: setup setup-dev system-packages system-packages-dev demo test bench clean
+.PHONY: setup setup-dev system-packages system-packages-dev speedups demo test bench clean
 
 # Installs what is missing, with apt-get as root (or through sudo).
 define apt_install
@@ -59,8 +59,24 @@ $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.setup
 
-setup: system-packages $(VENV)/.setup
-setup-dev: system-packages-dev $(VENV)/.setup-dev
+# Scoring's inner loops (qa_pipeline/kernels.py) compiled with mypyc: the same results about a
+# fifth faster. Optional: where the build fails (no C compiler, no Python headers) scoring runs
+# the source, and a build older than the source is never loaded.
+KERNELS_BUILD := $(VENV)/.kernels-build
+$(KERNELS_BUILD): qa_pipeline/kernels.py | $(BIN)/python
+	@$(BIN)/pip install --quiet "mypy>=1.13"
+	@if $(BIN)/mypyc qa_pipeline/kernels.py >$(VENV)/mypyc.log 2>&1; then \
+	  echo "Compiled qa_pipeline/kernels.py (scoring speedups)"; \
+	else \
+	  rm -f qa_pipeline/kernels*.so; \
+	  echo "Warning: could not compile qa_pipeline/kernels.py (see $(VENV)/mypyc.log); scoring runs the source" >&2; \
+	fi
+	@touch $@
+
+speedups: $(KERNELS_BUILD)
+
+setup: system-packages $(VENV)/.setup $(KERNELS_BUILD)
+setup-dev: system-packages-dev $(VENV)/.setup-dev $(KERNELS_BUILD)
 
 # Transcribes, scores and stores the sample calls (./qa.db), then writes the report site and
 # the team PDF to ./reports/. Running it again skips the calls already done.
@@ -75,5 +91,5 @@ bench: setup-dev
 	$(BIN)/python benchmarks/transcribe.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache qa.db qa.db-* qa.db.lock logs
+	rm -rf $(VENV) .pytest_cache qa.db qa.db-* qa.db.lock logs build qa_pipeline/kernels*.so
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

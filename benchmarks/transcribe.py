@@ -32,12 +32,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# Sequential decoding throughout: this compares engines, mono against stereo, beam and VAD on
+# equal terms; `qa bench` compares the decoding modes (packed, batched, sequential).
+SEQUENTIAL = {"batching": "off"}
 CONFIGS = {
     "openai-whisper mono": {"engine": "openai-whisper", "mode": "mono", "options": {}},
-    "faster-whisper mono": {"engine": "faster-whisper", "mode": "mono", "options": {}},
-    "fw stereo greedy": {"engine": "faster-whisper", "mode": "stereo", "options": {}},
-    "fw stereo beam5": {"engine": "faster-whisper", "mode": "stereo", "options": {"beam_size": 5}},
-    "fw stereo no-VAD": {"engine": "faster-whisper", "mode": "stereo", "options": {"vad": False}},
+    "faster-whisper mono": {"engine": "faster-whisper", "mode": "mono", "options": SEQUENTIAL},
+    "fw stereo greedy": {"engine": "faster-whisper", "mode": "stereo", "options": SEQUENTIAL},
+    "fw stereo beam5": {"engine": "faster-whisper", "mode": "stereo", "options": {**SEQUENTIAL, "beam_size": 5}},
+    "fw stereo no-VAD": {"engine": "faster-whisper", "mode": "stereo", "options": {**SEQUENTIAL, "vad": False}},
 }
 
 

@@ -333,20 +333,20 @@ MAX_AUTO_WORKERS = 4
 def auto_workers(options: TranscribeOptions, executor: str = "local") -> int:
     """Worker processes for a run that does not say how many.
 
-    On a CPU, one worker per core (up to :data:`MAX_AUTO_WORKERS`), each with an equal share
-    of the cores as inference threads: on two cores two single-threaded workers finished
-    calls about a third faster than one worker with two threads, since decoding, VAD and
-    the small matrices of Whisper tiny do not spread over threads (``qa bench``). On a GPU
-    one worker, which keeps the GPU busy with batches. On Ray, one (``--workers`` counts
-    actors across the cluster).
+    faster-whisper on a CPU: one worker per core (up to :data:`MAX_AUTO_WORKERS`), each with
+    an equal share of the cores as inference threads. On two idle cores two single-threaded
+    workers ran 10 minutes of calls in 14.5 s against 21.9 s for one worker with two threads
+    (``qa bench``): VAD, decoding, feature extraction and word alignment run on one thread,
+    and Whisper tiny's small matrices do not spread well over two. On a GPU one worker, which
+    keeps the GPU busy with batches. openai-whisper: one worker, whose PyTorch uses all the
+    cores (two single-threaded workers were 2.7 times slower). On Ray, one (``--workers``
+    counts actors across the cluster).
     """
-    if executor != "local":
+    if executor != "local" or options.engine == "openai-whisper":
         return 1
     from qa_pipeline.asr.device import available_cores, resolve_device
 
-    if options.engine == "faster-whisper" and resolve_device(options.device) == "cuda":
-        return 1
-    if options.engine == "openai-whisper" and options.device == "cuda":
+    if resolve_device(options.device) == "cuda":
         return 1
     return max(1, min(available_cores(), MAX_AUTO_WORKERS))
 
@@ -600,6 +600,8 @@ class CallOutcome:
         error_kind: The kind of failure.
         fatal: The worker could not start at all (the run stops).
         logs: Log records the worker produced for this call.
+        playback_path: The redacted copy of the recording written for it; ``""`` when the
+            call was transcribed without one; None when it was re-scored.
     """
 
     call_id: str
@@ -613,6 +615,7 @@ class CallOutcome:
     error_kind: ErrorKind | None = None
     fatal: bool = False
     logs: tuple[Mapping[str, Any], ...] = ()
+    playback_path: str | None = None
 
 
 class _ListHandler(logging.Handler):
@@ -686,6 +689,7 @@ def process_call(task: CallTask) -> CallOutcome:
     stage = StageTimings()
     score_s = 0.0
     audio_seconds = 0.0
+    playback: str | None = None
     try:
         if task.transcript_json is not None:
             stored = Transcript.from_dict(json.loads(task.transcript_json))
@@ -698,7 +702,8 @@ def process_call(task: CallTask) -> CallOutcome:
                 task.path, state.engine, cfg.audio, cfg.transcribe, task.call_id, state.cache, stage, sha256=task.sha256,
                 redaction=cfg.redaction, agent_phrases=state.agent_phrases,
             )
-            write_redacted_copy(task.path, transcript, cfg.redaction)
+            copy = write_redacted_copy(task.path, transcript, cfg.redaction)
+            playback = "" if copy is None else str(Path(copy).resolve())
             new_transcript = transcript
             audio_seconds = transcript.duration
             check_scorable(transcript, Path(task.path), cfg.audio, cfg.min_duration_seconds)
@@ -707,7 +712,10 @@ def process_call(task: CallTask) -> CallOutcome:
         score = score_transcript(transcript, state.scorecard, state.config.scoring)
         score_s = time.perf_counter() - started
         document = None if new_transcript is None else transcript_document(new_transcript)
-        return CallOutcome(task.call_id, True, new_transcript, document, score, audio_seconds, _timings(stage, score_s), logs=_logs(state))
+        return CallOutcome(
+            task.call_id, True, new_transcript, document, score, audio_seconds, _timings(stage, score_s),
+            logs=_logs(state), playback_path=playback,
+        )
     except AudioError as exc:
         return _failed(task, exc, ErrorKind.AUDIO, stage, audio_seconds, state)
     except ModelError as exc:
@@ -922,6 +930,7 @@ class _Runner:
         self.failures: list[CallFailure] = []
         self.succeeded = 0
         self.transcribed = 0
+        self.from_cache = 0
         self.rescored = 0
         self.audio_seconds = 0.0
         self.skipped = 0
@@ -929,7 +938,10 @@ class _Runner:
         self.t0 = time.perf_counter()
 
     def counts(self, discovered: int) -> RunCounts:
-        return RunCounts(discovered, self.skipped, self.transcribed, self.rescored, self.succeeded, len(self.failures), self.audio_seconds)
+        return RunCounts(
+            discovered, self.skipped, self.transcribed, self.rescored, self.succeeded, len(self.failures),
+            self.audio_seconds, from_cache=self.from_cache,
+        )
 
     def run(self, plan: RunPlan, started: float) -> RunSummary:
         skipped = plan.of(Action.SKIP)
@@ -1074,6 +1086,7 @@ class _Runner:
             timings=outcome.timings,
             transcript_path=transcript_path,
             transcript_json=document,
+            playback_path=outcome.playback_path,
         )
         self.store.save_call(result, self.run_id, item.pk)
         store_s = time.perf_counter() - store_started
@@ -1082,6 +1095,7 @@ class _Runner:
             self.rescored += 1
         else:
             self.transcribed += 1
+            self.from_cache += outcome.timings.cached
         self.audio_seconds += outcome.audio_seconds
         score = outcome.score
         self.log.write(

@@ -384,7 +384,7 @@ class _Party:
         turns = track.pause_turns(shorter)
         if turns is not None:
             # Such pauses fall between turns only: each run is a stretch of whole turns.
-            return [(starts[a], ends[b - 1]) for a, b in zip([0, *turns], [*turns, len(starts)])]
+            return kernels.turn_runs(starts, ends, turns)
         # The word indices that follow a pause.
         breaks = track.pause_starts(shorter)
         words = track.words

@@ -271,6 +271,27 @@ def select_spans(spans: list[Span]) -> list[Span]:
 _by_position = itemgetter(1, 2)
 
 
+def turn_gaps(starts: list[float], ends: list[float]) -> list[float]:
+    """The pause before each turn but the first: its start minus the previous turn's end."""
+    return [starts[i] - ends[i - 1] for i in range(1, len(starts))]
+
+
+def longer_than(gaps: list[float], seconds: float) -> list[int]:
+    """Indices (counted from 1, as turns after the first) of the gaps longer than ``seconds``."""
+    return [i + 1 for i in range(len(gaps)) if gaps[i] > seconds]
+
+
+def turn_runs(starts: list[float], ends: list[float], breaks: list[int]) -> list[tuple[float, float]]:
+    """Stretches of whole turns, split before each turn in ``breaks`` (increasing indices)."""
+    runs: list[tuple[float, float]] = []
+    first = 0
+    for b in breaks:
+        runs.append((starts[first], ends[b - 1]))
+        first = b
+    runs.append((starts[first], ends[len(ends) - 1]))
+    return runs
+
+
 def turn_overlaps(
     starts: list[float],
     ends: list[float],

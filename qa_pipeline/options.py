@@ -103,12 +103,12 @@ class TranscribeOptions:
         log_prob_threshold: Average log-probability under which such a segment is dropped.
         min_word_probability: Words the recogniser is less sure of than this are dropped.
         turn_gap_seconds: A pause longer than this splits a party's speech into two turns.
-        batching: How faster-whisper decodes: ``off`` (default) decodes each channel
-            sequentially; ``call`` packs the speech regions of all of a call's channels into
-            shared 30-second windows and decodes them in batches (it lost a short utterance
-            at a window boundary in one test call, so it is not the default yet); ``channel``
-            runs faster-whisper's batched pipeline on each channel. The openai-whisper engine
-            ignores it.
+        batching: How faster-whisper decodes: ``call`` (default) packs the speech regions of
+            all of a call's channels into shared 30-second windows and decodes them in
+            batches (``qa bench`` on two cores: 42× real time and WER 0.035, against 37× and
+            0.044 for sequential decoding); ``off`` decodes each channel sequentially;
+            ``channel`` runs faster-whisper's batched pipeline on each channel. The
+            openai-whisper engine ignores it.
         batch_size: Windows decoded together when batching.
     """
 
@@ -124,7 +124,7 @@ class TranscribeOptions:
     log_prob_threshold: float = -1.0
     min_word_probability: float = 0.05
     turn_gap_seconds: float = 1.0
-    batching: str = "off"
+    batching: str = "call"
     batch_size: int = 8
 
     def __post_init__(self) -> None:

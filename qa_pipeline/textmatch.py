@@ -798,9 +798,8 @@ class TokenTrack:
             return None
         gaps = self._turn_gaps
         if gaps is None:
-            starts, ends = self.turn_times()
-            gaps = self._turn_gaps = [starts[i] - ends[i - 1] for i in range(1, len(starts))]
-        return [i for i, gap in enumerate(gaps, 1) if gap > longer_than_seconds]
+            gaps = self._turn_gaps = kernels.turn_gaps(*self.turn_times())
+        return kernels.longer_than(gaps, longer_than_seconds)
 
     def pause_starts(self, longer_than_seconds: float) -> list[int]:
         """Indices of the words preceded by a pause longer than the given length, in order."""

@@ -123,6 +123,9 @@ def test_bad_recordings_fail_alone_and_nothing_is_lost(db_url: str, audio, tmp_p
         assert sorted(calls["call_id"]) == ["call-001", "call-002"]
         [run] = store.runs()
         assert run.status is RunStatus.FAILED and (run.counts.succeeded, run.counts.failed) == (2, 9)
+        # Both good calls came from the transcript cache: the summary does not call them transcribed.
+        assert run.counts.from_cache == 2
+        assert "(7 transcribed, 2 from the transcript cache, 0 re-scored)" in result.stdout
         events = _log_events(run.log_path)
         assert events[0]["event"] == "run_start" and events[-1]["event"] == "run_end"
         logged = {Path(e["path"]).name: e for e in events if e["event"] == "call"}

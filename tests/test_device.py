@@ -6,6 +6,8 @@ does see a GPU the refusal tests are skipped.
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from typer.testing import CliRunner
 
@@ -19,7 +21,10 @@ from qa_pipeline.asr.device import (
     resolve_device,
     supported_compute_types,
 )
+from qa_pipeline.cli import run as run_cli
+from qa_pipeline.cli import transcribe as transcribe_cli
 from qa_pipeline.cli.main import app
+from qa_pipeline.cli.options import BatchingName, build_options
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.options import TranscribeOptions
 
@@ -80,7 +85,10 @@ def test_cli_device_cuda_without_a_gpu_exits_2_with_the_reason(tmp_path):
 
 
 def test_batching_options_are_validated():
-    assert TranscribeOptions().batching == "off" and TranscribeOptions().batch_size == 8
+    assert TranscribeOptions().batching == "call" and TranscribeOptions().batch_size == 8
+    # The commands default to what the library does.
+    for command in (run_cli.run, transcribe_cli.transcribe, build_options):
+        assert BatchingName(inspect.signature(command).parameters["batching"].default).value == "call", command
     with pytest.raises(ConfigError, match="batching must be one of call, channel, off"):
         TranscribeOptions.from_dict({"batching": "all"})
     with pytest.raises(ConfigError, match="batch_size must be >= 1"):
@@ -93,7 +101,7 @@ def test_auto_workers_use_the_cores_on_a_cpu_and_one_elsewhere():
     cpu = TranscribeOptions(device="cpu")
     assert auto_workers(cpu) == min(available_cores(), MAX_AUTO_WORKERS)
     assert auto_workers(cpu, executor="ray") == 1
-    assert auto_workers(TranscribeOptions(engine="openai-whisper", device="cuda")) == 1
+    assert auto_workers(TranscribeOptions(engine="openai-whisper", device="cpu")) == 1
 
 
 @no_gpu

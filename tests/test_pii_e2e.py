@@ -8,6 +8,7 @@ recording's shape with a tone where the card number was read.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -215,3 +216,19 @@ def test_redacted_audio_copy_keeps_shape_and_tones_the_card(processed):
     assert abs(freqs[int(np.argmax(spectrum))] - 1000.0) < 5.0
     # The agent's channel is untouched.
     assert np.allclose(copy[:, 1 - customer], original[:, 1 - customer])
+
+
+def test_call_pages_and_exports_point_at_the_redacted_copy(processed):
+    redacted = (processed / "redacted" / "pii-call.wav").resolve()
+    with open(processed / "exports" / "results.calls.csv", newline="", encoding="utf-8") as f:
+        [row] = list(csv.DictReader(f))
+    assert Path(row["audio_path"]).resolve() == redacted
+    # Browsers cannot play μ-law, so the page plays a PCM copy: of the redacted recording.
+    [played] = sorted((processed / "reports" / "audio").glob("*.wav"))
+    page_audio, rate = sf.read(played, always_2d=True)
+    copy, _ = sf.read(redacted, always_2d=True)
+    original, _ = sf.read(processed / "recordings" / "pii-call.wav", always_2d=True)
+    assert page_audio.shape == copy.shape
+    assert np.abs(page_audio - copy).max() < 1e-3 < np.abs(page_audio - original).max()
+    pages = "".join(_texts(processed / "reports", (".html",)).values())
+    assert str(processed / "recordings") not in pages

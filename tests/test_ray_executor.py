@@ -196,7 +196,7 @@ def test_qa_run_executor_ray_starts_a_local_cluster_and_prints_only_its_summary(
     wall = time.perf_counter() - started
     print(f"\nqa run --executor ray (2 cached calls, own local cluster): {wall:.1f}s")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Run 2: 2 call(s) found, 0 skipped; 2 processed: 2 ok, 0 failed (2 transcribed, 0 re-scored).")
+    assert done.stdout.startswith("Run 2: 2 call(s) found, 0 skipped; 2 processed: 2 ok, 0 failed (0 transcribed, 2 from the transcript cache, 0 re-scored).")
     assert len(done.stdout.splitlines()) == 2, done.stdout  # the summary, and nothing from Ray
     assert done.stderr == ""
     with Store.open(str(tmp_path / "qa.db")) as store:

@@ -269,3 +269,24 @@ def test_failed_result_needs_no_transcript(store: Store) -> None:
     store.save_call(failed)
     assert store.counts()["calls_failed"] == 1
     assert store.load_frames()[0].empty
+
+
+def test_migration_adds_the_cache_count_to_runs_of_an_older_store(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    db = tmp_path / "old.db"
+    with Store.open(db) as s:
+        old_run = s.start_run("/rec", {"workers": 1})
+        s.finish_run(old_run, RunStatus.OK, RunCounts(discovered=2, transcribed=2, succeeded=2), 1.0)
+    engine = create_engine(f"sqlite:///{db}")
+    # The store an earlier version left: no from_cache column, migration not recorded.
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE runs DROP COLUMN from_cache"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE name = '0004_runs_from_cache'"))
+    with Store.open(db) as s:
+        new_run = s.start_run("/rec", {"workers": 1})
+        s.finish_run(new_run, RunStatus.OK, RunCounts(discovered=2, transcribed=2, succeeded=2, from_cache=1), 1.0)
+        runs = {r.id: r.counts for r in s.runs()}
+    engine.dispose()
+    assert runs[old_run].from_cache == 0 and runs[old_run].transcribed == 2
+    assert runs[new_run].from_cache == 1

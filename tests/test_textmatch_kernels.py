@@ -62,7 +62,7 @@ def test_alignment_takes_a_slip_and_an_extra_word_but_not_a_long_pause() -> None
     )
 
 
-def test_turn_overlaps_and_silences_follow_their_definitions() -> None:
+def test_turn_kernels_follow_their_definitions() -> None:
     rng = random.Random(3)
     for _ in range(300):
         starts = sorted(round(rng.uniform(0, 60), 1) for _ in range(rng.randint(0, 8)))
@@ -75,6 +75,16 @@ def test_turn_overlaps_and_silences_follow_their_definitions() -> None:
             if k >= 0 and other_ends[k] > start and min(end, other_ends[k]) - start >= 0.5:
                 expected.append((i, k, min(end, other_ends[k]) - start))
         assert PLAIN.turn_overlaps(starts, ends, other_starts, other_ends, 0.5) == expected
+
+        gaps = PLAIN.turn_gaps(starts, ends)
+        assert gaps == [starts[i] - ends[i - 1] for i in range(1, len(starts))]
+        breaks = PLAIN.longer_than(gaps, 3.0)
+        assert breaks == [i for i in range(1, len(starts)) if starts[i] - ends[i - 1] > 3.0]
+        if starts:
+            cuts = [0, *breaks, len(starts)]
+            assert PLAIN.turn_runs(starts, ends, breaks) == [
+                (starts[a], ends[b - 1]) for a, b in zip(cuts, cuts[1:])
+            ]
 
         runs = sorted(zip(starts + other_starts, ends + other_ends))
         if not runs:
@@ -159,5 +169,10 @@ def test_compiled_kernels_equal_the_source() -> None:
         )
         runs = sorted(zip(starts + other, ends + other_ends))
         assert compiled.silences(runs, 3.0) == PLAIN.silences(runs, 3.0)
+        gaps = PLAIN.turn_gaps(starts, ends)
+        assert compiled.turn_gaps(starts, ends) == gaps
+        assert compiled.longer_than(gaps, 1.5) == PLAIN.longer_than(gaps, 1.5)
+        breaks = PLAIN.longer_than(gaps, 1.5)
+        assert compiled.turn_runs(starts, ends, breaks) == PLAIN.turn_runs(starts, ends, breaks)
         found = [tuple((sid, ((rng.randrange(4), 0, 1.0),)) for sid in range(rng.randrange(3))) for _ in range(20)]
         assert compiled.group_hits(found) == PLAIN.group_hits(found)

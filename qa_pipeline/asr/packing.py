@@ -4,9 +4,11 @@ Whisper's encoder always sees a 30-second window: a channel holding 12 s of spee
 much to encode as one holding 30 s. On a stereo call each party speaks for well under half
 of the call, so recognising the channels one by one encodes mostly padding. Here the speech
 regions that voice activity detection found on every channel of a call are laid end to end
-into windows of at most :data:`WINDOW_SECONDS`: channel by channel, each in time order, so a
-window holds one party's speech with the silences removed (as the sequential decoder sees
-it), and only the window where one channel's speech ends and the next begins holds both.
+into windows of :data:`SPEECH_SECONDS` of speech between a second of silence in front and a
+second of room at the end (:data:`LEAD_SECONDS`, :data:`TAIL_SECONDS`), channel by channel,
+each in time order, so a window holds one party's speech with the silences removed (as the
+sequential decoder sees it), and only the window where one channel's speech ends and the
+next begins holds both.
 Interleaving the parties in spoken order instead lets the decoder's language model carry
 one party's words into the other's: on rendered calls an agent's greeting turned the
 customer's first sentence into a greeting too, and the roles were swapped. Pieces follow one
@@ -30,6 +32,15 @@ import numpy as np
 
 # Whisper's window length: the encoder input is always this long.
 WINDOW_SECONDS = 30.0
+# Silence before the first piece and room left after the last. Whisper is trained on windows
+# cut out of long recordings, where speech running into either edge continues in the
+# neighbouring window, so it tends to skip speech that starts right at a window's start (or
+# runs to its end): on a rendered call a phone number read at the start of a window was left
+# out entirely, and came back with one second of silence in front of it.
+LEAD_SECONDS = 1.0
+TAIL_SECONDS = 1.0
+# Speech one window holds.
+SPEECH_SECONDS = WINDOW_SECONDS - LEAD_SECONDS - TAIL_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,26 +98,30 @@ class PackedWindow:
     Attributes:
         regions: The pieces, in the order they sit in the window.
         sample_rate: Rate of the channels, in Hz.
+        lead: Samples of silence before the first piece.
     """
 
     regions: tuple[SpeechRegion, ...]
     sample_rate: int
+    lead: int = 0
 
     def __post_init__(self) -> None:
         if not self.regions:
             raise ValueError("a window needs at least one speech region")
+        if self.lead < 0:
+            raise ValueError(f"lead must be >= 0, got {self.lead}")
 
     @property
     def offsets(self) -> tuple[int, ...]:
         """Sample position of each piece inside the window, then the window's length."""
-        positions = [0]
+        positions = [self.lead]
         for region in self.regions:
             positions.append(positions[-1] + region.length)
         return tuple(positions)
 
     @property
     def num_samples(self) -> int:
-        return sum(r.length for r in self.regions)
+        return self.lead + sum(r.length for r in self.regions)
 
     @property
     def duration(self) -> float:
@@ -143,9 +158,13 @@ class PackedWindow:
 
 
 def pack_windows(
-    regions: Iterable[SpeechRegion], sample_rate: int, window_seconds: float = WINDOW_SECONDS
+    regions: Iterable[SpeechRegion],
+    sample_rate: int,
+    speech_seconds: float = SPEECH_SECONDS,
+    lead_seconds: float = LEAD_SECONDS,
 ) -> list[PackedWindow]:
-    """Lay speech regions end to end into windows of at most ``window_seconds``.
+    """Lay speech regions end to end into windows holding at most ``speech_seconds`` of speech
+    after ``lead_seconds`` of silence.
 
     Regions are taken channel by channel, each channel's in time order (see the module
     docstring for why not in spoken order). A region is never split: one that does not fit
@@ -154,12 +173,14 @@ def pack_windows(
     Args:
         regions: Speech regions of any number of channels (all at ``sample_rate``).
         sample_rate: Their rate in Hz.
-        window_seconds: Longest window; every region must fit in one.
+        speech_seconds: Speech per window; every region must fit in one.
+        lead_seconds: Silence before the first piece of each window.
 
     Raises:
-        ValueError: A region is longer than a window.
+        ValueError: A region is longer than a window holds.
     """
-    limit = int(round(window_seconds * sample_rate))
+    limit = int(round(speech_seconds * sample_rate))
+    lead = int(round(lead_seconds * sample_rate))
     windows: list[PackedWindow] = []
     current: list[SpeechRegion] = []
     filled = 0
@@ -167,13 +188,13 @@ def pack_windows(
         if region.length > limit:
             raise ValueError(
                 f"speech region {region.start}..{region.end} of stream {region.stream} is longer "
-                f"than a {window_seconds:g} s window"
+                f"than the {speech_seconds:g} s of speech a window holds"
             )
         if current and filled + region.length > limit:
-            windows.append(PackedWindow(tuple(current), sample_rate))
+            windows.append(PackedWindow(tuple(current), sample_rate, lead))
             current, filled = [], 0
         current.append(region)
         filled += region.length
     if current:
-        windows.append(PackedWindow(tuple(current), sample_rate))
+        windows.append(PackedWindow(tuple(current), sample_rate, lead))
     return windows

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa_pipeline.asr.packing import WINDOW_SECONDS, SpeechRegion
+from qa_pipeline.asr.packing import SPEECH_SECONDS, SpeechRegion
 from qa_pipeline.audio import FRAME_SECONDS, frame_levels_db
 from qa_pipeline.errors import EngineUnavailableError
 
@@ -64,7 +64,7 @@ def quiet_cuts(samples: np.ndarray, sample_rate: int, piece_seconds: float) -> l
 
 def fixed_regions(samples: np.ndarray, sample_rate: int, stream: int) -> list[SpeechRegion]:
     """The whole channel as window-sized regions (recognition without VAD)."""
-    cuts = quiet_cuts(samples, sample_rate, WINDOW_SECONDS)
+    cuts = quiet_cuts(samples, sample_rate, SPEECH_SECONDS)
     return [SpeechRegion(stream, a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
@@ -90,11 +90,11 @@ def speech_regions(
     except ImportError as exc:
         raise EngineUnavailableError(f"speech detection needs faster-whisper: {exc}") from exc
     # The detector pads each region after splitting at the maximum, so leave room for it.
-    max_speech_seconds = WINDOW_SECONDS - 2 * speech_pad_ms / 1000
+    max_speech_seconds = SPEECH_SECONDS - 2 * speech_pad_ms / 1000
     options = VadOptions(
         max_speech_duration_s=max_speech_seconds, min_silence_duration_ms=MIN_SILENCE_MS, speech_pad_ms=speech_pad_ms
     )
-    limit = int(WINDOW_SECONDS * sample_rate)
+    limit = int(SPEECH_SECONDS * sample_rate)
     regions: list[SpeechRegion] = []
     cuts = quiet_cuts(samples, sample_rate, VAD_PIECE_SECONDS)
     for a, b in zip(cuts, cuts[1:]):

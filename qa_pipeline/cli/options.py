@@ -40,7 +40,7 @@ ComputeOpt = Annotated[str, typer.Option("--compute-type", help="CTranslate2 com
 BeamOpt = Annotated[int, typer.Option("--beam-size", min=1, help="Beam size; 1 = greedy.")]
 VadOpt = Annotated[bool, typer.Option("--vad/--no-vad", help="Skip non-speech before decoding.")]
 ThreadsOpt = Annotated[int, typer.Option("--threads", min=0, help="Inference threads; 0 = one per core.")]
-BatchingOpt = Annotated[BatchingName, typer.Option("--batching", help="faster-whisper decoding: off = each channel sequentially (default); call = the speech of both channels packed into shared windows decoded in batches; channel = faster-whisper's batched pipeline per channel.")]
+BatchingOpt = Annotated[BatchingName, typer.Option("--batching", help="faster-whisper decoding: call = the speech of both channels packed into shared windows decoded in batches (default); off = each channel sequentially; channel = faster-whisper's batched pipeline per channel.")]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Windows decoded together when batching (default 8; larger on a GPU).")]
 AgentChannelOpt = Annotated[str, typer.Option("--agent-channel", help="auto, 0 or 1: which stereo channel is the agent.")]
 CustomerChannelOpt = Annotated[Optional[int], typer.Option("--customer-channel", help="Customer channel, for files with more than two channels.")]
@@ -101,7 +101,7 @@ def build_options(
     agent_channel: str,
     customer_channel: int | None,
     max_duration: str,
-    batching: BatchingName | str = BatchingName.off,
+    batching: BatchingName | str = BatchingName.call,
     batch_size: int = 8,
     roles_review_below: float = 0.7,
 ) -> tuple[AudioOptions, TranscribeOptions]:

@@ -62,7 +62,7 @@ def run(
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).")] = None,
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).")] = None,
     scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the project's scorecards/default.<language>.yaml).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default: workers in qa.toml, else one per core up to 4 on a CPU, 1 on a GPU).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default: workers in qa.toml, else one per core up to 4 on a CPU, 1 on a GPU or with openai-whisper).")] = None,
     rescore: Annotated[bool, typer.Option("--rescore", help="Only re-score stored transcripts that lack a score for this scorecard; no transcription.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process calls that failed in earlier runs again.")] = False,
     since: Annotated[Optional[datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only calls that started on or after this day (YYYY-MM-DD).")] = None,
@@ -81,7 +81,7 @@ def run(
     beam_size: o.BeamOpt = 1,
     vad: o.VadOpt = True,
     threads: o.ThreadsOpt = 0,
-    batching: o.BatchingOpt = o.BatchingName.off,
+    batching: o.BatchingOpt = o.BatchingName.call,
     batch_size: o.BatchSizeOpt = 8,
     agent_channel: o.AgentChannelOpt = "auto",
     customer_channel: o.CustomerChannelOpt = None,
@@ -239,7 +239,9 @@ def _print_summary(summary: Any) -> None:
         f"Run {summary.run_id}: {c.discovered} call(s) found, {c.skipped} skipped"
         + (f" ({skipped})" if skipped else "")
         + f"; {c.succeeded + c.failed} processed: {c.succeeded} ok, {c.failed} failed"
-        + f" ({c.transcribed} transcribed, {c.rescored} re-scored)."
+        + f" ({c.transcribed - c.from_cache} transcribed, "
+        + (f"{c.from_cache} from the transcript cache, " if c.from_cache else "")
+        + f"{c.rescored} re-scored)."
     )
     speed = f" ({summary.speed:.1f}x real time)" if c.audio_seconds and summary.wall_seconds else ""
     typer.echo(f"Audio {c.audio_seconds / 3600:.2f} h in {_duration(summary.wall_seconds)}{speed}."

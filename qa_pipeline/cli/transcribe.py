@@ -27,7 +27,7 @@ def transcribe(
     beam_size: o.BeamOpt = 1,
     vad: o.VadOpt = True,
     threads: o.ThreadsOpt = 0,
-    batching: o.BatchingOpt = o.BatchingName.off,
+    batching: o.BatchingOpt = o.BatchingName.call,
     batch_size: o.BatchSizeOpt = 8,
     agent_channel: o.AgentChannelOpt = "auto",
     customer_channel: o.CustomerChannelOpt = None,

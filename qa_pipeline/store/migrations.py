@@ -162,3 +162,20 @@ def _roles_review(conn: Connection) -> None:
         columns = {c["name"] for c in inspect(conn).get_columns(table)}
         if "roles_review" not in columns:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN roles_review BOOLEAN"))
+
+
+@MIGRATIONS.register("0004_runs_from_cache")
+def _runs_from_cache(conn: Connection) -> None:
+    # How many of a run's transcriptions came from the transcript cache: the summary used to
+    # count them as recognised.
+    columns = {c["name"] for c in inspect(conn).get_columns("runs")}
+    if "from_cache" not in columns:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN from_cache INTEGER NOT NULL DEFAULT 0"))
+
+
+@MIGRATIONS.register("0005_calls_playback_path")
+def _calls_playback_path(conn: Connection) -> None:
+    # Where the redacted copy of a call's recording is, so that reports play it.
+    columns = {c["name"] for c in inspect(conn).get_columns("calls")}
+    if "playback_path" not in columns:
+        conn.execute(text("ALTER TABLE calls ADD COLUMN playback_path TEXT"))

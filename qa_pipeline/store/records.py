@@ -98,6 +98,9 @@ class CallResult:
         transcript_path: Where a copy of the transcript JSON was written for reports.
         transcript_json: The transcript's JSON when already serialised (by a worker);
             made from ``transcript`` when None.
+        playback_path: The copy of the recording with personal data toned out, which
+            reports play instead of it; ``""`` when the call was transcribed without one
+            (an older copy is forgotten); None keeps what is stored (re-scoring).
     """
 
     meta: CallMetadata
@@ -112,6 +115,7 @@ class CallResult:
     error_kind: ErrorKind | None = None
     transcript_path: str | None = None
     transcript_json: str | None = None
+    playback_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,8 @@ class RunCounts:
     Attributes:
         discovered: Recordings found.
         skipped: Calls left alone (already done, earlier failures, outside --since…).
-        transcribed: Calls transcribed (or taken from the transcript cache).
+        transcribed: Calls to transcribe: recognised, or taken from the transcript cache.
+        from_cache: Of those, the calls whose transcript came from the cache.
         rescored: Calls scored from their stored transcript.
         succeeded: Calls stored as ok in this run.
         failed: Calls stored as failed in this run.
@@ -176,12 +181,15 @@ class RunCounts:
     succeeded: int = 0
     failed: int = 0
     audio_seconds: float = 0.0
+    # Last, so positional construction of the fields above keeps its meaning.
+    from_cache: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "discovered": self.discovered,
             "skipped": self.skipped,
             "transcribed": self.transcribed,
+            "from_cache": self.from_cache,
             "rescored": self.rescored,
             "succeeded": self.succeeded,
             "failed": self.failed,

@@ -61,6 +61,7 @@ runs = Table(
     Column("discovered", Integer, nullable=False, default=0),
     Column("skipped", Integer, nullable=False, default=0),
     Column("transcribed", Integer, nullable=False, default=0),
+    Column("from_cache", Integer, nullable=False, default=0),
     Column("rescored", Integer, nullable=False, default=0),
     Column("succeeded", Integer, nullable=False, default=0),
     Column("failed", Integer, nullable=False, default=0),
@@ -102,6 +103,9 @@ calls = Table(
     Column("score_s", Float),
     Column("cached", Boolean),
     Column("transcript_path", Text),
+    # The copy of the recording with personal data toned out (--redact-audio): call pages
+    # play it instead of the recording.
+    Column("playback_path", Text),
     Column("run_id", Integer, ForeignKey("runs.id")),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("call_id", name="uq_calls_call_id"),

@@ -335,6 +335,8 @@ class Store:
             "cached": tm.cached,
         }
         tr = result.transcript
+        if result.playback_path is not None:
+            values["playback_path"] = result.playback_path or None
         if tr is not None:
             values.update(
                 duration_s=tr.duration,
@@ -592,7 +594,7 @@ class Store:
         query = (
             select(
                 c.id, c.call_id, c.agent_id, c.agent_name, c.team, c.started_at, c.duration_s, c.path,
-                c.transcript_path, s.total, s.auto_failed, s.roles_inferred, s.language, s.scorecard_name,
+                c.transcript_path, c.playback_path, s.total, s.auto_failed, s.roles_inferred, s.language, s.scorecard_name,
                 s.scorecard_hash,
             )
             .select_from(schema.calls.join(schema.call_scores, s.call_pk == c.id))
@@ -619,7 +621,8 @@ class Store:
                     "call_score": row.total,
                     "critical_failed": bool(row.auto_failed),
                     "roles_inferred": bool(row.roles_inferred),
-                    "audio_path": row.path,
+                    # What a listener may hear: the redacted copy when one was written.
+                    "audio_path": row.playback_path or row.path,
                     "transcript_path": row.transcript_path,
                     "language": row.language,
                     "scorecard_name": row.scorecard_name,
@@ -865,6 +868,7 @@ def _run_record(row: Mapping[str, Any]) -> RunRecord:
             discovered=row["discovered"] or 0,
             skipped=row["skipped"] or 0,
             transcribed=row["transcribed"] or 0,
+            from_cache=row["from_cache"] or 0,
             rescored=row["rescored"] or 0,
             succeeded=row["succeeded"] or 0,
             failed=row["failed"] or 0,
