@@ -66,6 +66,7 @@ KERNELS_BUILD := $(VENV)/.kernels-build
 $(KERNELS_BUILD): qa_pipeline/kernels.py | $(BIN)/python
 	@$(BIN)/pip install --quiet "mypy>=1.13"
 	@if $(BIN)/mypyc qa_pipeline/kernels.py >$(VENV)/mypyc.log 2>&1; then \
+	  touch qa_pipeline/kernels*.so; \
 	  echo "Compiled qa_pipeline/kernels.py (scoring speedups)"; \
 	else \
 	  rm -f qa_pipeline/kernels*.so; \

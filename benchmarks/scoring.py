@@ -5,7 +5,7 @@ parties with overlaps, backchannels, a hold in some calls, frustration and empat
 and ASR-like slips — then scores them single-process against the default scorecard and
 prints calls per second against the target of 2,000 calls/s per core (500 µs per call).
 
-The inner loops run about 15% faster when ``qa_pipeline/kernels.py`` is compiled
+Scoring runs about 20% faster when ``qa_pipeline/kernels.py`` is compiled
 (``mypyc qa_pipeline/kernels.py``); the report says which build ran. Scores are identical
 either way: ``--save FILE`` writes every call's score JSON (one per line) and ``--verify FILE``
 checks a run against such a file byte for byte, e.g. before and after a change.

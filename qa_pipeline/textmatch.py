@@ -80,11 +80,22 @@ def load_kernels() -> ModuleType:
 
 
 def build_is_current(built: Path, source: Path) -> bool:
-    """Whether a compiled module is at least as new as its source (True without a source)."""
+    """Whether a compiled module is at least as new as its source (True without a source).
+
+    A mypyc build is the module's small import shim plus a ``<name>__mypyc`` library holding
+    the code; a rebuild rewrites the library but may keep an unchanged shim with its old time,
+    so the newer of the two counts.
+    """
     try:
-        return source.stat().st_mtime <= built.stat().st_mtime
+        source_time = source.stat().st_mtime
     except FileNotFoundError:
-        return not source.exists()
+        return True
+    try:
+        times = [built.stat().st_mtime]
+    except FileNotFoundError:
+        return False
+    times += [lib.stat().st_mtime for lib in built.parent.glob(f"{source.stem}__mypyc.*")]
+    return source_time <= max(times)
 
 
 def kernels_from_source(source: Path) -> ModuleType:
@@ -671,6 +682,7 @@ class PhraseMatch:
 
 
 _get_words = attrgetter("words")
+_get_text = attrgetter("text")
 _get_start = attrgetter("start")
 
 
@@ -719,8 +731,7 @@ class TokenTrack:
         # Nearly every word is one token: look those up, then splice in the few others
         # (words that expand, vanish or were never seen) found with C-speed scans. "" marks
         # them: no token is empty, and strings compare with it quickly.
-        get = _SINGLE_TOKEN.get
-        single = [get(w.text, "") for w in words]
+        single = kernels.single_tokens(list(map(_get_text, words)), _SINGLE_TOKEN)
         index = single.index
         try:
             i = index("")

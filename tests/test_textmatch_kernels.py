@@ -76,6 +76,9 @@ def test_turn_kernels_follow_their_definitions() -> None:
                 expected.append((i, k, min(end, other_ends[k]) - start))
         assert PLAIN.turn_overlaps(starts, ends, other_starts, other_ends, 0.5) == expected
 
+        texts = [rng.choice(["hello", "I'm", "um", "okay"]) for _ in range(len(starts))]
+        single = {"hello": "hello", "okay": "okay"}
+        assert PLAIN.single_tokens(texts, single) == [single.get(t, "") for t in texts]
         gaps = PLAIN.turn_gaps(starts, ends)
         assert gaps == [starts[i] - ends[i - 1] for i in range(1, len(starts))]
         breaks = PLAIN.longer_than(gaps, 3.0)
@@ -132,10 +135,18 @@ def test_stale_build_is_not_current(tmp_path: Path) -> None:
     os.utime(built, (1_000, 1_000))
     os.utime(source, (2_000, 2_000))
     assert not build_is_current(built, source)
+    # A rebuild rewrites the code library and may leave the unchanged import shim as it was.
+    library = tmp_path / "kernels__mypyc.cpython-311-x86_64-linux-gnu.so"
+    library.write_bytes(b"")
+    os.utime(library, (2_500, 2_500))
+    assert build_is_current(built, source)
+    os.utime(library, (1_500, 1_500))
+    assert not build_is_current(built, source)
     os.utime(built, (3_000, 3_000))
     assert build_is_current(built, source)
     source.unlink()
     assert build_is_current(built, source)
+    assert not build_is_current(tmp_path / "missing.so", library)
 
 
 def test_library_runs_a_current_build_or_the_source() -> None:
@@ -169,6 +180,9 @@ def test_compiled_kernels_equal_the_source() -> None:
         )
         runs = sorted(zip(starts + other, ends + other_ends))
         assert compiled.silences(runs, 3.0) == PLAIN.silences(runs, 3.0)
+        single = {"hello": "hello", "we're": "we", "ok": "okay"}
+        texts = [rng.choice(["hello", "we're", "ok", "um", "I'm", "unseen"]) for _ in range(rng.randrange(8))]
+        assert compiled.single_tokens(texts, single) == PLAIN.single_tokens(texts, single)
         gaps = PLAIN.turn_gaps(starts, ends)
         assert compiled.turn_gaps(starts, ends) == gaps
         assert compiled.longer_than(gaps, 1.5) == PLAIN.longer_than(gaps, 1.5)
