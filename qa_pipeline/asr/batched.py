@@ -42,7 +42,7 @@ SAMPLE_RATE = 16000
 # unambiguously which window it came from.
 _SLOT_SECONDS = WINDOW_SECONDS + 1.0
 # Windows handed to faster-whisper per call, in batches: bounds the features held at once.
-_BATCHES_PER_CALL = 4
+_BATCHES_PER_CALL = 2
 
 
 @dataclass(frozen=True)
