@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 from batch_support import SCORECARD, stored_result
 from qa_pipeline.cli.export import app as export_app
 from qa_pipeline.cli.status import app as status_app
-from qa_pipeline.errors import ConfigError
+from qa_pipeline.errors import ConfigError, ReportError
 from qa_pipeline.export import CALLS_EXPORT_COLUMNS, CRITERIA_EXPORT_COLUMNS, calls_path_for, export_results
 from qa_pipeline.scorecard import load_scorecard
 from qa_pipeline.stats import load_frames as load_exported
+from qa_pipeline.stats.frames import read_table
 from qa_pipeline.store import CallStatus, ErrorKind, RunCounts, RunStatus, Store
 
 CARD = load_scorecard(SCORECARD)
@@ -74,6 +75,16 @@ def test_exports_read_back_into_statistics(folder: Path) -> None:
             assert str(frames.calls["started_at"].dtype) == "datetime64[ns]"
     data = json.loads((folder / "r.json").read_text(encoding="utf-8"))
     assert isinstance(data[0]["evidence"], list) and list(data[0]) == list(DOCUMENTED)
+    # JSON lines read back the same, and a file of another shape is refused by name.
+    with Store.open("qa.db") as store:
+        result = export_results(store, folder / "r.json")
+    lines = folder / "lines.calls.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in json.loads(result.calls_path.read_text(encoding="utf-8"))), encoding="utf-8")
+    assert len(read_table(lines)) == 5
+    bad = folder / "bad.json"
+    bad.write_text('{"call_id": "c1"}', encoding="utf-8")
+    with pytest.raises(ReportError, match=r"bad\.json: expected a list of records"):
+        read_table(bad)
 
 
 def test_export_period_and_format_errors(folder: Path) -> None:

@@ -347,7 +347,16 @@ def read_table(path: str | Path) -> pd.DataFrame:
             except ImportError as exc:
                 raise ReportError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from exc
         if suffix in (".json", ".jsonl", ".ndjson"):
-            return pd.read_json(path, lines=suffix != ".json", orient="records", dtype=False, convert_dates=False)
+            # Parsed here rather than by pandas.read_json, which guesses types and dates from
+            # column names; values stay as written and prepare_* converts them.
+            text = path.read_text(encoding="utf-8")
+            if suffix == ".json":
+                records = json.loads(text)
+            else:
+                records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise ReportError(f"{path}: expected a list of records (objects), one per row")
+            return pd.DataFrame.from_records(records)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ReportError(f"{path}: cannot read table ({exc})") from exc
     raise ReportError(f"{path}: unknown table format {suffix!r} (use .csv, .parquet or .json)")
