@@ -335,8 +335,8 @@ def auto_workers(options: TranscribeOptions, executor: str = "local") -> int:
 
     faster-whisper on a CPU: one worker per core (up to :data:`MAX_AUTO_WORKERS`), each with
     an equal share of the cores as inference threads. On two idle cores two single-threaded
-    workers ran 10 minutes of calls in 14.5 s against 21.9 s for one worker with two threads
-    (``qa bench``): VAD, decoding, feature extraction and word alignment run on one thread,
+    workers ran 10 minutes of calls in 15.3 s against 24.1 s for one worker with two threads
+    (``qa bench``, packed decoding): VAD, decoding, feature extraction and word alignment run on one thread,
     and Whisper tiny's small matrices do not spread well over two. On a GPU one worker, which
     keeps the GPU busy with batches. openai-whisper: one worker, whose PyTorch uses all the
     cores (two single-threaded workers were 2.7 times slower). On Ray, one (``--workers``

@@ -32,11 +32,10 @@ import numpy as np
 
 # Whisper's window length: the encoder input is always this long.
 WINDOW_SECONDS = 30.0
-# Silence before the first piece and room left after the last. Whisper is trained on windows
-# cut out of long recordings, where speech running into either edge continues in the
-# neighbouring window, so it tends to skip speech that starts right at a window's start (or
-# runs to its end): on a rendered call a phone number read at the start of a window was left
-# out entirely, and came back with one second of silence in front of it.
+# Silence before the first piece and room left after the last. Whisper can skip speech that
+# starts at a window's very first sample: on a rendered call a phone number read at the start
+# of a window was left out entirely, and came back with one second of silence in front of it.
+# The room at the end keeps the last words off the other edge in the same way.
 LEAD_SECONDS = 1.0
 TAIL_SECONDS = 1.0
 # Speech one window holds.
