@@ -43,6 +43,7 @@ from typing import IO, Any, Callable, Mapping
 
 from qa_pipeline import __version__
 from qa_pipeline.errors import AudioError, ConfigError, ModelError, QAError, ScorecardError, TranscriptError
+from qa_pipeline.ingest import IgnoredFile
 from qa_pipeline.log import LOGGER_NAME, get_logger
 from qa_pipeline.metadata import CallMetadata, MetadataOptions
 from qa_pipeline.options import AudioOptions, TranscribeOptions
@@ -110,6 +111,9 @@ class BatchOptions:
             machine) or ``ray`` (a Ray cluster, see :mod:`qa_pipeline.executors.ray_executor`).
         ray_address: The Ray cluster for ``ray``: ``auto``, ``HOST:PORT`` or
             ``ray://HOST:PORT``; None = a new local cluster (or ``RAY_ADDRESS``).
+        exclude: More folders (or files) never searched for recordings, such as the reports
+            folder and the store; the run's transcripts, log, cache and redacted-audio
+            folders are left out anyway (see :attr:`output_paths`).
     """
 
     recordings: Path | None
@@ -132,6 +136,7 @@ class BatchOptions:
     redaction: RedactionOptions = field(default_factory=RedactionOptions)
     executor: str = "local"
     ray_address: str | None = None
+    exclude: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -167,7 +172,19 @@ class BatchOptions:
             "redaction": self.redaction.to_dict(),
             "executor": self.executor,
             "ray_address": self.ray_address,
+            "exclude": [str(p) for p in self.exclude],
         }
+
+    @property
+    def output_paths(self) -> tuple[Path, ...]:
+        """Where the run writes: never searched for recordings, or a report's audio copies
+        would come back as new calls in the next run."""
+        paths = [*self.exclude, self.transcripts_dir, self.log_dir, self.redaction.audio_dir]
+        if self.use_cache:
+            from qa_pipeline.cache import default_cache_dir
+
+            paths.append(self.cache_dir or default_cache_dir())
+        return tuple(Path(p).expanduser() for p in paths if p is not None)
 
 
 @dataclass(frozen=True)
@@ -184,6 +201,8 @@ class PlannedCall:
         pk: The stored row to update, if any.
         error: For ``fail``: the message.
         error_kind: For ``fail``: the kind.
+        record: For ``fail``: store the failure. False for a recording whose call id another
+            recording holds: its row is that call's, and must not be overwritten.
     """
 
     meta: CallMetadata
@@ -195,6 +214,7 @@ class PlannedCall:
     pk: int | None = None
     error: str | None = None
     error_kind: ErrorKind | None = None
+    record: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -215,12 +235,15 @@ class RunPlan:
         discovered: Recordings found (or stored transcripts considered, for ``rescore``).
         hash_seconds: Time spent hashing files while planning.
         updates: Metadata changes to apply to stored calls that are otherwise done.
+        ignored: Audio-named files left out because they are not regular files (FIFOs,
+            devices, links to them).
     """
 
     calls: tuple[PlannedCall, ...]
     discovered: int
     hash_seconds: float = 0.0
     updates: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    ignored: tuple[IgnoredFile, ...] = ()
 
     def of(self, action: Action) -> list[PlannedCall]:
         return [c for c in self.calls if c.action is action]
@@ -321,6 +344,7 @@ class RunSummary:
             "wall_seconds": round(self.wall_seconds, 3),
             "log_path": None if self.log_path is None else str(self.log_path),
             "dry_run": self.dry_run,
+            "ignored": [i.to_dict() for i in self.plan.ignored],
         }
 
 
@@ -380,15 +404,18 @@ def plan_run(store: Store, options: BatchOptions, scorecard_hash: str) -> RunPla
     if options.rescore:
         return _plan_rescore(store, options, scorecard_hash)
     from qa_pipeline.audio import file_sha256
-    from qa_pipeline.ingest import discover_calls
+    from qa_pipeline.ingest import discover_recordings
 
     if options.recordings is None:
         raise ConfigError("a recordings folder is needed (only --rescore works without one)")
     # Absolute paths, so a run from another folder recognises the same files.
-    metas = discover_calls(Path(options.recordings).expanduser().resolve(), options.metadata)
+    metas, ignored = discover_recordings(
+        Path(options.recordings).expanduser().resolve(), options.metadata, options.output_paths
+    )
     known = store.known_calls(scorecard_hash)
     by_path = {k.path: k for k in known}
     by_id = {k.call_id: k for k in known}
+    owners = _call_id_owners(metas, by_id)
     by_sha = {k.content_sha256: k for k in known}
     engine, model = options.transcribe.engine, model_label(options.transcribe)
     planned: list[PlannedCall] = []
@@ -407,6 +434,15 @@ def plan_run(store: Store, options: BatchOptions, scorecard_hash: str) -> RunPla
         planned.append(item)
 
     for meta in metas:
+        owner = owners.get(meta.call_id)
+        if owner is not None and owner != meta.path:
+            error = (f"{meta.path}: call_id {meta.call_id!r} is already used by {owner}; "
+                     "give each recording its own call_id")
+            add(PlannedCall(meta, Action.FAIL, "duplicate call id", error=error, error_kind=ErrorKind.METADATA, record=False))
+            continue
+        if owner is not None and meta.problem == f"call_id {meta.call_id!r} is already used by {_first_other(metas, meta)}":
+            # The stored call keeps its id: the duplicate is the other recording.
+            meta = replace(meta, problem=None)
         if options.since is not None and meta.started_at.date() < options.since:
             add(PlannedCall(meta, Action.SKIP, f"started before --since {options.since}"))
             continue
@@ -449,7 +485,29 @@ def plan_run(store: Store, options: BatchOptions, scorecard_hash: str) -> RunPla
             if change:
                 updates[stored.pk] = change
         add(item)
-    return RunPlan(tuple(planned), len(metas), hash_seconds, updates)
+    return RunPlan(tuple(planned), len(metas), hash_seconds, updates, tuple(ignored))
+
+
+def _call_id_owners(metas: list[CallMetadata], by_id: Mapping[str, StoredCall]) -> dict[str, Path]:
+    """For each call id given to more than one recording, the recording that keeps it.
+
+    That is the one the store already holds under the id, else the first found; the others
+    fail without touching the stored call, so the same files give the same outcome every run.
+    """
+    paths: dict[str, list[Path]] = {}
+    for meta in metas:
+        paths.setdefault(meta.call_id, []).append(meta.path)
+    owners = {}
+    for call_id, group in paths.items():
+        if len(group) < 2:
+            continue
+        stored = by_id.get(call_id)
+        owners[call_id] = next((p for p in group if stored is not None and str(p) == stored.path), group[0])
+    return owners
+
+
+def _first_other(metas: list[CallMetadata], meta: CallMetadata) -> Path | None:
+    return next((m.path for m in metas if m.call_id == meta.call_id and m.path != meta.path), None)
 
 
 def _plan_one(
@@ -951,6 +1009,9 @@ class _Runner:
         for item in skipped:
             if item.reason.startswith("failed before"):
                 self.log.write("skip", call_id=item.meta.call_id, path=str(item.meta.path), reason=item.reason)
+        for ignored in plan.ignored:
+            # Reading a FIFO or a device could block or never end: left out, but never silently.
+            log.warning("%s: skipped: %s", ignored.path, ignored.reason)
         if plan.updates:
             self.store.update_calls(plan.updates)
             self.log.write("metadata_updated", calls=len(plan.updates))
@@ -1123,7 +1184,8 @@ class _Runner:
             error=error,
             error_kind=kind,
         )
-        self.store.save_call(result, self.run_id, item.pk)
+        if item.record:
+            self.store.save_call(result, self.run_id, item.pk)
         if item.action is Action.TRANSCRIBE:
             self.transcribed += 1
         elif item.action is Action.RESCORE:

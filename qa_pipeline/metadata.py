@@ -295,33 +295,93 @@ class _Row:
 
 
 def _read_manifest(path: Path, columns: ManifestColumns) -> tuple[dict[Path, _Row], dict[Path, str]]:
-    """Rows of one manifest keyed by resolved file path, and per-file problems (duplicates)."""
+    """Rows of one manifest keyed by resolved file path, and per-file problems (duplicates).
+
+    Raises:
+        ConfigError: The file cannot be read, or has a syntax error (an unclosed quote, a
+            repeated column name, a row with more fields than the header); the message names
+            the file and line.
+    """
     rows: dict[Path, _Row] = {}
     problems: dict[Path, str] = {}
+    header: list[str] | None = None
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            if columns.file not in header:
-                raise ConfigError(
-                    f"{path}: manifest has no {columns.file!r} column (columns: {', '.join(header) or 'none'}); "
-                    "set [metadata.columns] file = \"...\" in qa.toml"
-                )
-            wanted = {name: getattr(columns, name) for name in FIELDS}
-            for line, raw in enumerate(reader, start=2):
-                name = (raw.get(columns.file) or "").strip()
+            for line, _, raw in _csv_rows(path, f):
+                if header is None:
+                    header = raw
+                    _check_header(path, header, columns)
+                    wanted = {name: header.index(getattr(columns, name)) for name in FIELDS if getattr(columns, name) in header}
+                    file_at = header.index(columns.file)
+                    continue
+                if not any(cell.strip() for cell in raw):
+                    continue  # a blank line
+                if len(raw) > len(header):
+                    raise ConfigError(
+                        f"{path}:{line}: {len(raw)} fields in a row, but the header names {len(header)} column(s); "
+                        "quote values that contain a comma"
+                    )
+                cells = raw + [""] * (len(header) - len(raw))
+                name = cells[file_at].strip()
                 if not name:
                     log.warning("%s:%d: row without a file name, ignored", path, line)
                     continue
                 target = (path.parent / name).resolve()
-                values = {k: (raw.get(col) or "").strip() for k, col in wanted.items() if (raw.get(col) or "").strip()}
+                values = {k: cells[i].strip() for k, i in wanted.items() if cells[i].strip()}
                 if target in rows:
                     problems[target] = f"listed twice in {path} (lines {rows[target].line} and {line})"
                     continue
                 rows[target] = _Row(values, path, line)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read manifest ({exc})") from exc
+    if header is None:
+        _check_header(path, [], columns)
     return rows, problems
+
+
+def _csv_rows(path: Path, f: Any) -> Iterable[tuple[int, int, list[str]]]:
+    """(first line, last line, fields) of each CSV record, refusing quotes that run away.
+
+    A quoted field left open swallows every row after it, and those calls would fail as
+    "not in the manifest" with no word of the cause: a record spanning several lines, or one
+    still open at the end of the file, is an error naming the line where it starts.
+    """
+    reader = csv.reader(f, strict=True)
+    end = 0
+    while True:
+        start = end + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if reader.line_num > start or "end of data" in str(exc):
+                raise ConfigError(
+                    f"{path}:{start}: a quoted field opened on line {start} is never closed ({exc})"
+                ) from None
+            raise ConfigError(f"{path}:{reader.line_num}: CSV syntax error ({exc})") from None
+        end = reader.line_num
+        if end > start:
+            raise ConfigError(
+                f"{path}:{start}: a quoted field opened on line {start} runs on to line {end}; "
+                "close the quote (values in a manifest never span lines)"
+            )
+        yield start, end, raw
+
+
+def _check_header(path: Path, header: list[str], columns: ManifestColumns) -> None:
+    names = [h.strip() for h in header]
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise ConfigError(f"{path}:1: column {name!r} appears twice in the header")
+        seen.add(name)
+    header[:] = names
+    if columns.file not in names:
+        raise ConfigError(
+            f"{path}: manifest has no {columns.file!r} column (columns: {', '.join(n for n in names if n) or 'none'}); "
+            "set [metadata.columns] file = \"...\" in qa.toml"
+        )
 
 
 def _read_sidecar(path: Path, columns: ManifestColumns) -> dict[str, str]:
@@ -343,16 +403,26 @@ def _sidecar_for(path: Path) -> Path | None:
     return None
 
 
-def _manifests(root: Path, name: str) -> list[Path]:
+def _manifests(root: Path, name: str, exclude: Iterable[str | Path] = ()) -> list[Path]:
     if not name:
         return []
     if root.is_file():
         root = root.parent
-    return sorted(p for p in root.rglob(name) if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    excluded = tuple(Path(e).expanduser().resolve() for e in exclude)
+    return sorted(
+        p for p in root.rglob(name)
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and not any(x == p.resolve() or x in p.resolve().parents for x in excluded)
+    )
 
 
 def resolve_metadata(
-    paths: Iterable[Path], root: Path, options: MetadataOptions | None = None, default_ids: Mapping[Path, str] | None = None
+    paths: Iterable[Path],
+    root: Path,
+    options: MetadataOptions | None = None,
+    default_ids: Mapping[Path, str] | None = None,
+    exclude: Iterable[str | Path] = (),
 ) -> list[CallMetadata]:
     """Resolve the metadata of each recording.
 
@@ -361,20 +431,22 @@ def resolve_metadata(
         root: The recordings folder; manifests are looked for in it and below.
         options: Sources and column names.
         default_ids: Call ids to use when no source gives one (default: the file stem).
+        exclude: Folders whose manifests are not read (the run's own output).
 
     Returns:
         One record per path, in order. A record with ``problem`` set cannot be processed;
         its message says which sources were tried.
 
     Raises:
-        ConfigError: A manifest cannot be read or lacks its file column.
+        ConfigError: A manifest cannot be read, lacks its file column or has a syntax error
+            (the message names the file and line).
     """
     opts = options or MetadataOptions()
     zone = _zone(opts.timezone)
     pattern = FilenamePattern(opts.pattern) if opts.pattern else None
     manifest_rows: dict[Path, _Row] = {}
     manifest_problems: dict[Path, str] = {}
-    manifest_files = _manifests(Path(root), opts.manifest)
+    manifest_files = _manifests(Path(root), opts.manifest, exclude)
     # Deeper manifests win over shallower ones for the same file.
     for manifest in sorted(manifest_files, key=lambda p: len(p.parts)):
         rows, problems = _read_manifest(manifest, opts.columns)

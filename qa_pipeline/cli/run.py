@@ -172,6 +172,8 @@ def run(
         redaction=redaction,
         executor=executor.value if executor is not None else config.executor,
         ray_address=ray_address or config.ray_address,
+        # The report site holds audio copies: inside the recordings folder it must not be read back.
+        exclude=(reports_dir,) + _store_files(db or config.db),
     )
     store = _open_store(db or config.db, dry_run)
     with store:
@@ -185,6 +187,15 @@ def run(
             report_failed = not _refresh(store, reports_dir, config.report_pdf if pdf is None else pdf, config.report_title, refresh_reports)
     if summary.failures or report_failed:
         raise typer.Exit(1)
+
+
+def _store_files(target: str) -> tuple[Path, ...]:
+    from qa_pipeline.store import database_url
+
+    url = database_url(target)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return ()
+    return (Path(url.database),)
 
 
 def _open_store(target: str, dry_run: bool) -> Any:
@@ -246,6 +257,8 @@ def _print_summary(summary: Any) -> None:
     speed = f" ({summary.speed:.1f}x real time)" if c.audio_seconds and summary.wall_seconds else ""
     typer.echo(f"Audio {c.audio_seconds / 3600:.2f} h in {_duration(summary.wall_seconds)}{speed}."
                + (f" Log: {summary.log_path}" if summary.log_path else ""))
+    for ignored in summary.plan.ignored:
+        typer.echo(f"Skipped {ignored.path}: {ignored.reason}", err=True)
     if summary.failures:
         typer.echo(f"{len(summary.failures)} call(s) failed:", err=True)
         for f in summary.failures:
