@@ -57,6 +57,33 @@ def test_manifest_without_its_file_column_is_a_config_error(tmp_path: Path) -> N
         discover_calls(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        # An unclosed quote would swallow every later row: those calls would fail as "not in
+        # calls.csv" with no word of the cause.
+        ('file,agent_id\na.wav,"1\nb.wav,2\nc.wav,3\n', 2, "a quoted field opened on line 2 is never closed"),
+        ('file,agent_id\na.wav,"1\nb.wav,2"\nc.wav,3\n', 2, "a quoted field opened on line 2 runs on to line 3"),
+        ("file,agent_id,agent_id\na.wav,1,2\n", 1, "column 'agent_id' appears twice in the header"),
+        ("file,agent_id\na.wav,1\nb.wav,2,Smith\n", 3, "3 fields in a row, but the header names 2 column(s)"),
+    ],
+)
+def test_manifest_syntax_errors_name_the_file_and_line(tmp_path: Path, text: str, where: int, message: str) -> None:
+    _touch(tmp_path, "a.wav", "b.wav", "c.wav")
+    (tmp_path / "calls.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        discover_calls(tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'calls.csv'}:{where}: {message}")
+
+
+def test_short_rows_and_blank_lines_are_still_read(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.wav", "b.wav")
+    (tmp_path / "calls.csv").write_text("file,agent_id,team\na.wav,1\n\nb.wav,2,Cards\n", encoding="utf-8")
+    a, b = discover_calls(tmp_path)
+    assert (a.agent_id, a.team, b.agent_id, b.team) == ("1", None, "2", "Cards")
+    assert b.sources["agent_id"].endswith("calls.csv:4")
+
+
 def test_sidecar_wins_over_manifest_and_pattern(tmp_path: Path) -> None:
     [p] = _touch(tmp_path, "A5_20240301-081500_x1.wav")
     (tmp_path / "calls.csv").write_text("file,agent_id,team\nA5_20240301-081500_x1.wav,MANIFEST,Sales\n", encoding="utf-8")

@@ -1,0 +1,130 @@
+"""The batch under faults: duplicate call ids, broken manifests, its own output inside the
+recordings folder, files that are not regular files, folders it cannot write, a killed run,
+workers whose parent dies.
+
+Recordings are the session's cached clips, so no test here runs the recogniser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from batch_support import SCORECARD, good_calls, manifest_row, session_audio, write_manifest
+from qa_pipeline.batch import Action, BatchOptions, plan_run, run_batch
+from qa_pipeline.cli.run import app as run_app
+from qa_pipeline.scorecard import load_scorecard
+from qa_pipeline.store import ErrorKind, RunStatus, Store
+
+CARD = load_scorecard(SCORECARD)
+
+
+@pytest.fixture(scope="module")
+def audio(tmp_path_factory: pytest.TempPathFactory):
+    return session_audio(tmp_path_factory)
+
+
+def _run(*args: str) -> object:
+    return CliRunner().invoke(run_app, ["run", *args])
+
+
+def _options(rec: Path, tmp_path: Path, cache: Path, **changes) -> BatchOptions:
+    return BatchOptions(recordings=rec, scorecard=SCORECARD, cache_dir=cache, log_dir=tmp_path / "logs", **changes)
+
+
+def _stored(store: Store) -> dict[str, tuple]:
+    calls, _ = store.load_frames()
+    return {r.call_id: (r.audio_path, r.call_score) for r in calls.itertuples()}
+
+
+# --------------------------------------------------------------------------- duplicate call ids
+def test_a_duplicate_call_id_fails_the_later_file_and_never_touches_the_stored_call(audio, tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    good_calls(rec, audio.clips, ("call-001", "call-002"))
+    write_manifest(rec, [manifest_row("call-001.wav", "X1"), manifest_row("call-002.wav", "X1")])
+    first, second = (rec / "call-001.wav").resolve(), (rec / "call-002.wav").resolve()
+    with Store.open(tmp_path / "qa.db") as store:
+        stored = None
+        for attempt in range(3):
+            summary = run_batch(store, _options(rec, tmp_path, audio.cache))
+            # The same outcome every run: the first file scored once, the second refused.
+            assert summary.status is RunStatus.FAILED, attempt
+            [failure] = summary.failures
+            assert failure.path == str(second) and failure.error_kind is ErrorKind.METADATA
+            assert failure.error == f"{second}: call_id 'X1' is already used by {first}; give each recording its own call_id"
+            assert summary.counts.transcribed == (1 if attempt == 0 else 0), attempt
+            now = _stored(store)
+            assert list(now) == ["X1"] and now["X1"][0] == str(first) and now["X1"][1] is not None
+            assert stored is None or now == stored
+            stored = now
+            [row] = [k for k in store.known_calls(CARD.content_hash) if k.call_id == "X1"]
+            assert row.status.value == "ok" and row.path == str(first)
+        assert store.failures(None) == []  # the refusal is reported, never stored over the call
+
+
+def test_the_stored_owner_of_a_call_id_keeps_it_when_a_new_file_claims_it(audio, tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    good_calls(rec, audio.clips, ("call-002",))
+    write_manifest(rec, [manifest_row("call-002.wav", "X1")])
+    opts = _options(rec, tmp_path, audio.cache)
+    with Store.open(tmp_path / "qa.db") as store:
+        assert run_batch(store, opts).status is RunStatus.OK
+        # A file sorting before the stored one now claims the same call id.
+        shutil.copyfile(audio.clips / "call-001.wav", rec / "a-new.wav")
+        write_manifest(rec, [manifest_row("a-new.wav", "X1"), manifest_row("call-002.wav", "X1")])
+        plan = {c.meta.path.name: c for c in plan_run(store, opts, CARD.content_hash).calls}
+        assert plan["call-002.wav"].action is Action.SKIP and plan["call-002.wav"].reason == "already done"
+        assert plan["a-new.wav"].action is Action.FAIL and not plan["a-new.wav"].record
+        assert "call_id 'X1' is already used by" in plan["a-new.wav"].error
+
+
+# --------------------------------------------------------------------------- manifests
+def test_a_manifest_syntax_error_stops_the_run_naming_file_and_line(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / "calls.csv").write_text(
+        'file,call_id,agent_id\na.wav,"a1,A1\nb.wav,b1,B1\nc.wav,c1,C1\n', encoding="utf-8"
+    )
+    result = _run("rec", "--scorecard", str(SCORECARD), "--db", str(tmp_path / "qa.db"), "--no-report")
+    assert result.exit_code == 2, result.output
+    manifest = (rec / "calls.csv").resolve()
+    assert result.stderr.startswith(f"Error: {manifest}:2: a quoted field opened on line 2 is never closed")
+
+
+# --------------------------------------------------------------------------- the run's own output
+def test_output_folders_inside_the_recordings_folder_are_never_read_as_recordings(audio, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    good_calls(tmp_path, audio.clips, ("call-001",))
+    write_manifest(tmp_path, [manifest_row("call-001.wav", "c1")])
+    for folder in ("reports/audio", "logs", "cache", "redacted", "elsewhere"):
+        (tmp_path / folder).mkdir(parents=True)
+        shutil.copyfile(audio.clips / "call-002.wav", tmp_path / folder / "copy.wav")
+    result = _run(".", "--scorecard", str(SCORECARD), "--db", "qa.db", "--cache-dir", "cache", "--logs", "logs",
+                  "--redact-audio", "redacted", "--dry-run")
+    assert result.exit_code == 0, result.output
+    listed = sorted(line.split()[1] for line in result.stdout.splitlines()[1:])
+    assert listed == [str((tmp_path / p).resolve()) for p in ("call-001.wav", "elsewhere/copy.wav")], result.stdout
+
+
+# --------------------------------------------------------------------------- files that are not regular files
+def test_fifos_and_links_to_devices_are_skipped_and_said_so(audio, tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    good_calls(rec, audio.clips, ("call-001",))
+    os.mkfifo(rec / "pipe.wav")
+    (rec / "zero.wav").symlink_to("/dev/zero")
+    (rec / "gone.wav").symlink_to(rec / "no-such-file.wav")
+    write_manifest(rec, [manifest_row("call-001.wav", "c1")])
+    result = _run(str(rec), "--scorecard", str(SCORECARD), "--db", str(tmp_path / "qa.db"), "--cache-dir", str(audio.cache),
+                  "--logs", str(tmp_path / "logs"), "--no-report")
+    assert result.exit_code == 0, result.output
+    assert "1 call(s) found" in result.stdout
+    assert f"Skipped {rec.resolve() / 'pipe.wav'}: not a regular file: FIFO" in result.stderr
+    assert f"Skipped {rec.resolve() / 'zero.wav'}: not a regular file: character device (a link to one)" in result.stderr
+    assert f"Skipped {rec.resolve() / 'gone.wav'}: not a regular file (a broken link" in result.stderr
+    log = next((tmp_path / "logs").glob("run-*.jsonl")).read_text(encoding="utf-8")
+    assert "pipe.wav: skipped: not a regular file: FIFO" in log
