@@ -317,6 +317,8 @@ class RunSummary:
         log_path: The JSON-lines log, if written.
         plan: The plan (for a dry run: what would be done).
         dry_run: Nothing was written.
+        problems: Output the run could not write (transcript copies, its log); the calls are
+            stored all the same, and the run counts as failed.
     """
 
     run_id: int | None
@@ -328,6 +330,7 @@ class RunSummary:
     log_path: Path | None
     plan: RunPlan
     dry_run: bool = False
+    problems: tuple[str, ...] = ()
 
     @property
     def speed(self) -> float:
@@ -345,6 +348,7 @@ class RunSummary:
             "log_path": None if self.log_path is None else str(self.log_path),
             "dry_run": self.dry_run,
             "ignored": [i.to_dict() for i in self.plan.ignored],
+            "problems": list(self.problems),
         }
 
 
@@ -867,21 +871,43 @@ class RunLog:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
+        self.problem: str | None = None
         self._file: IO[str] | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = path.open("a", encoding="utf-8")
+            except OSError as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        # A log that cannot be written must not cost the run its calls: it stops logging, and
+        # the run reports why and counts as failed.
+        self.problem = f"{self.path}: cannot write the run log ({exc.strerror or exc})"
+        self.path = None
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                log.debug("closing the failed run log failed too", exc_info=True)
+            self._file = None
 
     def write(self, event: str, **fields: Any) -> None:
         if self._file is None:
             return
         record = {"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "event": event, **fields}
-        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            self._fail(exc)
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as exc:
+                self._fail(exc)
             self._file = None
 
 
@@ -949,8 +975,8 @@ def _locked_run(store: Store, options: BatchOptions, card: Any, progress: Progre
     run_id = store.start_run(None if options.recordings is None else str(options.recordings), options.to_dict())
     log_path = None if options.log_dir is None else Path(options.log_dir) / f"run-{run_id:06d}.jsonl"
     run_log = RunLog(log_path)
-    if log_path is not None:
-        store.set_run_log(run_id, str(log_path))
+    if run_log.path is not None:
+        store.set_run_log(run_id, str(run_log.path))
     bridge = _LogBridge(run_log)
     logging.getLogger(LOGGER_NAME).addHandler(bridge)
     runner = _Runner(store, options, card, run_id, run_log, progress)
@@ -986,6 +1012,7 @@ class _Runner:
         self.log = run_log
         self.progress = progress
         self.failures: list[CallFailure] = []
+        self.problems: list[str] = []
         self.succeeded = 0
         self.transcribed = 0
         self.from_cache = 0
@@ -1025,10 +1052,16 @@ class _Runner:
         if work:
             self._execute(work)
         counts = self.counts(plan.discovered)
-        status = RunStatus.FAILED if self.failures else RunStatus.OK
+        problems = self.output_problems()
+        status = RunStatus.FAILED if self.failures or problems else RunStatus.OK
         wall = time.perf_counter() - started
-        self.store.finish_run(self.run_id, status, counts, wall)
-        return RunSummary(self.run_id, status, counts, tuple(self.failures), plan.skipped_by_reason(), wall, self.log.path, plan)
+        self.store.finish_run(self.run_id, status, counts, wall, "; ".join(problems) or None)
+        return RunSummary(self.run_id, status, counts, tuple(self.failures), plan.skipped_by_reason(), wall, self.log.path, plan,
+                          problems=tuple(problems))
+
+    def output_problems(self) -> list[str]:
+        """What the run could not write, the run log included."""
+        return self.problems + ([self.log.problem] if self.log.problem else [])
 
     # -- workers
     def _worker_config(self, load_engine: bool) -> WorkerConfig:
@@ -1133,9 +1166,15 @@ class _Runner:
         document = outcome.transcript_json
         if outcome.transcript is not None and document is None:
             document = transcript_document(outcome.transcript)
-        if document is not None and self.options.transcripts_dir is not None:
+        if document is not None and self.options.transcripts_dir is not None and not self.problems:
             target = Path(self.options.transcripts_dir) / transcript_file_name(item.meta.call_id)
-            transcript_path = str(_write_atomic(target, document).resolve())
+            try:
+                transcript_path = str(_write_atomic(target, document).resolve())
+            except OSError as exc:
+                # The call is stored with its transcript all the same; the report writes the
+                # missing copies once the folder can be written.
+                self.problems.append(f"{target.parent}: cannot write transcript copies ({exc.strerror or exc})")
+                log.warning("%s", self.problems[-1])
         result = CallResult(
             meta=item.meta,
             content_sha256=item.sha256 or "",
@@ -1213,11 +1252,15 @@ class _Runner:
 
 
 def _write_atomic(path: Path, text: str) -> Path:
-    # A crash never leaves half a file for the report to trip over.
+    # A crash never leaves half a file for the report to trip over, nor does a full disk.
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -1235,11 +1278,16 @@ def refresh_reports(store: Store, reports_dir: str | os.PathLike[str], pdf: bool
     Raises:
         ReportError: The report cannot be written.
     """
+    from qa_pipeline.errors import ReportError
     from qa_pipeline.report import ReportOptions, render_site
     from qa_pipeline.stats import analyse, prepare_frames
 
     reports_dir = Path(reports_dir)
-    store.export_transcripts(reports_dir / "transcripts")
+    try:
+        store.export_transcripts(reports_dir / "transcripts")
+    except OSError as exc:
+        where = exc.filename or reports_dir / "transcripts"
+        raise ReportError(f"{where}: cannot write transcript copies ({exc.strerror or exc})") from exc
     calls, criteria = store.load_frames()
     if calls.empty:
         return None

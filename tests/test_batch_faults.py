@@ -128,3 +128,47 @@ def test_fifos_and_links_to_devices_are_skipped_and_said_so(audio, tmp_path: Pat
     assert f"Skipped {rec.resolve() / 'gone.wav'}: not a regular file (a broken link" in result.stderr
     log = next((tmp_path / "logs").glob("run-*.jsonl")).read_text(encoding="utf-8")
     assert "pipe.wav: skipped: not a regular file: FIFO" in log
+
+
+# --------------------------------------------------------------------------- folders it cannot write
+def test_calls_are_stored_when_reports_and_logs_cannot_be_written(audio, tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    write_manifest(rec, good_calls(rec, audio.clips, ("call-001", "call-003")))
+    # Files where the folders should be: unwritable even for root, which ignores permissions.
+    (tmp_path / "reports").write_text("not a folder", encoding="utf-8")
+    (tmp_path / "logs").write_text("not a folder", encoding="utf-8")
+    db = tmp_path / "qa.db"
+    result = _run(str(rec), "--scorecard", str(SCORECARD), "--db", str(db), "--cache-dir", str(audio.cache),
+                  "--reports", str(tmp_path / "reports"), "--logs", str(tmp_path / "logs"))
+    assert result.exit_code == 1, result.output
+    assert "2 processed: 2 ok, 0 failed" in result.stdout
+    assert "Traceback" not in result.output
+    assert f"Error: {tmp_path / 'reports' / 'transcripts'}: cannot write transcript copies (" in result.stderr
+    assert "cannot write the run log (" in result.stderr
+    assert "Error: reports not refreshed: " in result.stderr
+    with Store.open(db, create=False) as store:
+        assert len(_stored(store)) == 2 and all(score is not None for _, score in _stored(store).values())
+        [run] = store.runs()
+        assert run.status is RunStatus.FAILED and run.counts.succeeded == 2
+        assert "cannot write transcript copies" in run.error and "reports not refreshed" in run.error
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_page_that_cannot_be_written_leaves_no_partial_file(tmp_path: Path) -> None:
+    import resource
+    import signal
+
+    from qa_pipeline.errors import ReportError
+    from qa_pipeline.report.render import _write
+
+    # A file-size limit stands in for a full disk: writes past it fail with EFBIG.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))
+    try:
+        with pytest.raises(ReportError, match=r"cannot write .*index\.html: File too large"):
+            _write(tmp_path / "index.html", "<p>page</p>" * 10_000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert list(tmp_path.iterdir()) == []

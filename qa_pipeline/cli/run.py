@@ -185,8 +185,18 @@ def run(
         report_failed = False
         if not no_report:
             report_failed = not _refresh(store, reports_dir, config.report_pdf if pdf is None else pdf, config.report_title, refresh_reports)
-    if summary.failures or report_failed:
+            if report_failed:
+                _record_report_failure(store, summary, reports_dir)
+    if summary.failures or summary.problems or report_failed:
         raise typer.Exit(1)
+
+
+def _record_report_failure(store: Any, summary: Any, reports_dir: Path) -> None:
+    # The run row says "ok" until now: a nightly check reading qa status must see the failure.
+    from qa_pipeline.store import RunStatus
+
+    reason = "; ".join([*summary.problems, f"{reports_dir}: reports not refreshed"])
+    store.finish_run(summary.run_id, RunStatus.FAILED, summary.counts, summary.wall_seconds, reason)
 
 
 def _store_files(target: str) -> tuple[Path, ...]:
@@ -264,6 +274,8 @@ def _print_summary(summary: Any) -> None:
         for f in summary.failures:
             reason = f.error[len(f.path) + 2 :] if f.error.startswith(f"{f.path}: ") else f.error
             typer.echo(f"  {f.path}: {reason}", err=True)
+    for problem in summary.problems:
+        typer.echo(f"Error: {problem} (the calls are stored)", err=True)
 
 
 def _print_plan(summary: Any) -> None:
@@ -292,6 +304,10 @@ def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_repor
         result = refresh_reports(store, reports_dir, pdf=pdf, title=title)
     except QAError as exc:
         typer.echo(f"Error: reports not refreshed: {exc}", err=True)
+        return False
+    except OSError as exc:
+        where = exc.filename or reports_dir
+        typer.echo(f"Error: reports not refreshed: {where}: cannot write ({exc.strerror or exc})", err=True)
         return False
     if result is None:
         typer.echo("No scored calls yet: no report written.")
