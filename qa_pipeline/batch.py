@@ -1044,6 +1044,7 @@ class _Runner:
             self.log.write("metadata_updated", calls=len(plan.updates))
         failures = plan.of(Action.FAIL)
         work = [c for c in plan.calls if c.action in (Action.TRANSCRIBE, Action.RESCORE)]
+        self.store.set_run_counts(self.run_id, self.counts(plan.discovered))
         self.total = len(failures) + len(work)
         self.t0 = time.perf_counter()
         self._report(None)

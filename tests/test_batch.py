@@ -195,6 +195,8 @@ def test_sigkill_mid_run_then_rerun_scores_every_call_once(db_url: str, audio, t
         _assert_no_partial_rows(store)
         latest, killed = store.runs()[:2]
         assert killed.status is RunStatus.INTERRUPTED
+        # What the killed run found, and the calls it stored, not zeros.
+        assert (killed.counts.discovered, killed.counts.succeeded, killed.counts.failed) == (3, committed, 0)
         assert latest.status is RunStatus.OK
         assert (latest.counts.transcribed, latest.counts.skipped) == (3 - committed, committed)
 

@@ -229,15 +229,31 @@ class Store:
         Returns:
             The run numbers marked.
         """
+        c = schema.calls.c
         with self.engine.begin() as conn:
             ids = list(conn.execute(select(schema.runs.c.id).where(schema.runs.c.status == RunStatus.RUNNING.value)).scalars())
-            if ids:
+            for run_id in ids:
+                # A killed run never wrote its counts: what it stored is still there to count.
+                stored = dict(conn.execute(
+                    select(c.status, func.count()).where(c.run_id == run_id).group_by(c.status)
+                ).all())
                 conn.execute(
                     update(schema.runs)
-                    .where(schema.runs.c.id.in_(ids))
-                    .values(status=RunStatus.INTERRUPTED.value, error="the run was killed before it finished")
+                    .where(schema.runs.c.id == run_id)
+                    .values(
+                        status=RunStatus.INTERRUPTED.value,
+                        error="the run was killed before it finished",
+                        succeeded=int(stored.get(CallStatus.OK.value, 0)),
+                        failed=int(stored.get(CallStatus.FAILED.value, 0)),
+                    )
                 )
         return ids
+
+    def set_run_counts(self, run_id: int, counts: RunCounts) -> None:
+        """Record a run's counts so far (what it found and skipped, once planned), for a run
+        that is killed before it finishes."""
+        with self.engine.begin() as conn:
+            conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(**counts.to_dict()))
 
     def runs(self, limit: int = 10) -> list[RunRecord]:
         """The latest runs, newest first."""
