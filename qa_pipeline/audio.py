@@ -148,6 +148,11 @@ def load_audio(
     if size_bytes == 0:
         raise AudioError(f"{name}: empty file (0 bytes), zero length")
 
+    kind = sniff_non_audio(head)
+    if kind is not None:
+        # FFmpeg opens an image as a one-frame video: "no audio stream (the file holds video)"
+        # would send the reader looking for a video call.
+        raise AudioError(f"{name}: not an audio file ({kind})")
     if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
         _check_wav(file_path, name, size_bytes)
     elif head[:4] == b"OggS":
@@ -308,24 +313,76 @@ def _check_mapping(name: str, num_channels: int, opts: AudioOptions) -> None:
             )
 
 
+# Magic numbers of files that are often mistaken for recordings (exported next to them, or
+# renamed by hand), checked before FFmpeg, which opens an image as a one-frame video.
+_NON_AUDIO_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"%PDF-", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive or office document"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"BM", "BMP image"),
+    (b"II*\x00", "TIFF image"),
+    (b"MM\x00*", "TIFF image"),
+    (b"\x7fELF", "program"),
+    (b"SQLite format 3\x00", "SQLite database"),
+)
+
+
+def sniff_non_audio(head: bytes) -> str | None:
+    """What a file is, when its first bytes say it is a known kind of non-audio file.
+
+    Args:
+        head: The file's first bytes.
+
+    Returns:
+        A description such as ``PNG image``, or None when the file may be audio.
+    """
+    for magic, kind in _NON_AUDIO_MAGIC:
+        if head.startswith(magic):
+            if magic == b"BM" and (len(head) < 14 or head[6:10] != b"\x00\x00\x00\x00"):
+                continue  # two letters alone are too weak: BMP also has reserved zero bytes
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP image"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return None  # a video that may carry audio
+    return None
+
+
 def _check_wav(file_path: Path, name: str, size_bytes: int) -> None:
-    """Compare the WAV data chunk's declared size with the bytes actually present."""
+    """Compare the WAV data chunk's declared size with the bytes actually present.
+
+    A chunk id that is not four printable characters, or audio data with no format chunk
+    before it, is a corrupt header rather than a truncated file.
+    """
     block_align = 1
     data_size: int | None = None
     rf64_data_size: int | None = None
+    seen_fmt = False
     with open(file_path, "rb") as f:
         is_rf64 = f.read(4) == b"RF64"
         f.seek(12)
         while True:
+            at = f.tell()
             header = f.read(8)
             if len(header) < 8:
                 raise AudioError(
                     f"{name}: truncated: the WAV header ends before the audio data begins"
                 )
             chunk_id, chunk_size = header[:4], struct.unpack("<I", header[4:])[0]
+            if not all(32 <= b < 127 for b in chunk_id):
+                raise AudioError(
+                    f"{name}: corrupt header: bytes {chunk_id!r} at offset {at} are not a WAV chunk name"
+                )
             if chunk_id == b"data":
+                if not seen_fmt:
+                    raise AudioError(f"{name}: corrupt header: the audio data comes before any format chunk")
                 data_size = chunk_size
                 break
+            seen_fmt = seen_fmt or chunk_id == b"fmt "
             body_start = f.tell()
             body = f.read(min(chunk_size, 16))
             if chunk_id in (b"fmt ", b"ds64") and len(body) < min(chunk_size, 16):
@@ -333,6 +390,11 @@ def _check_wav(file_path: Path, name: str, size_bytes: int) -> None:
                     f"{name}: truncated: the WAV header ends before the audio data begins"
                 )
             if chunk_id == b"fmt " and len(body) >= 14:
+                channels, rate = struct.unpack("<H", body[2:4])[0], struct.unpack("<I", body[4:8])[0]
+                if channels == 0 or rate == 0:
+                    raise AudioError(
+                        f"{name}: corrupt header: the format chunk declares {channels} channel(s) at {rate} Hz"
+                    )
                 block_align = max(1, struct.unpack("<H", body[12:14])[0])
             elif chunk_id == b"ds64" and len(body) >= 16:
                 rf64_data_size = struct.unpack("<Q", body[8:16])[0]

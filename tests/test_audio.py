@@ -337,6 +337,32 @@ def test_ogg_without_end_of_stream_page_is_truncated(tmp_path: Path) -> None:
     assert_refused(path, "truncated", "end-of-stream")
 
 
+def test_wav_with_a_corrupt_header_is_not_called_truncated(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "garbled.wav", stereo_call(8000), 8000, "wav", "PCM_16")
+    data = bytearray(path.read_bytes())
+    data[12:36] = bytes(range(200, 224))  # the format chunk overwritten with noise
+    path.write_bytes(bytes(data))
+    message = assert_refused(path, "corrupt header", "not a WAV chunk name")
+    assert "truncated" not in message
+
+    zero = write_audio(tmp_path / "zero-rate.wav", stereo_call(8000), 8000, "wav", "PCM_16")
+    data = bytearray(zero.read_bytes())
+    data[24:28] = struct.pack("<I", 0)  # sample rate 0
+    zero.write_bytes(bytes(data))
+    assert_refused(zero, "corrupt header", "0 Hz")
+
+
+def test_an_image_renamed_mp3_is_not_an_audio_file(tmp_path: Path) -> None:
+    path = tmp_path / "photo.mp3"
+    # A complete 1x1 PNG, which FFmpeg would open as a one-frame video.
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+        b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    message = assert_refused(path, "not an audio file (PNG image)")
+    assert "video" not in message
+
+
 def test_file_without_audio_stream(tmp_path: Path) -> None:
     import av
 
