@@ -172,3 +172,23 @@ def test_a_page_that_cannot_be_written_leaves_no_partial_file(tmp_path: Path) ->
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, previous)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- terminal output
+def test_control_characters_in_ids_and_file_names_are_shown_escaped(tmp_path: Path, monkeypatch) -> None:
+    from qa_pipeline.cli.status import app as status_app
+
+    monkeypatch.setenv("COLUMNS", "400")
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / "bad\x1b[2J.wav").write_bytes(b"")  # empty: fails while planning, no worker needed
+    write_manifest(rec, [manifest_row("bad\x1b[2J.wav", "call\x1b]0;pwned\x07", agent="A\x1b[31m9")])
+    db = str(tmp_path / "qa.db")
+    result = _run(str(rec), "--scorecard", str(SCORECARD), "--db", db, "--no-report", "--logs", str(tmp_path / "logs"))
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "bad\\x1b[2J.wav: empty file (0 bytes)" in result.stderr
+    shown = CliRunner().invoke(status_app, ["status", "--db", db])
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    assert "call\\x1b]0;pwned\\x07" in shown.stdout and "bad\\x1b[2J.wav" in shown.stdout

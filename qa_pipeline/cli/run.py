@@ -16,6 +16,7 @@ import typer
 
 from qa_pipeline.cli import options as o
 from qa_pipeline.cli.app import new_app
+from qa_pipeline.cli.escape import visible
 from qa_pipeline.errors import ConfigError
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).")]
@@ -268,14 +269,14 @@ def _print_summary(summary: Any) -> None:
     typer.echo(f"Audio {c.audio_seconds / 3600:.2f} h in {_duration(summary.wall_seconds)}{speed}."
                + (f" Log: {summary.log_path}" if summary.log_path else ""))
     for ignored in summary.plan.ignored:
-        typer.echo(f"Skipped {ignored.path}: {ignored.reason}", err=True)
+        typer.echo(f"Skipped {visible(ignored.path)}: {ignored.reason}", err=True)
     if summary.failures:
         typer.echo(f"{len(summary.failures)} call(s) failed:", err=True)
         for f in summary.failures:
             reason = f.error[len(f.path) + 2 :] if f.error.startswith(f"{f.path}: ") else f.error
-            typer.echo(f"  {f.path}: {reason}", err=True)
+            typer.echo(f"  {visible(f.path)}: {visible(reason)}", err=True)
     for problem in summary.problems:
-        typer.echo(f"Error: {problem} (the calls are stored)", err=True)
+        typer.echo(f"Error: {visible(problem)} (the calls are stored)", err=True)
 
 
 def _print_plan(summary: Any) -> None:
@@ -291,7 +292,7 @@ def _print_plan(summary: Any) -> None:
     shown = [c for c in plan.calls if c.action is not Action.SKIP]
     for c in shown[:50]:
         detail = c.error if c.action is Action.FAIL else c.reason
-        typer.echo(f"  {c.action.value:<10} {c.meta.path}  ({detail})")
+        typer.echo(f"  {c.action.value:<10} {visible(c.meta.path)}  ({visible(detail)})")
     if len(shown) > 50:
         typer.echo(f"  … and {len(shown) - 50} more")
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from qa_pipeline.cli.app import new_app
+from qa_pipeline.cli.escape import visible
 from qa_pipeline.cli.run import DbOpt
 
 STATUS_STYLE = {"ok": "green", "failed": "bold red", "error": "bold red", "interrupted": "yellow", "running": "cyan"}
@@ -64,12 +65,12 @@ def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts:
             str(r.counts.succeeded),
             str(r.counts.failed),
             f"{r.counts.audio_seconds / 3600:.2f}",
-            Text(r.log_path or ""),
+            Text(visible(r.log_path or "")),
         )
     console.print(table)
     for r in recent:
         if r.error:
-            console.print(Text(f"run {r.id}: {r.error}", style="yellow"))
+            console.print(Text(f"run {r.id}: {visible(r.error)}", style="yellow"))
     if not failed:
         console.print(Text("No failed calls.", style="green"))
         return
@@ -78,7 +79,8 @@ def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts:
         fails.add_column(name)
     for f in failed[:limit]:
         reason = f.error[len(f.path) + 2 :] if f.error.startswith(f"{f.path}: ") else f.error
-        fails.add_row(Text(f.call_id), Text(f.path), f.error_kind.value if f.error_kind else "", str(f.run_id or ""), Text(reason))
+        fails.add_row(Text(visible(f.call_id)), Text(visible(f.path)), f.error_kind.value if f.error_kind else "", str(f.run_id or ""),
+                      Text(visible(reason)))
     console.print(fails)
     if len(failed) > limit:
         console.print(Text(f"… and {len(failed) - limit} more (--failures N to list more)"))
