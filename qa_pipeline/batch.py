@@ -622,6 +622,9 @@ class WorkerConfig:
         engine_threads: Inference threads for this worker's engine.
         min_duration_seconds: Shortest recording scored.
         redaction: Personal-data redaction of new transcripts and audio copies.
+        parent_pid: The driver process of a local worker, which ends when it is gone (see
+            :mod:`qa_pipeline.executors.lifeline`); None for Ray actors, which Ray ends with
+            their driver.
     """
 
     scorecard: str
@@ -634,6 +637,7 @@ class WorkerConfig:
     engine_threads: int
     min_duration_seconds: float
     redaction: RedactionOptions = field(default_factory=RedactionOptions)
+    parent_pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -710,6 +714,11 @@ def init_worker(config: WorkerConfig) -> None:
     rather than breaking the pool, which would hide the reason.
     """
     global _STATE
+    if config.parent_pid is not None:
+        from qa_pipeline.executors.lifeline import die_with_parent
+
+        # A SIGKILLed qa run must not leave its workers (a model in memory each) running.
+        die_with_parent(config.parent_pid)
     handler = _ListHandler()
     logger = logging.getLogger(LOGGER_NAME)
     logger.handlers[:] = [handler]
@@ -1099,7 +1108,7 @@ class _Runner:
         self._execute_local(work)
 
     def _execute_local(self, work: list[PlannedCall]) -> None:
-        config = self._worker_config(load_engine=any(c.action is Action.TRANSCRIBE for c in work))
+        config = replace(self._worker_config(load_engine=any(c.action is Action.TRANSCRIBE for c in work)), parent_pid=os.getpid())
         pending = deque(work)
         strikes: Counter[str] = Counter()
         workers = max(1, min(self.options.workers, len(work)))

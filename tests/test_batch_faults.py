@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from batch_support import SCORECARD, good_calls, manifest_row, session_audio, write_manifest
+from batch_support import (
+    SAMPLES,
+    SCORECARD,
+    good_calls,
+    manifest_row,
+    qa_run_command,
+    sample_rows,
+    session_audio,
+    subprocess_env,
+    wait_for,
+    worker_pids,
+    write_manifest,
+)
 from qa_pipeline.batch import Action, BatchOptions, plan_run, run_batch
 from qa_pipeline.cli.run import app as run_app
 from qa_pipeline.scorecard import load_scorecard
@@ -192,3 +208,74 @@ def test_control_characters_in_ids_and_file_names_are_shown_escaped(tmp_path: Pa
     assert shown.exit_code == 0, shown.output
     assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
     assert "call\\x1b]0;pwned\\x07" in shown.stdout and "bad\\x1b[2J.wav" in shown.stdout
+
+
+# --------------------------------------------------------------------------- workers of a killed run
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; only its parent (now init) has yet to reap it
+
+
+def _end(pids: list[int]) -> None:
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_when_qa_run_is_killed(audio, tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    rows = good_calls(rec, audio.clips, ("call-001",))
+    shutil.copyfile(SAMPLES / "call-005.wav", rec / "call-005.wav")  # long and not cached: the worker is busy
+    write_manifest(rec, rows + [dict(sample_rows()["call-005"], file="call-005.wav")])
+    proc = subprocess.Popen(qa_run_command(rec, str(tmp_path / "qa.db"), audio.cache), cwd=tmp_path, env=subprocess_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    workers: list[int] = []
+    try:
+        wait_for(lambda: bool(workers.extend(worker_pids(proc.pid)) or workers), 120, "a worker to start", proc)
+        os.kill(proc.pid, signal.SIGKILL)  # the parent alone, as a scheduler's timeout would
+        proc.wait(timeout=30)
+        wait_for(lambda: not any(_alive(pid) for pid in workers), 60, "the orphaned workers to end")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        _end(workers)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_watchdog_alone_ends_a_pool_worker_whose_parent_died(tmp_path: Path) -> None:
+    # Without the kernel's parent-death signal (other systems): the watchdog thread must do it.
+    parent = textwrap.dedent("""
+        import multiprocessing as mp, os, sys, time
+        from concurrent.futures import ProcessPoolExecutor
+        from qa_pipeline.executors.lifeline import die_with_parent
+
+        if __name__ == "__main__":
+            pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=die_with_parent,
+                                       initargs=(os.getpid(), False, 0.1))
+            print(pool.submit(os.getpid).result(), flush=True)
+            pool.submit(time.sleep, 600)
+            time.sleep(600)
+    """)
+    script = tmp_path / "parent.py"
+    script.write_text(parent, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script)], env=subprocess_env(), stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    worker = 0
+    try:
+        worker = int(proc.stdout.readline())
+        assert _alive(worker)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        wait_for(lambda: not _alive(worker), 60, "the orphaned worker to end")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        if worker:
+            _end([worker])
