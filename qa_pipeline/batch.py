@@ -622,6 +622,8 @@ class WorkerConfig:
         engine_threads: Inference threads for this worker's engine.
         min_duration_seconds: Shortest recording scored.
         redaction: Personal-data redaction of new transcripts and audio copies.
+        engine_device: The device every worker's engine uses, resolved once for the run
+            (``cpu`` or ``cuda``); None = resolve ``transcribe.device`` in the worker.
         parent_pid: The driver process of a local worker, which ends when it is gone (see
             :mod:`qa_pipeline.executors.lifeline`); None for Ray actors, which Ray ends with
             their driver.
@@ -637,6 +639,7 @@ class WorkerConfig:
     engine_threads: int
     min_duration_seconds: float
     redaction: RedactionOptions = field(default_factory=RedactionOptions)
+    engine_device: str | None = None
     parent_pid: int | None = None
 
 
@@ -739,7 +742,10 @@ def init_worker(config: WorkerConfig) -> None:
         if config.load_engine:
             from qa_pipeline.asr import create_engine
 
-            state.engine = create_engine(replace(config.transcribe, cpu_threads=config.engine_threads))
+            engine_options = replace(config.transcribe, cpu_threads=config.engine_threads)
+            if config.engine_device is not None:
+                engine_options = replace(engine_options, device=config.engine_device)
+            state.engine = create_engine(engine_options)
         state.cache = TranscriptCache(config.cache_dir) if config.cache_dir is not None else None
     except QAError as exc:
         state.fatal = str(exc)
@@ -1078,8 +1084,10 @@ class _Runner:
         opts = self.options
         threads = opts.transcribe.cpu_threads
         if threads == 0 and opts.workers > 1:
-            # Workers share the cores instead of each starting one thread per core.
-            threads = max(1, (os.cpu_count() or 1) // opts.workers)
+            from qa_pipeline.asr.device import available_cores
+
+            # Workers share the cores they may run on instead of each starting one thread per core.
+            threads = max(1, available_cores() // opts.workers)
         cache_dir = None
         if opts.use_cache:
             from qa_pipeline.cache import default_cache_dir
@@ -1109,6 +1117,13 @@ class _Runner:
 
     def _execute_local(self, work: list[PlannedCall]) -> None:
         config = replace(self._worker_config(load_engine=any(c.action is Action.TRANSCRIBE for c in work)), parent_pid=os.getpid())
+        if config.load_engine and config.transcribe.engine == "faster-whisper":
+            from qa_pipeline.asr.device import resolve_device
+
+            # Resolved here, once: a worker that resolved "auto" on its own could end up on
+            # another device than its neighbours (one that cannot see the GPU falls back to
+            # the CPU), and int8 on a CPU and float16 on a GPU time words differently.
+            config = replace(config, engine_device=resolve_device(config.transcribe.device))
         pending = deque(work)
         strikes: Counter[str] = Counter()
         workers = max(1, min(self.options.workers, len(work)))

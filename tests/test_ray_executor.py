@@ -79,6 +79,14 @@ def _events(path: Path | str) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
+def _stored_bytes(store: Store) -> dict[str, tuple[str, str]]:
+    """Each call's stored transcript and score documents, byte for byte."""
+    return {
+        k.call_id: (store.transcript_json(k.pk), store.score(k.call_id).to_json())
+        for k in store.known_calls(load_scorecard(SCORECARD).content_hash)
+    }
+
+
 def _stored_scores(store: Store) -> tuple[list, list]:
     calls, criteria = store.load_frames()
     per_call = sorted(calls[["call_id", "call_score", "duration_s", "critical_failed"]].itertuples(index=False, name=None))
@@ -213,7 +221,7 @@ def test_ray_workers_store_what_local_workers_store_and_a_rerun_skips_everything
 ) -> None:
     rec = tmp_path / "rec"
     write_manifest(rec, good_calls(rec, audio.clips))
-    stored = {}
+    stored, documents = {}, {}
     for executor in ("local", "ray"):
         # call-002 is not cached: it is transcribed by a worker in both runs.
         cache = audio.cache_without(("call-002",), tmp_path / f"cache-{executor}")
@@ -225,6 +233,13 @@ def test_ray_workers_store_what_local_workers_store_and_a_rerun_skips_everything
             assert _rows(store) == {"calls": 3, "calls_ok": 3, "calls_failed": 0, "transcripts": 3, "call_scores": 3,
                                     "criterion_results": 3 * N_CRITERIA}
             stored[executor] = _stored_scores(store)
+            documents[executor] = _stored_bytes(store)
+    # Same audio and options: the same bytes, whichever executor (and device, threads and
+    # process layout it chose) transcribed call-002.
+    assert sorted(documents["ray"]) == sorted(documents["local"]) and len(documents["ray"]) == 3
+    for call_id, (transcript, score) in documents["local"].items():
+        assert documents["ray"][call_id][0] == transcript, call_id
+        assert documents["ray"][call_id][1] == score, call_id
     assert stored["ray"] == stored["local"]
     assert len(stored["ray"][1]) == 3 * N_CRITERIA
 

@@ -341,6 +341,9 @@ def execute_on_ray(
         shape = plan_actors(nodes, min(options.workers, len(work)), options.transcribe.device, options.transcribe.cpu_threads)
         if options.transcribe.cpu_threads == 0:
             config = replace(config, engine_threads=max(1, int(shape.num_cpus)))
+        # The device follows the reservation: Ray hides every GPU from an actor that reserved
+        # none, and a worker left to resolve "auto" there would silently decode on the CPU.
+        config = replace(config, engine_device="cuda" if shape.uses_gpu else "cpu")
         recordings = None
         if config.load_engine and options.recordings is not None:
             recordings = str(Path(options.recordings).expanduser().resolve())
