@@ -69,6 +69,13 @@ def _inside(path: Path, folders: tuple[Path, ...]) -> bool:
     return any(path == f or f in path.parents for f in folders)
 
 
+def below(root: Path, folders: Iterable[Path]) -> tuple[Path, ...]:
+    """The ``folders`` that are not ``root`` itself nor above it: an output folder that holds
+    the whole recordings folder (``--logs .``) must not hide every recording."""
+    root = root.resolve()
+    return tuple(f for f in folders if not (f == root or f in root.parents))
+
+
 def scan_audio(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> Discovery:
     """Expand files and folders into recordings, saying which audio-named files were left out.
 
@@ -86,11 +93,12 @@ def scan_audio(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ())
     for raw in inputs:
         p = Path(raw)
         if p.is_dir():
+            skip = below(p, excluded)
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p)
                 if f.suffix.lower() not in AUDIO_EXTENSIONS or any(part.startswith(".") for part in rel.parts):
                     continue
-                if excluded and (_inside(f.absolute(), excluded) or _inside(f.resolve(), excluded)):
+                if skip and (_inside(f.absolute(), skip) or _inside(f.resolve(), skip)):
                     continue
                 problem = _not_regular(f)
                 if problem is None:

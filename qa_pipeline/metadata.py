@@ -408,7 +408,9 @@ def _manifests(root: Path, name: str, exclude: Iterable[str | Path] = ()) -> lis
         return []
     if root.is_file():
         root = root.parent
-    excluded = tuple(Path(e).expanduser().resolve() for e in exclude)
+    from qa_pipeline.ingest import below
+
+    excluded = below(root, (Path(e).expanduser().resolve() for e in exclude))
     return sorted(
         p for p in root.rglob(name)
         if p.is_file()

@@ -49,7 +49,7 @@ def _run(*args: str) -> object:
 
 
 def _options(rec: Path, tmp_path: Path, cache: Path, **changes) -> BatchOptions:
-    return BatchOptions(recordings=rec, scorecard=SCORECARD, cache_dir=cache, log_dir=tmp_path / "logs", **changes)
+    return BatchOptions(**{"recordings": rec, "scorecard": SCORECARD, "cache_dir": cache, "log_dir": tmp_path / "logs", **changes})
 
 
 def _stored(store: Store) -> dict[str, tuple]:
@@ -279,3 +279,12 @@ def test_the_watchdog_alone_ends_a_pool_worker_whose_parent_died(tmp_path: Path)
             proc.wait(timeout=30)
         if worker:
             _end([worker])
+
+
+def test_an_output_folder_holding_the_recordings_folder_hides_nothing(audio, tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    write_manifest(rec, good_calls(rec, audio.clips, ("call-001",)))
+    with Store.open(tmp_path / "qa.db") as store:
+        for folder in (rec, tmp_path):  # --logs . inside the recordings, or a log folder above them
+            plan = plan_run(store, _options(rec, tmp_path, audio.cache, log_dir=folder), CARD.content_hash)
+            assert [c.meta.call_id for c in plan.calls] == ["call-001"], folder
