@@ -18,7 +18,9 @@
 
 One bad recording fails that call only, with the reason (``…: truncated: …``, ``…: silent:
 …``). A worker process that dies is replaced; a call that kills two workers is recorded as
-failed.
+failed. A recording whose call id another recording holds fails without touching the stored
+call. The run's own output folders are never searched for recordings, and transcript copies or
+a run log that cannot be written fail the run (with the reason) but never cost it its calls.
 
 Workers are started with ``spawn`` (they must not inherit the lock or database connections),
 so a script that calls :func:`run_batch` needs the usual ``if __name__ == "__main__":`` guard.
