@@ -17,6 +17,7 @@ from batch_support import SCORECARD
 from qa_pipeline.cli.main import app
 from qa_pipeline.metadata import CallMetadata
 from qa_pipeline.pii import RedactionOptions
+from qa_pipeline.pii.options import DETECTOR_VERSION
 from qa_pipeline.pii.stored import needs_redaction
 from qa_pipeline.scorecard import load_scorecard
 from qa_pipeline.scoring import score_transcript
@@ -79,7 +80,9 @@ def test_needs_redaction_reads_the_stored_record():
     assert needs_redaction({}, on)
     assert needs_redaction({"redaction": {"enabled": False}}, on)
     assert needs_redaction({"redaction": {"enabled": True, "entities": ["card"], "version": 1}}, on)
-    assert not needs_redaction({"redaction": {"enabled": True, "entities": list(on.entities), "version": 1}}, on)
+    assert needs_redaction({"redaction": {"enabled": True, "entities": list(on.entities), "version": 0}}, on)
+    current = {"enabled": True, "entities": list(on.entities), "version": DETECTOR_VERSION}
+    assert not needs_redaction({"redaction": current}, on)
     assert not needs_redaction({}, RedactionOptions(enabled=False))
 
 

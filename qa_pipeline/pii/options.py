@@ -46,7 +46,7 @@ TOKENS: dict[Entity, str] = {
 ALL_ENTITIES: tuple[str, ...] = tuple(e.value for e in Entity)
 
 # Bumped when detection changes what gets redacted, so cached transcripts are redone.
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2
 
 
 def parse_entities(value: Any) -> tuple[str, ...]:
