@@ -122,3 +122,41 @@ def test_rescore_redacts_an_unredacted_store_everywhere(tmp_path: Path, monkeypa
     # Nothing left to redact: a second run re-scores nothing.
     result = runner.invoke(app, args)
     assert result.exit_code == 0 and "0 re-scored" in result.output, result.output
+
+
+def test_forget_removes_every_trace_of_a_call(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db, reports, cache, logs = tmp_path / "qa.db", tmp_path / "reports", tmp_path / "cache", tmp_path / "logs"
+    with Store.open(db) as store:
+        for n in range(3):
+            store.save_call(unredacted_call(n))
+    shas = {n: hashlib.sha256(f"pii{n}".encode()).hexdigest() for n in range(3)}
+    for n, sha in shas.items():
+        path = cache / "transcripts" / sha[:2] / f"{sha}-0123456789abcdef-pii{RedactionOptions().cache_key()}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        unredacted_call(n).transcript.save(path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "--rescore", "--db", str(db), "--scorecard", str(SCORECARD), "--reports",
+                                 str(reports), "--cache-dir", str(cache), "--logs", str(logs), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    mention = re.compile(r"(?<![\w-])pii1(?![\w-])")
+    before = [store_dump(db), tree_text(cache), tree_text(reports), tree_text(logs)]
+    assert all(mention.search(text) for text in before), [bool(mention.search(t)) for t in before]
+    assert (reports / "calls" / "pii1.html").is_file()
+
+    result = runner.invoke(app, ["forget", "pii1", "--db", str(db), "--reports", str(reports), "--cache-dir", str(cache),
+                                 "--logs", str(logs)])
+    assert result.exit_code == 0, result.output
+    assert "Forgot pii1:" in result.output
+    out = tmp_path / "export" / "results.csv"
+    assert runner.invoke(app, ["export", "--db", str(db), "--out", str(out)]).exit_code == 0
+    for where, text in (("store", store_dump(db)), ("cache", tree_text(cache)), ("reports", tree_text(reports)),
+                        ("logs", tree_text(logs)), ("export", tree_text(out.parent))):
+        assert not mention.search(text), where
+        assert "pii0" in text or where == "cache", where  # the other calls stay
+    assert not (reports / "calls" / "pii1.html").exists()
+    assert len(list(cache.rglob("*.json"))) == 2
+    assert (db.stat().st_size > 0) and db.read_bytes().find(b"pii1") == -1  # vacuumed: not even in free pages
+
+    result = runner.invoke(app, ["forget", "pii1", "--db", str(db)])
+    assert result.exit_code == 2 and "no call 'pii1'" in result.output
