@@ -160,6 +160,7 @@ def _compact(store: Store) -> None:
 def _site_files(reports: Path, call_id: str) -> list[Path]:
     """The call's files in a report site: its page and audio copy (under either form of
     its slug) and its transcript copy."""
+    from qa_pipeline.report.audio import REDACTED_MARK
     from qa_pipeline.report.filters import slugify
 
     plain = slugify(call_id)
@@ -168,7 +169,10 @@ def _site_files(reports: Path, call_id: str) -> list[Path]:
     for folder in _SITE_FOLDERS:
         where = reports / folder
         if where.is_dir():
-            found += [p for p in where.iterdir() if p.is_file() and p.stem in stems]
+            found += [
+                p for p in where.iterdir()
+                if p.is_file() and (p.stem in stems or any(p.name.startswith(s + REDACTED_MARK) for s in stems))
+            ]
     return found
 
 

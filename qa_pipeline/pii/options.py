@@ -110,7 +110,7 @@ class RedactionOptions:
     audio_dir: str | None = None
     tone_hz: float = 1000.0
     tone_db: float = -18.0
-    audio_pad_seconds: float = 0.15
+    audio_pad_seconds: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "entities", parse_entities(self.entities))
