@@ -101,13 +101,18 @@ def test_rescore_redacts_an_unredacted_store_everywhere(tmp_path: Path, monkeypa
         unredacted_call(n).transcript.save(path)
         stale.append(path)
     assert leaks(store_dump(db)) and leaks(tree_text(cache))  # the test can see a leak
+    # An agent PDF rendered before (it quotes the transcripts as they were).
+    old_pdf = reports / "agents" / "A01.pdf"
+    old_pdf.parent.mkdir(parents=True)
+    old_pdf.write_text("card 4556 7375 8689 9855", encoding="utf-8")
 
     runner = CliRunner()
     args = ["run", "--rescore", "--db", str(db), "--scorecard", str(SCORECARD), "--reports", str(reports),
             "--cache-dir", str(cache), "--workers", "1"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "2 re-scored" in result.output
+    assert "2 re-scored" in result.output and "Removed 1 PDF(s) rendered before redaction." in result.output
+    assert not old_pdf.exists()
     assert leaks(store_dump(db)) == []
     assert not any(p.exists() for p in stale)
     assert list(reports.rglob("*.html")) and leaks(tree_text(reports)) == []

@@ -127,3 +127,19 @@ def drop_other_scores(store: "Store", call_id: str, keep_scorecard_hash: str) ->
     if dropped:
         log.info("%s: dropped %d score(s) of other scorecards that quoted unredacted text", call_id, dropped)
     return dropped
+
+
+def remove_report_pdfs(reports_dir: str | Path) -> list[Path]:
+    """Delete the report site's PDFs (team and agents): they quote transcripts as they were
+    when rendered, and a refresh only writes the team PDF when asked.
+
+    Returns:
+        The deleted files.
+    """
+    removed = []
+    root = Path(reports_dir)
+    if root.is_dir():
+        for path in sorted(root.rglob("*.pdf")):
+            path.unlink()
+            removed.append(path)
+    return removed
