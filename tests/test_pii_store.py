@@ -148,11 +148,12 @@ def test_forget_removes_every_trace_of_a_call(tmp_path: Path, monkeypatch):
     before = [store_dump(db), tree_text(cache), tree_text(reports), tree_text(logs)]
     assert all(mention.search(text) for text in before), [bool(mention.search(t)) for t in before]
     assert (reports / "calls" / "pii1.html").is_file()
+    (reports / "agents" / "A01.pdf").write_text("lists pii1", encoding="utf-8")  # as qa report --agent A01 --pdf
 
     result = runner.invoke(app, ["forget", "pii1", "--db", str(db), "--reports", str(reports), "--cache-dir", str(cache),
                                  "--logs", str(logs)])
     assert result.exit_code == 0, result.output
-    assert "Forgot pii1:" in result.output
+    assert "Forgot pii1:" in result.output and "Removed 1 agent PDF(s)" in result.output
     out = tmp_path / "export" / "results.csv"
     assert runner.invoke(app, ["export", "--db", str(db), "--out", str(out)]).exit_code == 0
     for where, text in (("store", store_dump(db)), ("cache", tree_text(cache)), ("reports", tree_text(reports)),

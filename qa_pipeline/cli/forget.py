@@ -30,6 +30,7 @@ def forget(
     from qa_pipeline.cache import default_cache_dir
     from qa_pipeline.config import load_config
     from qa_pipeline.pii.forget import forget_call
+    from qa_pipeline.pii.stored import remove_report_pdfs
     from qa_pipeline.report.render import TEAM_PDF
     from qa_pipeline.store import Store
 
@@ -47,6 +48,10 @@ def forget(
             )
         if not no_report and Path(reports_dir).is_dir():
             pdf = (Path(reports_dir) / TEAM_PDF).is_file()
+            # Agent PDFs list their calls and are only made on request: removed, not re-rendered.
+            agent_pdfs = remove_report_pdfs(Path(reports_dir) / "agents")
+            if agent_pdfs:
+                typer.echo(f"Removed {len(agent_pdfs)} agent PDF(s); make them again with qa report --agent ID --pdf.")
             site = refresh_reports(store, reports_dir, pdf=pdf, title=config.report_title)
             if site is None:
                 _clear_site(Path(reports_dir))
