@@ -47,7 +47,7 @@ from qa_pipeline.log import LOGGER_NAME, get_logger
 from qa_pipeline.metadata import CallMetadata, MetadataOptions
 from qa_pipeline.options import AudioOptions, TranscribeOptions
 from qa_pipeline.pii import RedactionOptions
-from qa_pipeline.pii.stored import REDACTION_REASON, drop_other_scores
+from qa_pipeline.pii.stored import REDACTION_REASON, drop_other_scores, needs_redaction
 from qa_pipeline.scoring import CallScore, ScoringOptions
 from qa_pipeline.store import (
     CallResult,
@@ -761,7 +761,7 @@ def redact_stored(transcript: Transcript, options: RedactionOptions) -> Transcri
 
     earlier = redaction_record(transcript) or {}
     result = redact_transcript(transcript, options)
-    if not result.spans and earlier.get("enabled") and set(options.entities) <= set(earlier.get("entities", ())):
+    if not result.spans and not needs_redaction(transcript.options, options):
         return transcript
     record = redaction_record(result.transcript) or {}
     counts = Counter({str(k): int(v) for k, v in dict(earlier.get("counts") or {}).items()})

@@ -166,3 +166,16 @@ def test_forget_removes_every_trace_of_a_call(tmp_path: Path, monkeypatch):
 
     result = runner.invoke(app, ["forget", "pii1", "--db", str(db)])
     assert result.exit_code == 2 and "no call 'pii1'" in result.output
+
+
+def test_a_transcript_from_an_older_detector_is_redone_once():
+    from qa_pipeline.batch import redact_stored
+
+    t = make_transcript([("customer", 0.5, "Nothing personal here, just a question about fees.")])
+    old = replace(t, options={"redaction": {"enabled": True, "entities": list(RedactionOptions().entities),
+                                            "version": DETECTOR_VERSION - 1, "counts": {}}})
+    assert needs_redaction(old.options, RedactionOptions())
+    redone = redact_stored(old, RedactionOptions())
+    assert redone is not old and redone.options["redaction"]["version"] == DETECTOR_VERSION
+    assert not needs_redaction(redone.options, RedactionOptions())
+    assert redact_stored(redone, RedactionOptions()) is redone
