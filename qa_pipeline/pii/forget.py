@@ -116,7 +116,7 @@ def forget_call(
     if cache_dir is not None:
         from qa_pipeline.cache import TranscriptCache
 
-        cache_files = TranscriptCache(cache_dir).drop(row.content_sha256)
+        cache_files = TranscriptCache(Path(cache_dir)).drop(row.content_sha256)
 
     if reports_dir is not None:
         files += _site_files(Path(reports_dir), call_id)
