@@ -76,7 +76,8 @@ def planted_patterns(raw: Transcript) -> dict[str, re.Pattern[str]]:
     numbers |= {d for d in (re.sub(r"\D", "", w) for w in said) if len(d) >= 4}
     names = set(EMAIL_NAMES) | {n for n in (re.sub(r"[^a-z]", "", w.lower()) for w in said) if len(n) >= 4}
     names -= {"march", "born", "dot", "that", "third", "nineteen", "eighty", "five"}  # words, not the values
-    out = {n: re.compile(rf"(?<![0-9A-Za-z.]){n}(?![0-9A-Za-z])") for n in sorted(numbers)}
+    # Not part of a longer number, a word or a decimal (timings such as 0.5425 or 1985.3).
+    out = {n: re.compile(rf"(?<![0-9A-Za-z.]){n}(?![A-Za-z])(?!\.?[0-9])") for n in sorted(numbers)}
     out.update({n: re.compile(rf"(?<![a-z]){re.escape(n)}", re.IGNORECASE) for n in sorted(names)})
     return out
 

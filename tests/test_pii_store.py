@@ -41,14 +41,20 @@ LINES = [
 PLANTED = ("4556737586899855", "6175550123", "mary.jones@example.com", "536225525", "1985")
 
 
-def _digits(text: str) -> str:
-    return re.sub(r"[\s\-.,()]", "", text)
+def _pattern(value: str) -> re.Pattern[str]:
+    if "@" in value:
+        return re.compile(re.escape(value))
+    # Digits with any spacing or dashes between them, not part of a longer number or a
+    # decimal (the store holds timings such as 0.1985).
+    return re.compile(r"(?<!\d)(?<!\d\.)" + r"[\s\-,()]*".join(value) + r"(?!\.?\d)")
+
+
+PATTERNS = [(_pattern(v), v) for v in PLANTED]
 
 
 def leaks(text: str) -> list[str]:
-    """The planted values found in ``text`` (digits compared without separators)."""
-    flat = _digits(text)
-    return [v for v in PLANTED if (v in text if "@" in v else v in flat)]
+    """The planted values found in ``text``."""
+    return [v for pattern, v in PATTERNS if pattern.search(text)]
 
 
 def unredacted_call(n: int):
