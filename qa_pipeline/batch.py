@@ -50,6 +50,7 @@ from qa_pipeline.log import LOGGER_NAME, get_logger
 from qa_pipeline.metadata import CallMetadata, MetadataOptions
 from qa_pipeline.options import AudioOptions, TranscribeOptions
 from qa_pipeline.pii import RedactionOptions
+from qa_pipeline.pii.stored import REDACTION_REASON, drop_other_scores, needs_redaction
 from qa_pipeline.scoring import CallScore, ScoringOptions
 from qa_pipeline.store import (
     CallResult,
@@ -592,12 +593,23 @@ def _metadata_change(
 
 
 def _plan_rescore(store: Store, options: BatchOptions, scorecard_hash: str) -> RunPlan:
+    from qa_pipeline.pii.stored import calls_to_redact
+
     rows = store.calls_to_rescore(scorecard_hash, options.since, options.limit, include_failed=options.retry_failed)
     planned = [
         PlannedCall(meta, Action.RESCORE, "scorecard changed" if k.status is CallStatus.OK else "retry",
                     k.content_sha256, k.file_size, k.file_mtime_ns, k.pk)
         for k, meta in rows
     ]
+    # Transcripts stored with less redaction than asked for are redacted and re-scored even
+    # when already scored: that is how a store is cleaned of personal data afterwards.
+    queued = {item.pk for item in planned}
+    for k, meta in calls_to_redact(store, options.redaction, options.since, include_failed=options.retry_failed):
+        if options.limit is not None and len(planned) >= options.limit:
+            break
+        if k.pk not in queued:
+            planned.append(PlannedCall(meta, Action.RESCORE, REDACTION_REASON, k.content_sha256, k.file_size,
+                                       k.file_mtime_ns, k.pk))
     return RunPlan(tuple(planned), len(planned))
 
 
@@ -779,6 +791,9 @@ def process_call(task: CallTask) -> CallOutcome:
             stored = Transcript.from_dict(json.loads(task.transcript_json))
             transcript = redact_stored(stored, state.config.redaction)
             stage.cached = True
+            if state.cache is not None and task.sha256 and state.config.redaction.enabled:
+                # Cached transcripts made with other redaction settings may hold what is now redacted.
+                state.cache.drop(task.sha256, keep_redaction=state.config.redaction.cache_key())
             new_transcript = None if transcript is stored else transcript
         else:
             cfg = state.config
@@ -830,7 +845,7 @@ def redact_stored(transcript: Transcript, options: RedactionOptions) -> Transcri
 
     earlier = redaction_record(transcript) or {}
     result = redact_transcript(transcript, options)
-    if not result.spans and earlier.get("enabled") and set(options.entities) <= set(earlier.get("entities", ())):
+    if not result.spans and not needs_redaction(transcript.options, options):
         return transcript
     record = redaction_record(result.transcript) or {}
     counts = Counter({str(k): int(v) for k, v in dict(earlier.get("counts") or {}).items()})
@@ -1221,6 +1236,8 @@ class _Runner:
             playback_path=outcome.playback_path,
         )
         self.store.save_call(result, self.run_id, item.pk)
+        if item.reason == REDACTION_REASON and outcome.score is not None:
+            drop_other_scores(self.store, item.meta.call_id, outcome.score.scorecard_hash)
         store_s = time.perf_counter() - store_started
         self.succeeded += 1
         if item.action is Action.RESCORE:

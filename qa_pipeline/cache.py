@@ -73,3 +73,33 @@ class TranscriptCache:
     def put(self, key: str, transcript: Transcript) -> Path:
         """Store a transcript (atomically)."""
         return transcript.save(self._path(key))
+
+    def entries(self, audio_sha256: str) -> list[Path]:
+        """Every cached transcript of one recording (any engine, model, options or redaction)."""
+        if not audio_sha256:
+            return []
+        folder = self.dir / audio_sha256[:2]
+        return sorted(folder.glob(f"{audio_sha256}-*.json")) if folder.is_dir() else []
+
+    def drop(self, audio_sha256: str, keep_redaction: str | None = None) -> int:
+        """Delete cached transcripts of one recording.
+
+        Args:
+            audio_sha256: The recording's content hash.
+            keep_redaction: Keep entries made with this redaction (the ``cache_key()`` of
+                :class:`~qa_pipeline.pii.RedactionOptions`); None deletes them all. Entries
+                made with other redaction settings, or with redaction off (``-piioff``),
+                may hold personal data the current settings remove.
+
+        Returns:
+            The number of files deleted.
+        """
+        removed = 0
+        for path in self.entries(audio_sha256):
+            if keep_redaction is not None and path.stem.endswith(f"-pii{keep_redaction}"):
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+        if removed:
+            log.info("removed %d cached transcript(s) of %s", removed, audio_sha256[:12])
+        return removed

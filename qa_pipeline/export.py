@@ -14,6 +14,10 @@ scorecard_name, scorecard_hash``.
 ``evidence`` is a JSON list of ``{kind, rule, speaker, start, end, text, context}`` (a JSON
 string in CSV and Parquet, a nested list in JSON); ``missing`` says what a failed criterion
 looked for and did not find.
+
+In CSV, a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+gets a single quote in front (``'=cmd``), so spreadsheets show it instead of running it;
+``qa report`` removes the quote when it reads the file back.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from qa_pipeline.csvsafe import write_csv
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.store import CALL_FRAME_COLUMNS, CRITERIA_FRAME_COLUMNS, Store
 
@@ -119,8 +124,8 @@ def export_results(
 
 def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
     if fmt == "csv":
-        text = df.assign(started_at=_iso(df["started_at"]))
-        text.to_csv(path, index=False)
+        # Names, teams and evidence are untrusted text: no cell may run as a spreadsheet formula.
+        write_csv(df.assign(started_at=_iso(df["started_at"])), path)
     elif fmt == "parquet":
         df.to_parquet(path, index=False)
     else:

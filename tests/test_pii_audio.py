@@ -107,10 +107,13 @@ def test_batch_copy_is_named_after_the_call_and_follows_the_transcript(tmp_path)
     assert dst == tmp_path / "redacted" / "abc.wav"
     original, _ = sf.read(src, always_2d=True)
     copy, _ = sf.read(dst, always_2d=True)
+    # The whole turn that held the card number is toned (misheard digits are not among the
+    # redacted words), nothing outside it.
     words = transcript.words_of(Speaker.CUSTOMER)
-    a, b = int(np.floor(words[1].start * rate)), int(np.ceil(words[4].end * rate))
+    a, b = int(np.floor(words[0].start * rate)), int(np.ceil(words[-1].end * rate))
     changed = np.flatnonzero(np.any(copy != original, axis=1))
     assert changed[0] >= a and changed[-1] < b
+    assert changed[0] < int(words[1].start * rate) and changed[-1] > int(words[4].end * rate)
     assert np.array_equal(copy[:, 0], original[:, 0])
 
 

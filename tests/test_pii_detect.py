@@ -25,6 +25,7 @@ from qa_pipeline.pii import (
     redaction_record,
     spans_from_transcript,
 )
+from qa_pipeline.pii.options import DETECTOR_VERSION
 from qa_pipeline.pii.spoken import tokenize
 from qa_pipeline.transcript import Speaker, Transcript
 
@@ -497,7 +498,7 @@ def test_disabled_redaction_changes_nothing_but_says_so():
     transcript = call("My phone is 617-555-0123.")
     result = redact_transcript(transcript, RedactionOptions(enabled=False))
     assert result.spans == () and result.transcript.turns == transcript.turns
-    assert redaction_record(result.transcript) == {"enabled": False, "entities": [], "version": 1, "counts": {}}
+    assert redaction_record(result.transcript) == {"enabled": False, "entities": [], "version": DETECTOR_VERSION, "counts": {}}
     assert find_pii(transcript, RedactionOptions(enabled=False)) == {}
 
 

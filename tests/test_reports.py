@@ -409,10 +409,13 @@ def test_mulaw_recording_gets_a_pcm_copy_for_the_player(site, tmp_path: Path) ->
     np.testing.assert_array_equal(copied, expected)
     html = page.read_text(encoding="utf-8")
     assert re.search(rf'class="seek" href="\.\./audio/{ulaw_call}\.wav#t=\d+\.\d\d"', html)
-    # Browsers play 16-bit PCM as it is: no copy, the recording itself.
+    # Browsers play 16-bit PCM as it is: the recording's bytes, copied into the site so a
+    # copied site keeps its sound.
     pcm_page = out / "calls" / f"{pcm_call}.html"
-    assert _player_src(pcm_page) == Path(calls.set_index("call_id").at[pcm_call, "audio_path"]).resolve()
-    assert sorted(p.name for p in (out / "audio").iterdir()) == [f"{ulaw_call}.wav"]
+    pcm_copy = out / "audio" / f"{pcm_call}.wav"
+    assert _player_src(pcm_page) == pcm_copy.resolve()
+    assert pcm_copy.read_bytes() == Path(calls.set_index("call_id").at[pcm_call, "audio_path"]).read_bytes()
+    assert sorted(p.name for p in (out / "audio").iterdir()) == sorted([f"{ulaw_call}.wav", f"{pcm_call}.wav"])
     # A recording that is gone shows a note, not an empty player.
     gone = (out / "calls" / f"{gone_call}.html").read_text(encoding="utf-8")
     assert "<audio" not in gone and "Recording not reachable" in gone and 'class="seek"' not in gone

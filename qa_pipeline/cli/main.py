@@ -37,6 +37,7 @@ def _root(
 from qa_pipeline.cli import bench as _bench  # noqa: E402
 from qa_pipeline.cli import calibrate as _calibrate  # noqa: E402
 from qa_pipeline.cli import export as _export  # noqa: E402
+from qa_pipeline.cli import forget as _forget  # noqa: E402
 from qa_pipeline.cli import report as _report  # noqa: E402
 from qa_pipeline.cli import run as _run  # noqa: E402
 from qa_pipeline.cli import score as _score  # noqa: E402
@@ -56,6 +57,7 @@ app.command("export")(_export.export)
 app.command("synth")(_synth.synth)
 app.command("bench")(_bench.bench)
 app.command("calibrate")(_calibrate.calibrate)
+app.command("forget")(_forget.forget)
 
 
 def main() -> None:

@@ -178,14 +178,24 @@ def run(
     )
     store = _open_store(db or config.db, dry_run)
     with store:
+        from qa_pipeline.pii.stored import calls_to_redact, remove_report_pdfs
+
+        redacting = rescore and not dry_run and bool(calls_to_redact(store, redaction, batch.since, retry_failed))
         summary = _run_with_progress(store, batch, run_batch)
         if dry_run:
             _print_plan(summary)
             return
         _print_summary(summary)
+        want_pdf = config.report_pdf if pdf is None else pdf
+        if redacting:
+            # PDFs rendered before quote the unredacted transcripts; the team PDF is rendered again.
+            removed = remove_report_pdfs(reports_dir)
+            want_pdf = want_pdf or any(p.parent == Path(reports_dir) for p in removed)
+            if removed:
+                typer.echo(f"Removed {len(removed)} PDF(s) rendered before redaction.")
         report_failed = False
         if not no_report:
-            report_failed = not _refresh(store, reports_dir, config.report_pdf if pdf is None else pdf, config.report_title, refresh_reports)
+            report_failed = not _refresh(store, reports_dir, want_pdf, config.report_title, refresh_reports)
             if report_failed:
                 _record_report_failure(store, summary, reports_dir)
     if summary.failures or summary.problems or report_failed:

@@ -9,6 +9,7 @@ asked for (with a "did you mean" for typos such as ``whitin_first``).
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -189,6 +190,9 @@ class FieldReader:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.problem(name, f"expected a number, got {_type_name(value)}")
+        if not math.isfinite(value):
+            # YAML's .inf and .nan are floats; a NaN weight would make every total NaN.
+            raise self.problem(name, f"must be a finite number, got {value}")
         if integer and not float(value).is_integer():
             raise self.problem(name, f"expected a whole number, got {value}")
         if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
@@ -204,9 +208,12 @@ class FieldReader:
         if name not in self.data:
             return value
         try:
-            return parse_duration(value)
+            seconds = parse_duration(value)
         except ConfigError as exc:
             raise self.problem(name, str(exc)) from None
+        if not math.isfinite(seconds):
+            raise self.problem(name, f"must be a finite duration, got {value!r}")
+        return seconds
 
     def percentage(self, name: str, default: Any = _MISSING) -> Any:
         """A fraction 0..1 written as a percentage (``40%``)."""

@@ -2,8 +2,9 @@
 
 The copy has the recording's sample rate, channel count and length. On a stereo call only
 the channel of the party who said the words is toned, so the other party stays audible; on
-a mono call the whole signal is. Word times from a recogniser are approximate, so each span
-is widened by ``audio_pad_seconds`` on both sides.
+a mono call the whole signal is. Word times from a recogniser are approximate and misheard
+digits are not among the redacted words, so the batch's copies tone the whole turn that
+held personal data, widened by ``audio_pad_seconds`` on both sides.
 """
 
 from __future__ import annotations
@@ -74,7 +75,31 @@ def tone_spans(
     return out
 
 
-def _native_rate(path: Path) -> int:
+def turn_spans(transcript: Transcript, spans: Sequence[RedactedSpan]) -> list[RedactedSpan]:
+    """Each span widened to the whole turn of its speaker that holds it.
+
+    A recogniser that mishears part of a number ("4240 24240…") leaves the misheard words
+    out of the redacted span, and its word times may be off by a few tenths of a second;
+    the turn in which the number was read covers both.
+    """
+    from dataclasses import replace
+
+    out = []
+    for span in spans:
+        start, end = span.start, span.end
+        for turn in transcript.turns:
+            if turn.speaker is span.speaker and turn.start < span.end and span.start < turn.end:
+                start, end = min(start, turn.start), max(end, turn.end)
+        out.append(replace(span, start=start, end=end))
+    return out
+
+
+def native_rate(path: Path) -> int:
+    """The recording's own sample rate.
+
+    Raises:
+        AudioError: The file cannot be opened or has no audio stream.
+    """
     import av
 
     try:
@@ -132,7 +157,7 @@ def redact_audio(
     fmt = dst.suffix.lower().lstrip(".")
     if fmt not in _WRITABLE:
         raise AudioError(f"{dst}: cannot write a redacted copy as {fmt or 'a file without extension'} ({', '.join(_WRITABLE)})")
-    rate = _native_rate(src)
+    rate = native_rate(src)
     # Every channel is kept; the mapping only satisfies the decoder's check on 3+ channels.
     audio = load_audio(src, AudioOptions(agent_channel=0, customer_channel=1, sample_rate=rate))
     channels = tone_spans(audio.channels, rate, spans, options)
@@ -146,6 +171,9 @@ def write_redacted_copy(
     src: str | Path, transcript: Transcript, options: RedactionOptions, name: str | None = None
 ) -> Path | None:
     """The batch's redacted audio copy of one call, in ``options.audio_dir``.
+
+    Every turn that held personal data is toned whole (see :func:`turn_spans`), plus
+    ``options.audio_pad_seconds`` on both sides.
 
     The copy is named after the call (``<call_id>.<extension of the recording>``, made
     file-name safe as for transcript copies) and made from the transcript's redaction tokens,
@@ -172,4 +200,4 @@ def write_redacted_copy(
         suffix = ".wav"
     stem = name or Path(transcript_file_name(transcript.call_id)).stem
     dst = Path(options.audio_dir) / f"{stem}{suffix}"
-    return redact_audio(src, dst, spans_from_transcript(transcript), options)
+    return redact_audio(src, dst, turn_spans(transcript, spans_from_transcript(transcript)), options)

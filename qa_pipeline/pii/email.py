@@ -42,6 +42,7 @@ _LABEL = re.compile(r"[a-z0-9][a-z0-9._+@-]*|[._@-][a-z0-9][a-z0-9._+@-]*")
 _WRITTEN = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}")
 _MAX_WORDS = 12
 _CUE_WORDS_BACK = 8
+_MAX_SPELLED = 40
 
 
 def _norm(text: str) -> str:
@@ -124,6 +125,7 @@ def email_findings(texts: Sequence[str], prompted: Callable[[int], bool] | None 
             continue
         start, has_at = _walk_left(tokens, end, taken, AT_WORDS)
         if (has_at and start < end) or _WRITTEN.search(tokens[start]):
+            start = _spelled_run(tokens, start, taken)
             findings.append(Finding(Entity.EMAIL, start, end, "format"))
             taken = end
             continue
@@ -133,12 +135,34 @@ def email_findings(texts: Sequence[str], prompted: Callable[[int], bool] | None 
         # The "at" was lost or misheard: after the prompt, the words up to the domain are the address.
         floor = taken if cue is None else max(taken, cue)
         start, _ = _walk_left(tokens, end, floor, AT_WORDS | AT_SOUNDALIKES)
-        first = start
+        first = _spelled_run(tokens, start, floor)
         while first - 1 > floor and end - first < 7 and _is_label(tokens[first - 1]):
             first -= 1
+        first = _spelled_run(tokens, first, floor)
         findings.append(Finding(Entity.EMAIL, first, end, "context"))
         taken = end
     return findings
+
+
+def _letter(t: str) -> bool:
+    return len(t) == 1 and t.isalnum()
+
+
+def _spelled_run(tokens: Sequence[str], start: int, floor: int) -> int:
+    """``start`` moved left over a run of spelled letters or digits (``j o h n at…``).
+
+    A name spelled out letter by letter is recognised as one word per letter; the whole run
+    belongs to the address, not just its last letter. "a" and "i" at the left edge of the
+    run are read as the words they usually are ("it's a…", "I…").
+    """
+    if not (_letter(tokens[start]) or (start > floor + 1 and _letter(tokens[start - 1]))):
+        return start
+    j = start
+    while j - 1 > floor and _letter(tokens[j - 1]) and start - j < _MAX_SPELLED:
+        j -= 1
+    while j < start and tokens[j] in ("a", "i") and not _letter(tokens[j - 1] if j > 0 else ""):
+        j += 1
+    return j
 
 
 def _domain_end(tokens: Sequence[str], k: int, prompted: Callable[[int], bool] | None) -> int | None:

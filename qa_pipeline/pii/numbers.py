@@ -181,11 +181,15 @@ def _validated(run: Run, active: frozenset[Entity], cue: str | None, region: str
 _CONTEXT_RULES: dict[str, tuple[Entity, int, int]] = {
     "card": (Entity.CARD, 12, 23),
     "phone": (Entity.PHONE, 7, 15),
-    "ssn": (Entity.SSN, 8, 10),
+    # Recognisers drop or repeat digits of a number read in groups ("53622 552 525").
+    "ssn": (Entity.SSN, 8, 12),
     "account": (Entity.BANK_ACCOUNT, 6, 20),
     "id": (Entity.CN_ID, 15, 18),
     "cvv": (Entity.CVV, 3, 4),
 }
+
+
+_NUMBER_CUES: frozenset[str] = frozenset(_CONTEXT_RULES) | {"negative"}
 
 
 def _by_context(run: Run, active: frozenset[Entity], cue: str | None, options: RedactionOptions) -> Entity | None:
@@ -213,7 +217,9 @@ def number_findings(
         if run.amount:
             continue
         start = party.words[run.first].start
-        nearest = cues.nearest(start, options.context_seconds)
+        # Only prompts for numbers count: in "your SSN and date of birth?" the nearest cue is
+        # the date's, which says nothing about the digits that follow.
+        nearest = cues.nearest(start, options.context_seconds, _NUMBER_CUES)
         cue = None if nearest is None else nearest.kind
         findings.extend(_run_findings(run, active, cue, options))
     return findings

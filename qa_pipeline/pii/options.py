@@ -46,7 +46,7 @@ TOKENS: dict[Entity, str] = {
 ALL_ENTITIES: tuple[str, ...] = tuple(e.value for e in Entity)
 
 # Bumped when detection changes what gets redacted, so cached transcripts are redone.
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2
 
 
 def parse_entities(value: Any) -> tuple[str, ...]:
@@ -110,7 +110,7 @@ class RedactionOptions:
     audio_dir: str | None = None
     tone_hz: float = 1000.0
     tone_db: float = -18.0
-    audio_pad_seconds: float = 0.15
+    audio_pad_seconds: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "entities", parse_entities(self.entities))

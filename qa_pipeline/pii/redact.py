@@ -35,6 +35,9 @@ _TOKEN = re.compile(r"(\[[A-Z_]+\])([.,!?;:。，！？]*)")
 _TRAILING = ".,!?;:。，！？"
 _DOB_WORDS_BACK = 10
 _DOB_SECONDS_AFTER = 3.0
+# How many words (either party) an e-mail prompt still covers: a long question ("can I get
+# your email address so we can send…") and a hesitant answer put the address far from it.
+_EMAIL_PROMPT_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ def _detect(
     if Entity.EMAIL in active:
         def prompted(i: int) -> bool:
             cue = cues.nearest(words[i].start, options.context_seconds, frozenset({"email"}))
-            return cue is not None and cue.distance <= 12
+            return cue is not None and cue.distance <= _EMAIL_PROMPT_WORDS
 
         found += email_findings(texts, prompted)
     if Entity.DOB in active:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from qa_pipeline.report import svg
-from qa_pipeline.report.audio import player_source
+from qa_pipeline.report.audio import site_audio
 from qa_pipeline.stats.frames import EvidenceItem, parse_evidence
 from qa_pipeline.transcript import Transcript, join_words
 
@@ -136,15 +136,23 @@ def _mark_turns(transcript: Transcript, evidence: list[EvidenceView]) -> tuple[T
     return tuple(out)
 
 
-def audio_url(audio_path: str | None, page_dir: Path, copy_dir: Path | None = None, copy_name: str = "") -> str | None:
-    """The recording's URL relative to a page, or None when the file is not reachable.
+def audio_url(
+    audio_path: str | None,
+    page_dir: Path,
+    copy_dir: Path | None = None,
+    copy_name: str = "",
+    transcript: Transcript | None = None,
+) -> str | None:
+    """The URL of the audio a page plays, relative to the page; None when there is none.
 
     Args:
         audio_path: The recording.
         page_dir: Folder of the page.
-        copy_dir: Where a browser-playable copy is written when browsers cannot play the
-            recording (μ-law or A-law WAV…); None links the recording as it is.
+        copy_dir: The site's audio folder: the page plays a copy there (redacted when the
+            transcript was, see :func:`~qa_pipeline.report.audio.site_audio`); None links
+            the recording as it is.
         copy_name: File-name-safe stem of that copy.
+        transcript: The call's transcript, which says what to redact in the copy.
     """
     if not audio_path:
         return None
@@ -152,7 +160,10 @@ def audio_url(audio_path: str | None, page_dir: Path, copy_dir: Path | None = No
     if not path.is_file():
         return None
     if copy_dir is not None:
-        path = player_source(path, copy_dir, copy_name)
+        copy = site_audio(path, copy_dir, copy_name, transcript)
+        if copy is None:
+            return None
+        path = copy
     try:
         rel = os.path.relpath(path.resolve(), page_dir.resolve())
     except ValueError:  # another drive on Windows: fall back to an absolute file URL
@@ -217,6 +228,6 @@ def build_call_view(
         turns=_mark_turns(transcript, evidence),
         verdicts=tuple(verdicts),
         timeline=svg.timeline(spans, duration, marks),
-        audio_src=audio_url(call.get("audio_path"), page_dir, audio_dir, audio_name),
+        audio_src=audio_url(call.get("audio_path"), page_dir, audio_dir, audio_name, transcript),
         language=transcript.language or "en",
     )

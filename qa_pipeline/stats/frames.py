@@ -340,7 +340,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, dtype={"call_id": str, "agent_id": str, "team": str, "criterion_id": str}, keep_default_na=True)
+            from qa_pipeline.csvsafe import restore_frame
+
+            return restore_frame(
+                pd.read_csv(path, dtype={"call_id": str, "agent_id": str, "team": str, "criterion_id": str}, keep_default_na=True)
+            )
         if suffix in (".parquet", ".pq"):
             try:
                 return pd.read_parquet(path)
@@ -393,8 +397,10 @@ def write_frames(frames: Frames, folder: str | Path, fmt: str = "csv") -> tuple[
     ]
     if fmt == "csv":
         paths = folder / "calls.csv", folder / "criteria.csv"
-        frames.calls.to_csv(paths[0], index=False)
-        crit.to_csv(paths[1], index=False)
+        from qa_pipeline.csvsafe import write_csv
+
+        write_csv(frames.calls, paths[0])
+        write_csv(crit, paths[1])
     elif fmt == "parquet":
         paths = folder / "calls.parquet", folder / "criteria.parquet"
         try:
