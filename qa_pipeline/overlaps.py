@@ -17,7 +17,7 @@ overlap was not counted, so a reviewer can check. Checked in this order:
 * ``sentence_end``: the other party had just finished a sentence (its last word before the
   start, or the word it finishes within the latch tolerance, ends with ``.``, ``?``, ``!``,
   ``。``…) and had not yet started the next one; whatever follows is a new start by both.
-* ``simultaneous_start``: both parties started (or, after a pause, resumed) within
+* ``simultaneous_start``: both parties started their turns within
   ``simultaneous_start_seconds`` of each other: nobody took the floor from anybody.
 * ``trailing_off``: the other party's words during the overlap are only fillers and
   acknowledgements ("um", "okay so"): the turn was ending.
@@ -262,7 +262,7 @@ class _Judge:
             a > lo and _ends_sentence(words[a - 1].text) and w_starts[a] >= s - simultaneous
         ):
             return OverlapKind.SENTENCE_END
-        if s - self.their_starts[k] <= simultaneous or s < w_starts[a] <= s + simultaneous:
+        if s - self.their_starts[k] <= simultaneous:
             return OverlapKind.SIMULTANEOUS_START
         first_token = theirs.token_cum[a - 1] if a else 0
         if self.cover.covers(theirs.tokens[first_token : theirs.token_cum[b - 1]]):
