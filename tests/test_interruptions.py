@@ -300,12 +300,12 @@ def test_exported_names_follow_call_analytics() -> None:
 @pytest.mark.skipif(not (REALCALLS / "ar40.flac").exists(), reason="real calls folder ../shared/realcalls absent")
 def test_real_call_ar40_has_no_agent_interruption(fw_engine, asr_cache) -> None:
     # A QA lead hears no interruption: the customer's long turn at 168-201 s is not talked over.
-    from qa_pipeline.options import TranscribeOptions
+    from qa_pipeline.options import AudioOptions
     from qa_pipeline.pipeline import transcribe_call
     from qa_pipeline.scorecard import load_scorecard
 
     t = transcribe_call(
-        REALCALLS / "ar40.flac", fw_engine, options=TranscribeOptions(agent_channel=0), call_id="ar40", cache=asr_cache
+        REALCALLS / "ar40.flac", fw_engine, AudioOptions(agent_channel=0), call_id="ar40", cache=asr_cache
     )
     score = score_transcript(t, load_scorecard(ROOT / "scorecards" / "default.en.yaml"))
     assert score.characteristics.interruptions_by(Speaker.AGENT) == ()
