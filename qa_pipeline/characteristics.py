@@ -18,10 +18,13 @@ Definitions (thresholds are :class:`CharacteristicsOptions`, overridable from a 
   connecting) never counts.
 * **non-talk instance**: a gap in both parties' words of at least ``non_talk_min_seconds``
   (default 3 s) between two words of the call, that is not a hold.
-* **interruption**: a party starts a turn while the other party's turn is in progress, and
-  both go on together for at least ``interruption_min_overlap_seconds`` (default 0.5 s). A
-  turn of at most ``backchannel_max_seconds`` (default 1 s) made only of backchannel words
-  ("uh-huh", "right", "okay", "嗯", "对"…) is listening, not interrupting.
+* **interruption**: a party starts a turn while the other party is mid-sentence and the
+  other's words go on for at least ``interruption_min_overlap_seconds`` (default 0.5 s).
+  Latched turn ends (``latch_tolerance_seconds``, 0.3 s), starts at a sentence end,
+  simultaneous starts (``simultaneous_start_seconds``, 0.5 s), acknowledgements and echo
+  confirmations (up to ``backchannel_max_words``, 6) and trailing off are overlaps, not
+  interruptions; they are kept, with their reason, in ``overlaps_not_counted``. All measured on
+  word times; see :mod:`qa_pipeline.overlaps`.
 * **talk speed**: words per minute of talk time; for Chinese, characters per minute.
 * **duration** (handle time): the recording's length, or the end of the last word if that is
   later.

@@ -22,7 +22,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any
 
-from qa_pipeline.criteria.base import BuildContext, Criterion, Evidence, Outcome, speaker_of
+from qa_pipeline.criteria.base import BuildContext, Criterion, Evidence, Outcome
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
 from qa_pipeline.overlaps import KIND_NAMES, Overlap, not_counted_summary
@@ -106,7 +106,7 @@ class InterruptionsCriterion(Criterion):
         return {"interrupter": self.interrupter, "max_count": self.max_count}
 
     def evaluate(self, ctx: ScoringContext) -> Outcome:
-        who = speaker_of(self.interrupter)
+        who = Speaker(self.interrupter)  # parse allows agent | customer only
         other = who.other()
         found = ctx.characteristics.interruptions_by(who)
         evidence = []
