@@ -14,9 +14,9 @@ overlap was not counted, so a reviewer can check. Checked in this order:
   as "A 2019." while the customer says "it's a 2019 model".
 * ``latched``: the other party's words end within ``latch_tolerance_seconds`` after the new
   speaker starts: a quick turn change, not a talk-over.
-* ``sentence_end``: the other party had just finished a sentence (its last word before the
-  start, or the word it finishes within the latch tolerance, ends with ``.``, ``?``, ``!``,
-  ``。``…) and had not yet started the next one; whatever follows is a new start by both.
+* ``sentence_end``: the other party was on the last word of a sentence (the word sounding
+  at the start ends with ``.``, ``?``, ``!``, ``。``, ``...``), or had just finished one and
+  not yet got into the next: whatever follows is a new start by both.
 * ``simultaneous_start``: both parties started their turns within
   ``simultaneous_start_seconds`` of each other: nobody took the floor from anybody.
 * ``trailing_off``: the other party's words during the overlap are only fillers and
@@ -258,7 +258,9 @@ class _Judge:
         words = theirs.words
         if w_ends[hi - 1] <= s + latch:
             return OverlapKind.LATCHED
-        if (w_ends[a] <= s + latch and _ends_sentence(words[a].text)) or (
+        # The recogniser often stretches a sentence's last word over the silence after it
+        # (a 3 s "chance."), so starting anywhere inside that word is starting at its end.
+        if (_ends_sentence(words[a].text) and (w_starts[a] <= s or w_ends[a] <= s + latch)) or (
             a > lo and _ends_sentence(words[a - 1].text) and w_starts[a] >= s - simultaneous
         ):
             return OverlapKind.SENTENCE_END

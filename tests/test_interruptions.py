@@ -66,6 +66,33 @@ def test_start_at_a_sentence_end() -> None:
     assert kinds([("customer", 0.0, mid_sentence), agent]) == [("agent", OverlapKind.INTERRUPTION)]
 
 
+def test_start_inside_a_stretched_sentence_final_word() -> None:
+    # Real recognisers stretch a turn's last word over the silence after it: "chance." lasting
+    # 2.9 s. The agent starting 1 s into it came in at the sentence end.
+    from dataclasses import replace
+
+    from qa_pipeline.transcript import Turn, Word, merge_turns
+
+    said = [("walk", 199.54, 199.78), ("in", 199.78, 200.0), ("if", 200.0, 200.12), ("I", 200.12, 200.22),
+            ("get", 200.22, 200.38), ("the", 200.38, 200.58)]
+    agent = Turn(Speaker.AGENT, tuple(Word(w, a, a + 0.3) for w, a in zip("That sounds great so".split(),
+                                                                           (201.6, 202.0, 202.4, 202.8))), 0)
+
+    def call(last: str):
+        words = (*[Word(w, a, b) for w, a, b in said], Word(last, 200.58, 203.48))
+        customer = Turn(Speaker.CUSTOMER, words, 1)
+        return replace(make_transcript([]), turns=merge_turns([customer, agent]))
+
+    ch = compute_characteristics(call("chance."))
+    assert ch.interruptions == ()
+    assert [o.kind for o in ch.overlaps_not_counted] == [OverlapKind.SENTENCE_END]
+    assert [o.kind for o in compute_characteristics(call("taken...")).overlaps_not_counted] == [
+        OverlapKind.SENTENCE_END
+    ]
+    # Without the sentence end the same timing is talking over.
+    assert len(compute_characteristics(call("chance")).interruptions) == 1
+
+
 def test_chinese_sentence_end() -> None:
     # Whisper writes Chinese punctuation onto the character before it.
     from dataclasses import replace
