@@ -7,7 +7,7 @@ overlap was not counted, so a reviewer can check. Checked in this order:
 
 * ``acknowledgement``: the new turn is only backchannels and short acknowledgements
   ("uh-huh", "got it", "no problem, no problem", "对对"), at most ``backchannel_max_words``
-  words, however long it lasts. The phrases come from ``data/backchannels.yaml`` or the
+  words (characters for Chinese; fillers such as "um" not counted), however long it lasts. The phrases come from ``data/backchannels.yaml`` or the
   scorecard.
 * ``echo``: the new turn (at most ``backchannel_max_words`` words) only repeats words the
   other party said in the turn being overlapped, plus acknowledgements: a confirmation such
@@ -207,7 +207,6 @@ class _Judge:
         self.cover = cover
         self.starts, self.ends = mine.turn_times()
         self.their_starts = theirs.turn_times()[0]
-        self.my_offsets = mine.turn_word_offsets()
         self.their_offsets = theirs.turn_word_offsets()
         self.w_starts = theirs.word_starts
         self.w_ends = theirs.word_ends
@@ -244,7 +243,8 @@ class _Judge:
         latch = opts.latch_tolerance_seconds
         simultaneous = opts.simultaneous_start_seconds
         my_tokens = self.mine.turn_tokens(i)
-        if self.my_offsets[i + 1] - self.my_offsets[i] <= opts.backchannel_max_words:
+        # Counted in tokens: words, but characters for Chinese, and fillers ("um") not at all.
+        if len(my_tokens) <= opts.backchannel_max_words:
             if self.cover.covers(my_tokens):
                 return OverlapKind.ACKNOWLEDGEMENT
             # What they said in this turn up to the end of the overlap: what an echo repeats.
