@@ -32,10 +32,12 @@ turn's end and the end of the other party's last word spoken before that end.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 from importlib import resources
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import yaml
@@ -48,6 +50,9 @@ from qa_pipeline.transcript import Speaker
 if TYPE_CHECKING:
     from qa_pipeline.characteristics import CharacteristicsOptions
 
+_KNOWN_LIMIT = 4096
+_START = attrgetter("start")
+_END = attrgetter("end")
 # Whisper writes sentence punctuation onto the last word of a sentence.
 SENTENCE_END_MARKS = (".", "?", "!", "。", "？", "！", "…")
 
@@ -78,7 +83,9 @@ KIND_NAMES: dict[OverlapKind, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
+# Not frozen: a call has a dozen of these (every backchannel), and a frozen dataclass takes
+# about three times as long to build. Nothing changes one after it is made.
+@dataclass(slots=True)
 class Overlap:
     """One party starting a turn while the other party's turn was in progress.
 
@@ -137,23 +144,34 @@ def default_backchannels() -> dict[str, tuple[str, ...]]:
 class PhraseCover:
     """Decides whether a token sequence is made only of given phrases (repeats allowed)."""
 
-    __slots__ = ("phrases", "longest")
+    __slots__ = ("phrases", "longest", "_known")
 
     def __init__(self, phrases: Iterable[str]) -> None:
         token_phrases = {normalize_text(p) for p in phrases}
         token_phrases.discard(())
         self.phrases = frozenset(token_phrases)
         self.longest = max((len(p) for p in self.phrases), default=0)
+        # The same few backchannels come back call after call: decide each token run once.
+        self._known: dict[tuple[str, ...], bool] = {}
 
     def covers(self, tokens: Sequence[str]) -> bool:
         """True when the tokens split into a run of the phrases (no tokens: fillers only)."""
+        key = tuple(tokens)
+        known = self._known.get(key)
+        if known is None:
+            if len(self._known) >= _KNOWN_LIMIT:
+                self._known.clear()
+            known = self._known[key] = self._split(key)
+        return known
+
+    def _split(self, tokens: tuple[str, ...]) -> bool:
         n = len(tokens)
         # reach[j]: tokens[:j] splits into phrases.
         reach = [True] + [False] * n
         phrases = self.phrases
         for j in range(1, n + 1):
             for length in range(1, min(self.longest, j) + 1):
-                if reach[j - length] and tuple(tokens[j - length : j]) in phrases:
+                if reach[j - length] and tokens[j - length : j] in phrases:
                     reach[j] = True
                     break
         return reach[n]
@@ -186,92 +204,89 @@ def classify_overlaps(
     candidates = kernels.turn_overlaps(starts, ends, their_starts, their_ends, 0.0)
     if not candidates:
         return []
-    judge = _Judge(mine, theirs, options, cover)
+    # This runs for every backchannel of every call: the common path stays in this loop.
+    speaker = mine.speaker
+    their_turns = theirs.turns
+    my_bounds = mine.turn_token_bounds()
+    my_all_tokens = mine.tokens
+    max_words = options.backchannel_max_words
+    covers = cover.covers
     found: list[Overlap] = []
     for i, k, _ in candidates:
-        overlap = judge.overlap(i, k)
-        if overlap is not None:
-            found.append(overlap)
+        s = starts[i]
+        e = ends[i]
+        words = their_turns[k].words
+        # Their words still going at s: the first one ending after it, up to the last one
+        # that starts before my turn ends.
+        a = bisect.bisect_right(words, s, key=_END)
+        b = bisect.bisect_left(words, e, a, len(words), key=_START)
+        if a >= b:
+            continue  # my whole turn fell in a pause of theirs
+        begin = words[a].start
+        if begin < s:
+            begin = s
+        last_end = words[b - 1].end
+        talked_over = (e if e < last_end else last_end) - begin
+        if talked_over <= 0:
+            continue
+        lo, hi = my_bounds[i]
+        # Counted in tokens: words, but characters for Chinese, and fillers ("um") not at all.
+        if hi - lo <= max_words and covers(my_all_tokens[lo:hi]):
+            kind = OverlapKind.ACKNOWLEDGEMENT
+        else:
+            kind = _kind(mine, theirs, options, cover, i, k, a, b, talked_over)
+        found.append(Overlap(speaker, kind, begin, talked_over, s, their_starts[k]))
     return found
 
 
-class _Judge:
-    """Measures and classifies the overlaps one party starts (per call)."""
+def _kind(
+    mine: TokenTrack,
+    theirs: TokenTrack,
+    opts: "CharacteristicsOptions",
+    cover: PhraseCover,
+    i: int,
+    k: int,
+    a: int,
+    b: int,
+    talked_over: float,
+) -> OverlapKind:
+    """Why my turn ``i``, over their turn ``k``'s words ``a`` to ``b - 1``, counts or not.
 
-    def __init__(
-        self, mine: TokenTrack, theirs: TokenTrack, options: "CharacteristicsOptions", cover: PhraseCover
-    ) -> None:
-        self.mine = mine
-        self.theirs = theirs
-        self.options = options
-        self.cover = cover
-        self.starts, self.ends = mine.turn_times()
-        self.their_starts = theirs.turn_times()[0]
-        self.their_offsets = theirs.turn_word_offsets()
-        self.w_starts = theirs.word_starts
-        self.w_ends = theirs.word_ends
-
-    def overlap(self, i: int, k: int) -> Overlap | None:
-        """My turn ``i`` against their turn ``k`` (which started before it and was still going)."""
-        s = self.starts[i]
-        e = self.ends[i]
-        lo = self.their_offsets[k]
-        hi = self.their_offsets[k + 1]
-        w_starts = self.w_starts
-        w_ends = self.w_ends
-        # Their words still going at s: the first one ending after it, up to the last one
-        # that starts before my turn ends.
-        a = lo
-        while a < hi and w_ends[a] <= s:
-            a += 1
-        b = a
-        while b < hi and w_starts[b] < e:
-            b += 1
-        if a >= b:
-            return None  # my whole turn fell in a pause of theirs
-        begin = max(s, w_starts[a])
-        talked_over = min(e, w_ends[b - 1]) - begin
-        if talked_over <= 0:
-            return None
-        kind = self._kind(i, k, a, b, lo, hi, talked_over)
-        return Overlap(self.mine.speaker, kind, begin, talked_over, s, self.their_starts[k])
-
-    def _kind(self, i: int, k: int, a: int, b: int, lo: int, hi: int, talked_over: float) -> OverlapKind:
-        opts = self.options
-        theirs = self.theirs
-        s = self.starts[i]
-        latch = opts.latch_tolerance_seconds
-        simultaneous = opts.simultaneous_start_seconds
-        my_tokens = self.mine.turn_tokens(i)
-        # Counted in tokens: words, but characters for Chinese, and fillers ("um") not at all.
-        if len(my_tokens) <= opts.backchannel_max_words:
-            if self.cover.covers(my_tokens):
-                return OverlapKind.ACKNOWLEDGEMENT
-            # What they said in this turn up to the end of the overlap: what an echo repeats.
-            said = set(theirs.tokens[theirs.turn_token_bounds()[k][0] : theirs.token_cum[b - 1]])
-            vocab = opts.backchannel_vocab
-            own = [t for t in my_tokens if t not in vocab]
-            if own and said.issuperset(own):
-                return OverlapKind.ECHO
-        w_starts = self.w_starts
-        w_ends = self.w_ends
-        words = theirs.words
-        if w_ends[hi - 1] <= s + latch:
-            return OverlapKind.LATCHED
-        # The recogniser often stretches a sentence's last word over the silence after it
-        # (a 3 s "chance."), so starting anywhere inside that word is starting at its end.
-        if (_ends_sentence(words[a].text) and (w_starts[a] <= s or w_ends[a] <= s + latch)) or (
-            a > lo and _ends_sentence(words[a - 1].text) and w_starts[a] >= s - simultaneous
-        ):
-            return OverlapKind.SENTENCE_END
-        if s - self.their_starts[k] <= simultaneous:
-            return OverlapKind.SIMULTANEOUS_START
-        first_token = theirs.token_cum[a - 1] if a else 0
-        if self.cover.covers(theirs.tokens[first_token : theirs.token_cum[b - 1]]):
-            return OverlapKind.TRAILING_OFF
-        if talked_over < opts.interruption_min_overlap_seconds:
-            return OverlapKind.BRIEF
-        return OverlapKind.INTERRUPTION
+    The acknowledgement test has been made already.
+    """
+    s = mine.turn_times()[0][i]
+    their_start = theirs.turn_times()[0][k]
+    words = theirs.turns[k].words
+    latch = opts.latch_tolerance_seconds
+    simultaneous = opts.simultaneous_start_seconds
+    # Their token index just after word j of the turn: token_cum[offset + j].
+    offset = theirs.turn_word_offsets()[k]
+    token_end = theirs.token_cum
+    my_tokens = mine.turn_tokens(i)
+    if len(my_tokens) <= opts.backchannel_max_words:
+        # What they said in this turn up to the end of the overlap: what an echo repeats.
+        said = set(theirs.tokens[theirs.turn_token_bounds()[k][0] : token_end[offset + b - 1]])
+        vocab = opts.backchannel_vocab
+        own = [t for t in my_tokens if t not in vocab]
+        if own and said.issuperset(own):
+            return OverlapKind.ECHO
+    if words[-1].end <= s + latch:
+        return OverlapKind.LATCHED
+    current = words[a]
+    # The recogniser often stretches a sentence's last word over the silence after it
+    # (a 3 s "chance."), so starting anywhere inside that word is starting at its end.
+    if (_ends_sentence(current.text) and (current.start <= s or current.end <= s + latch)) or (
+        a > 0 and _ends_sentence(words[a - 1].text) and current.start >= s - simultaneous
+    ):
+        return OverlapKind.SENTENCE_END
+    if s - their_start <= simultaneous:
+        return OverlapKind.SIMULTANEOUS_START
+    first_token = token_end[offset + a - 1] if offset + a else 0
+    if cover.covers(theirs.tokens[first_token : token_end[offset + b - 1]]):
+        return OverlapKind.TRAILING_OFF
+    if talked_over < opts.interruption_min_overlap_seconds:
+        return OverlapKind.BRIEF
+    return OverlapKind.INTERRUPTION
 
 
 def not_counted_summary(overlaps: Sequence[Overlap]) -> str:
