@@ -288,6 +288,17 @@ def test_pass_says_what_was_not_counted() -> None:
     assert notes[0].rule.endswith("acknowledgement, not counted")
 
 
+def test_only_the_longest_overlaps_not_counted_are_noted() -> None:
+    script = [("customer", 0.0, " ".join([CUSTOMER_LONG] * 3))]
+    script += [("agent", 1.0 + 2.0 * n, "uh-huh" if n != 3 else "okay okay okay") for n in range(8)]
+    r = score_transcript(make_transcript(script), card("  hold_min: 15s\n")).result("interruptions")
+    assert r.verdict is Verdict.PASS
+    assert r.reason.endswith("8 overlaps not counted: 8 acknowledgements")
+    notes = [e for e in r.evidence if e.kind == "note"]
+    assert len(notes) == 5 and 7.0 in [n.start for n in notes]  # the longest, "okay okay okay"
+    assert [n.start for n in notes] == sorted(n.start for n in notes)
+
+
 def test_failure_evidence_in_plain_words() -> None:
     t = make_transcript(
         [("agent", 0.0, "hello"), ("customer", 165.0, CUSTOMER_LONG), ("agent", 168.4, "hold on let me stop you there")]

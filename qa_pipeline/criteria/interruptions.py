@@ -12,8 +12,8 @@ echo confirmations) is defined by the call characteristics; see
     Agent at 2:48 started "let me stop" while the customer was still saying "refunded
     please" — talked over them for 1.2 s
 
-and the overlaps the party started that were not counted are summed up, with a note each,
-so a reviewer can check them.
+and the overlaps the party started that were not counted are summed up by reason, with a
+note for each of the five longest, so a reviewer can check them.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from qa_pipeline.overlaps import KIND_NAMES, Overlap, not_counted_summary
 from qa_pipeline.textmatch import TokenTrack, fast_join
 from qa_pipeline.transcript import Speaker
 
+# Overlaps not counted that are quoted one by one.
+_MAX_NOTES = 5
 # Longest quote in an evidence sentence, in words; longer ones keep their start and end.
 _QUOTE_WORDS = 8
 
@@ -128,7 +130,10 @@ class InterruptionsCriterion(Criterion):
                 )
             )
         skipped = ctx.characteristics.overlaps_not_counted_by(who)
-        evidence.extend(_not_counted_note(ctx, o) for o in skipped)
+        # A listener's every "mm-hmm" is an overlap: the summary counts them all, and notes
+        # quote the few that talked over longest, the ones worth a second look.
+        noted = sorted(sorted(skipped, key=lambda o: -o.duration_seconds)[:_MAX_NOTES], key=lambda o: o.start)
+        evidence.extend(_not_counted_note(ctx, o) for o in noted)
         summary = f"{len(found)} {who.value} interruption(s), at most {self.max_count} allowed"
         note = not_counted_summary(skipped)
         if note:
