@@ -42,9 +42,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from qa_pipeline import kernels
 from qa_pipeline.errors import ConfigError
-from qa_pipeline.textmatch import TokenTrack, normalize_text
+from qa_pipeline.textmatch import TokenTrack, kernels, normalize_text
 from qa_pipeline.transcript import Speaker
 
 if TYPE_CHECKING:
