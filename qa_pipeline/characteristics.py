@@ -18,10 +18,13 @@ Definitions (thresholds are :class:`CharacteristicsOptions`, overridable from a 
   connecting) never counts.
 * **non-talk instance**: a gap in both parties' words of at least ``non_talk_min_seconds``
   (default 3 s) between two words of the call, that is not a hold.
-* **interruption**: a party starts a turn while the other party's turn is in progress, and
-  both go on together for at least ``interruption_min_overlap_seconds`` (default 0.5 s). A
-  turn of at most ``backchannel_max_seconds`` (default 1 s) made only of backchannel words
-  ("uh-huh", "right", "okay", "嗯", "对"…) is listening, not interrupting.
+* **interruption**: a party starts a turn while the other party is mid-sentence and the
+  other's words go on for at least ``interruption_min_overlap_seconds`` (default 0.5 s).
+  Latched turn ends (``latch_tolerance_seconds``, 0.3 s), starts at a sentence end,
+  simultaneous starts (``simultaneous_start_seconds``, 0.5 s), acknowledgements and echo
+  confirmations (up to ``backchannel_max_words``, 6) and trailing off are overlaps, not
+  interruptions; they are kept, with their reason, in ``overlaps_not_counted``. All measured on
+  word times; see :mod:`qa_pipeline.overlaps`.
 * **talk speed**: words per minute of talk time; for Chinese, characters per minute.
 * **duration** (handle time): the recording's length, or the end of the last word if that is
   later.
@@ -36,44 +39,14 @@ from operator import sub
 from typing import Any, Sequence
 
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.overlaps import Overlap, OverlapKind, PhraseCover, classify_overlaps, default_backchannels
 from qa_pipeline.textmatch import TokenTrack, kernels, normalize_text
 from qa_pipeline.transcript import Speaker, Transcript
 
-DEFAULT_BACKCHANNELS: tuple[str, ...] = (
-    "uh-huh",
-    "mhm",
-    "mm",
-    "mm-hmm",
-    "mmhmm",
-    "hmm",
-    "huh",
-    "right",
-    "okay",
-    "ok",
-    "yeah",
-    "yes",
-    "yep",
-    "yup",
-    "sure",
-    "alright",
-    "i see",
-    "got it",
-    "uh",
-    "um",
-    "oh",
-    "ah",
-    "嗯",
-    "对",
-    "好",
-    "是",
-    "哦",
-    "噢",
-    "行",
-    "嗯嗯",
-    "对对",
-    "好的",
-    "是的",
-    "明白",
+# Every language's phrases: a scorecard without its own list hears them all (calls switch
+# language, and "OK" is said in Chinese calls too).
+DEFAULT_BACKCHANNELS: tuple[str, ...] = tuple(
+    dict.fromkeys(p for phrases in default_backchannels().values() for p in phrases)
 )
 
 
@@ -84,10 +57,17 @@ class CharacteristicsOptions:
     Attributes:
         non_talk_min_seconds: Shortest silence of both parties reported as non-talk time.
         hold_min_seconds: Shortest silence of both parties treated as a hold.
-        interruption_min_overlap_seconds: Shortest overlap that makes a turn start an
-            interruption.
-        backchannel_max_seconds: Longest turn that can be a backchannel.
+        interruption_min_overlap_seconds: Shortest stretch of the other party's words, after
+            a turn starts, that makes the start an interruption.
+        backchannel_max_seconds: Longest turn that can be a backchannel where duration
+            decides (the ``active_listening`` criterion).
         backchannel_tokens: Words (or short phrases) that make up backchannels.
+        latch_tolerance_seconds: A turn that starts at most this long before the other
+            party's last word ends is a quick turn change, not an interruption.
+        simultaneous_start_seconds: Two parties starting within this of each other both
+            started; neither interrupted.
+        backchannel_max_words: Longest turn (in words; characters for Chinese) that can be an
+            acknowledgement or an echo confirmation however long it overlaps.
     """
 
     non_talk_min_seconds: float = 3.0
@@ -95,6 +75,9 @@ class CharacteristicsOptions:
     interruption_min_overlap_seconds: float = 0.5
     backchannel_max_seconds: float = 1.0
     backchannel_tokens: tuple[str, ...] = DEFAULT_BACKCHANNELS
+    latch_tolerance_seconds: float = 0.3
+    simultaneous_start_seconds: float = 0.5
+    backchannel_max_words: int = 6
 
     def __post_init__(self) -> None:
         if self.non_talk_min_seconds <= 0:
@@ -105,14 +88,28 @@ class CharacteristicsOptions:
             raise ConfigError("interruption_min_overlap_seconds must not be negative")
         if self.backchannel_max_seconds < 0:
             raise ConfigError("backchannel_max_seconds must not be negative")
+        if self.latch_tolerance_seconds < 0:
+            raise ConfigError("latch_tolerance_seconds must not be negative")
+        if self.simultaneous_start_seconds < 0:
+            raise ConfigError("simultaneous_start_seconds must not be negative")
+        if isinstance(self.backchannel_max_words, bool) or not isinstance(self.backchannel_max_words, int):
+            raise ConfigError("backchannel_max_words must be a whole number of words")
+        if self.backchannel_max_words < 0:
+            raise ConfigError("backchannel_max_words must not be negative")
         object.__setattr__(self, "backchannel_tokens", tuple(self.backchannel_tokens))
         vocab = frozenset(tok for phrase in self.backchannel_tokens for tok in normalize_text(phrase))
         object.__setattr__(self, "_backchannel_vocab", vocab)
+        object.__setattr__(self, "_backchannel_cover", PhraseCover(self.backchannel_tokens))
 
     @property
     def backchannel_vocab(self) -> frozenset[str]:
         """The backchannel words as normalised match tokens."""
         return self._backchannel_vocab  # type: ignore[attr-defined]
+
+    @property
+    def backchannel_cover(self) -> PhraseCover:
+        """The backchannel phrases, for telling whether a turn is made only of them."""
+        return self._backchannel_cover  # type: ignore[attr-defined]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +118,9 @@ class CharacteristicsOptions:
             "interruption_min_overlap_seconds": self.interruption_min_overlap_seconds,
             "backchannel_max_seconds": self.backchannel_max_seconds,
             "backchannel_tokens": list(self.backchannel_tokens),
+            "latch_tolerance_seconds": self.latch_tolerance_seconds,
+            "simultaneous_start_seconds": self.simultaneous_start_seconds,
+            "backchannel_max_words": self.backchannel_max_words,
         }
 
     @classmethod
@@ -291,6 +291,8 @@ class Characteristics:
         holds: Holds, in time order.
         interruptions: Interruptions by either party, in time order.
         options: The thresholds used.
+        overlaps_not_counted: The other overlaps, each with why it is not an interruption,
+            in time order.
     """
 
     duration_seconds: float
@@ -302,6 +304,7 @@ class Characteristics:
     holds: tuple[Hold, ...]
     interruptions: tuple[Interruption, ...]
     options: CharacteristicsOptions
+    overlaps_not_counted: tuple[Overlap, ...] = ()
 
     @property
     def non_talk_time_seconds(self) -> float:
@@ -317,6 +320,10 @@ class Characteristics:
     def interruptions_by(self, interrupter: Speaker) -> tuple[Interruption, ...]:
         return tuple(i for i in self.interruptions if i.interrupter is interrupter)
 
+    def overlaps_not_counted_by(self, speaker: Speaker) -> tuple[Overlap, ...]:
+        """The overlaps ``speaker`` started that were not counted as interruptions."""
+        return tuple(o for o in self.overlaps_not_counted if o.speaker is speaker)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "duration_seconds": _r(self.duration_seconds),
@@ -331,6 +338,15 @@ class Characteristics:
             "interruption_count": len(self.interruptions),
             "interruption_time_seconds": _r(sum(i.duration_seconds for i in self.interruptions)),
             "interruptions": [i.to_dict() for i in self.interruptions],
+            # Amazon Transcribe Call Analytics' Interruptions.InterruptionsByInterrupter.
+            "interruptions_by_interrupter": {
+                sp.value: [
+                    {"start": _r(i.start), "end": _r(i.end), "duration_seconds": _r(i.duration_seconds)}
+                    for i in self.interruptions_by(sp)
+                ]
+                for sp in Speaker
+            },
+            "overlaps_not_counted": [o.to_dict() for o in self.overlaps_not_counted],
             "options": self.options.to_dict(),
         }
 
@@ -347,6 +363,7 @@ class Characteristics:
             holds=tuple(Hold.from_dict(h) for h in data.get("holds", ())),
             interruptions=tuple(Interruption.from_dict(i) for i in data.get("interruptions", ())),
             options=CharacteristicsOptions.from_dict(data.get("options")),
+            overlaps_not_counted=tuple(Overlap.from_dict(o) for o in data.get("overlaps_not_counted", ())),
         )
 
 
@@ -415,23 +432,22 @@ def _silences(
     return tuple(non_talk), tuple(holds)
 
 
-def _interruptions(
+def _overlaps(
     agent: _Party, customer: _Party, options: CharacteristicsOptions
-) -> tuple[Interruption, ...]:
-    found: list[Interruption] = []
-    vocab = options.backchannel_vocab
-    min_overlap = options.interruption_min_overlap_seconds
-    backchannel_max = options.backchannel_max_seconds
+) -> tuple[tuple[Interruption, ...], tuple[Overlap, ...]]:
+    """Interruptions, and the overlaps not counted as such (see :mod:`qa_pipeline.overlaps`)."""
+    counted: list[Interruption] = []
+    others: list[Overlap] = []
+    cover = options.backchannel_cover
     for mine, theirs in ((agent, customer), (customer, agent)):
-        starts = mine.starts
-        ends = mine.ends
-        for i, k, overlap in kernels.turn_overlaps(starts, ends, theirs.starts, theirs.ends, min_overlap):
-            start = starts[i]
-            if ends[i] - start <= backchannel_max and vocab.issuperset(mine.track.turn_tokens(i)):
-                continue
-            found.append(Interruption(mine.track.speaker, start, overlap, theirs.starts[k]))
-    found.sort(key=lambda x: (x.start, x.interrupter.value))
-    return tuple(found)
+        for o in classify_overlaps(mine.track, theirs.track, options, cover):
+            if o.kind is OverlapKind.INTERRUPTION:
+                counted.append(Interruption(o.speaker, o.turn_start, o.duration_seconds, o.other_turn_start))
+            else:
+                others.append(o)
+    counted.sort(key=lambda x: (x.start, x.interrupter.value))
+    others.sort(key=lambda x: (x.start, x.speaker.value))
+    return tuple(counted), tuple(others)
 
 
 def turn_pause_bound(transcript: Transcript) -> float | None:
@@ -488,6 +504,7 @@ def measure_tracks(
     total_talk = a_stats.talk_time_seconds + c_stats.talk_time_seconds
     share = a_stats.talk_time_seconds / total_talk if total_talk > 0 else None
     non_talk, holds = _silences((agent, customer), duration, options)
+    interruptions, not_counted = _overlaps(agent, customer, options)
     return Characteristics(
         duration_seconds=duration,
         speed_unit="characters" if characters else "words",
@@ -496,6 +513,7 @@ def measure_tracks(
         agent_talk_share=share,
         non_talk=non_talk,
         holds=holds,
-        interruptions=_interruptions(agent, customer, options),
+        interruptions=interruptions,
         options=options,
+        overlaps_not_counted=not_counted,
     )

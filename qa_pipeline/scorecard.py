@@ -8,7 +8,8 @@ A scorecard file::
     matching: {token_similarity: 0.8, max_word_gap: 3s}        # optional
     characteristics: {non_talk_min: 3s, hold_min: 15s,          # optional
                       interruption_min_overlap: 500ms, backchannel_max: 1s,
-                      backchannel_words: [uh-huh, right, …]}
+                      latch_tolerance: 300ms, simultaneous_start: 500ms,
+                      backchannel_max_words: 6, backchannel_words: [uh-huh, right, …]}
     frustration_phrases: {en: [...]}                            # optional, see applies_when
     criteria:
       - id: greeting
@@ -437,6 +438,9 @@ def _parse_header(top: FieldReader) -> tuple:
                 "interruption_min_overlap", d.interruption_min_overlap_seconds
             ),
             backchannel_max_seconds=c.duration("backchannel_max", d.backchannel_max_seconds),
+            latch_tolerance_seconds=c.duration("latch_tolerance", d.latch_tolerance_seconds),
+            simultaneous_start_seconds=c.duration("simultaneous_start", d.simultaneous_start_seconds),
+            backchannel_max_words=c.number("backchannel_max_words", d.backchannel_max_words, minimum=0, integer=True),
         )
         words = c.phrases("backchannel_words", languages, None)
         if words is not None:

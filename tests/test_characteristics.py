@@ -11,6 +11,7 @@ from qa_pipeline.characteristics import (
     compute_characteristics,
 )
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.overlaps import OverlapKind
 from qa_pipeline.transcript import Speaker
 
 
@@ -117,14 +118,15 @@ def test_backchannel_is_not_an_interruption() -> None:
     assert compute_characteristics(t).interruptions == ()
 
 
-def test_long_backchannel_word_run_is_an_interruption() -> None:
-    # "okay okay okay okay" lasting over a second is talking over, not listening.
-    t = make_transcript(
-        [
-            ("customer", 0.0, "I have been trying to log in all week and it keeps failing"),
-            ("agent", 2.0, "okay okay okay okay"),
-        ]
-    )
+def test_backchannel_run_up_to_the_word_bound_is_not_an_interruption() -> None:
+    # "okay okay okay okay" lasts 1.5 s: still listening, up to backchannel_max_words words.
+    script = [("customer", 0.0, "I have been trying to log in all week and it keeps failing")]
+    t = make_transcript([*script, ("agent", 2.0, "okay okay okay okay")])
+    ch = compute_characteristics(t)
+    assert ch.interruptions == ()
+    assert [o.kind for o in ch.overlaps_not_counted] == [OverlapKind.ACKNOWLEDGEMENT]
+    # Past the bound it is talking over.
+    t = make_transcript([*script, ("agent", 2.0, "okay okay okay okay okay okay okay")])
     assert len(compute_characteristics(t).interruptions) == 1
 
 
