@@ -172,20 +172,40 @@ def _name_data() -> tuple[frozenset[str], frozenset[str]]:
     return _NAME_DATA
 
 
-def is_name_like(token: str) -> bool:
-    """Whether a normalised token can be a personal name (what ``{name}`` stands for).
+def is_name_like(token: str, written: str = "") -> bool:
+    """Whether a word can be a personal name (what ``{name}`` stands for).
 
-    A name is a census first name, or a word the sentence model's 30,000-word vocabulary
-    does not know (rare names, "Michelle" and "Travis" being in both); never a function
-    word, nor a word that follows "I'm" without being a name ("sorry", "calling").
-    "originally", "here" and "serviced" are common words and no first names, so they fail.
+    A name is a census first name, a word the sentence model's 30,000-word vocabulary does
+    not know, or a word the recogniser capitalised (it capitalises names, "Declan", and
+    sentence starts); never a function word, nor a word that follows "I'm" without being a
+    name ("sorry", "calling"). So a lower-case "originally", "here" or "serviced" fails.
+
+    Args:
+        token: The normalised token.
+        written: The word as recognised (its case), if known.
     """
     if not token.isalpha() or is_cjk(token[0]) or token in STOPWORDS or token in NOT_NAMES:
         return False
     first, common = _name_data()
     if not first or not common:
         return True
-    return token in first or token not in common
+    letters = written.lstrip("\"'(«“")
+    return token in first or token not in common or (bool(letters) and letters[0].isupper())
+
+
+def names_plausible(match: "PhraseMatch", track: "TokenTrack") -> bool:
+    """Whether the words a ``{name}`` wildcard took in a match are name-like (see
+    :func:`is_name_like`); True for phrases without a wildcard."""
+    if WILDCARD not in match.phrase:
+        return True
+    literal = set(normalize_text(match.phrase.replace(WILDCARD, " ")))
+    for word in track.words[match.first_word : match.last_word + 1]:
+        for token in normalize_text(word.text):
+            if token in literal or token in FILLERS:
+                continue
+            if not is_name_like(token, word.text):
+                return False
+    return True
 
 
 # The most frequent words of service calls, most frequent first: the worse an anchor a word
@@ -528,7 +548,9 @@ def token_similarity(text_token: str, phrase_token: str) -> float:
 
 def _similarity(a: str, b: str) -> float:
     if b == _WILDCARD_TOKEN:
-        return 1.0 if is_name_like(a) else 0.0
+        # Permissive here (tokens carry no case); :func:`names_plausible` judges the match.
+        name_like = a not in STOPWORDS and a not in NOT_NAMES and a.isalpha() and not is_cjk(a[0])
+        return 1.0 if name_like else 0.0
     group = _EQUIVALENT.get(a)
     if group is not None and b in group:
         return 0.95

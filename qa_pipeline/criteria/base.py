@@ -231,7 +231,7 @@ def phrases_to_dict(phrases: Mapping[str, Sequence[str]]) -> Any:
 
 # Cosine similarity an utterance needs with its nearest scorecard example when a criterion
 # does not say (all-MiniLM-L6-v2; see the README's scoring section for how it was chosen).
-DEFAULT_EXAMPLE_SIMILARITY = 0.6
+DEFAULT_EXAMPLE_SIMILARITY = 0.5
 
 
 def read_example_similarity(fields: "FieldReader") -> float:

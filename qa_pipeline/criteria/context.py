@@ -21,6 +21,8 @@ from qa_pipeline.textmatch import (
     PhraseMatch,
     TokenTrack,
     fast_join,
+    names_plausible,
+    WILDCARD,
 )
 from qa_pipeline.transcript import Speaker, Transcript, Turn
 
@@ -140,7 +142,11 @@ class ScoringContext:
             if scanned is None:
                 scanned = self._hits[speaker] = self.index.scan_sets(self.track(speaker))
             hits = self._matches[key] = self.index.hits(self.track(speaker), set_id, scanned.get(set_id))
-        return hits.find(start, end)
+        found = hits.find(start, end)
+        if any(WILDCARD in t for t in self.index.sets[set_id].texts):
+            track = self.track(speaker)
+            found = [m for m in found if names_plausible(m, track)]
+        return found
 
     def customer_distress(self) -> list[Cue]:
         """Where the customer voiced complaint, frustration or distress, in time order.
