@@ -271,10 +271,11 @@ class ScoringContext:
         """
         speaker = match.speaker
         text = match.text
-        listed = f'the scorecard {label} "{match.phrase}"'
+        listed = f'scorecard {label} "{match.phrase}"'
         if match.score < 0.995:
-            listed += f" (as recognised, {match.score:.0%} alike)"
-        reason = f"{why} ({listed})" if why else f"says {listed}"
+            # A fuzzy match (a slip of recognition, a contraction): say how close it was.
+            listed += f", {match.score:.0%} alike"
+        reason = f"{why} ({listed})" if why else f"says the {listed}"
         rule = f'{speaker.value.capitalize()} at {clock(match.start)}: "{text}" — {reason}'
         if window is not None:
             lo = max(window[0], 0.0)
