@@ -36,13 +36,8 @@ def planted_call(
     closing: bool = True,
     dead_air: bool = False,
     roles_inferred: bool = False,
-    issue: str = "Hi, I was charged twice for my subscription this month.",
 ) -> Transcript:
-    """A call like the synthetic test calls, with each behaviour switchable.
-
-    The default ``issue`` is a complaint (a wrong charge), which the scorecard's customer-state
-    examples recognise, so empathy is assessed even without the frustration line.
-    """
+    """A call like the synthetic test calls, with each behaviour switchable."""
     s: list[tuple[str, float, str]] = []
     t = 0.5
     opening = (
@@ -52,7 +47,7 @@ def planted_call(
     )
     s.append(("agent", t, opening))
     t += 6.5
-    s.append(("customer", t, issue))
+    s.append(("customer", t, "Hi, I was charged twice for my subscription this month."))
     t += 5.0
     if paraphrase:
         s.append(("agent", t, "So just to confirm, you were charged twice for your subscription this month?"))
@@ -166,26 +161,13 @@ def test_prohibited_phrase_is_an_auto_fail() -> None:
     assert r.evidence[0].text == "that's not my problem." and r.evidence[0].start > 60
 
 
-NEUTRAL_REQUEST = "Hi, I would like to move my subscription to the annual plan."
-
-
-def test_a_complaint_without_frustration_words_needs_empathy() -> None:
-    # "charged twice" names no feeling, yet it is a complaint a QA lead expects acknowledged.
-    empathy = score_transcript(planted_call(frustration=False, hold=False), EN).result("empathy")
-    assert empathy.verdict is Verdict.FAIL
-    assert empathy.evidence[0].rule.startswith('Customer at 0:07: "Hi, I was charged twice')
-    assert "voices a complaint or distress" in empathy.evidence[0].rule
-
-
 def test_na_criteria_leave_the_denominator() -> None:
-    score = score_transcript(planted_call(frustration=False, hold=False, issue=NEUTRAL_REQUEST), EN)
+    score = score_transcript(planted_call(frustration=False, hold=False), EN)
     v = verdicts(score)
     assert v["empathy"] == "na" and v["hold_etiquette"] == "na"
     assert score.max_points == 75.0 and score.total == 100.0
     assert score.result("hold_etiquette").reason == "applies only when a hold occurred"
-    missed = score_transcript(
-        planted_call(frustration=False, hold=False, greeting=False, issue=NEUTRAL_REQUEST), EN
-    )
+    missed = score_transcript(planted_call(frustration=False, hold=False, greeting=False), EN)
     assert missed.total == round(100 * 55 / 75, 1)
 
 

