@@ -37,8 +37,10 @@ class Evidence:
         kind: ``match`` (something said), ``missing`` (something expected but not found, with
             the window where it was expected), ``event`` (a measured event: a hold, an
             interruption, a silence) or ``note``.
-        rule: The rule that fired, in words, e.g. ``phrase "thank you for calling" ≈ "Thank
-            you for calling" (score 1.00) in agent speech 0.0–15.0s``.
+        rule: Who said what, when and why it counts, in plain words, e.g. ``Agent at 0:01:
+            "This is Travis." — introduces themself by name (scorecard phrase "this is
+            {name}")`` or, judged by meaning, ``… — means the same as "…" (a scorecard
+            example)``; for ``missing``, what was looked for and where.
         speaker: Who said it, or whose speech was searched; None for silences.
         start: Start in seconds (for ``missing``: start of the window searched).
         end: End in seconds (for ``missing``: end of the window searched).
