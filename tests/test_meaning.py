@@ -1,0 +1,250 @@
+"""Judging by meaning: names, the customer's state, cut-off recordings, plain evidence, determinism."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from transcript_factory import make_transcript
+
+from qa_pipeline.criteria import Verdict
+from qa_pipeline.errors import ScorecardError
+from qa_pipeline.scorecard import load_scorecard, parse_scorecard
+from qa_pipeline.scoring import score_transcript
+from qa_pipeline.semantic import split_utterances
+from qa_pipeline.textmatch import is_name_like
+from qa_pipeline.transcript import Speaker
+
+ROOT = Path(__file__).resolve().parent.parent
+EN = load_scorecard(ROOT / "scorecards" / "default.en.yaml")
+REQUEST = ("customer", 8.0, "Hi, I would like to move my plan to the annual one.")
+
+
+@pytest.mark.parametrize(
+    ("token", "written", "expected"),
+    [
+        ("michelle", "Michelle,", True),
+        ("travis", "Travis.", True),
+        ("declan", "Declan.", True),  # not a census name, but capitalised by the recogniser
+        ("originally", "originally", False),
+        ("here", "here", False),
+        ("serviced", "serviced", False),
+        ("calling", "Calling", False),
+        ("the", "The", False),
+    ],
+)
+def test_name_like_words(token: str, written: str, expected: bool) -> None:
+    assert is_name_like(token, written) is expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["I'm Michelle, how can I help you today?", "This is Travis.", "Terry speaking, how can I help you?",
+     "Hi there, I'm Declan.", "My name is Ingrid and I'm with support."],
+)
+def test_ordinary_self_introductions_pass(line: str) -> None:
+    r = score_transcript(make_transcript([("agent", 0.5, line), REQUEST]), EN).result("self_identification")
+    assert r.verdict is Verdict.PASS, r.reason
+    assert r.evidence[0].rule.startswith('Agent at 0:0')
+    assert "— introduces themself by name" in r.evidence[0].rule
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        [("agent", 0.5, "Good morning, how can I help?"), ("customer", 4.0, "Hi, I'm originally from Ohio.")],
+        [("agent", 0.5, "Good morning, how can I help?"), ("customer", 4.0, "It was serviced here last month.")],
+        [("agent", 0.5, "I'm calling about your order, this is serviced here.")],
+    ],
+)
+def test_words_that_are_no_names_do_not_introduce(script: list) -> None:
+    r = score_transcript(make_transcript(script), EN).result("self_identification")
+    assert r.verdict is Verdict.FAIL
+
+
+def test_apology_answers_a_complaint_without_frustration_words() -> None:
+    call = make_transcript(
+        [
+            ("agent", 0.5, "Thank you for calling, this is Anna."),
+            ("customer", 4.0, "I'm really worried about the missing money."),
+            ("agent", 12.0, "Oh no, I'm so sorry for the inconvenience."),
+        ]
+    )
+    r = score_transcript(call, EN).result("empathy")
+    assert r.verdict is Verdict.PASS, r.reason
+    cue, answer = r.evidence[0], r.evidence[1]
+    assert cue.speaker is Speaker.CUSTOMER and "voices a complaint or distress" in cue.rule
+    assert answer.speaker is Speaker.AGENT and answer.rule.startswith('Agent at 0:12: "')
+
+
+def test_a_plain_request_needs_no_empathy() -> None:
+    call = make_transcript([("agent", 0.5, "Thank you for calling, this is Anna."), REQUEST])
+    assert score_transcript(call, EN).result("empathy").verdict is Verdict.NA
+
+
+def test_semantic_evidence_quotes_the_example() -> None:
+    call = make_transcript(
+        [("agent", 0.5, "Lovely to have you on the line, what can I do today?"), REQUEST], duration=30.0
+    )
+    r = score_transcript(call, EN).result("greeting")
+    assert r.verdict is Verdict.PASS
+    assert '— greets the caller: means the same as "' in r.evidence[0].rule
+    assert r.evidence[0].rule.endswith("(a scorecard example)")
+
+
+def _unclosed(tail: float):
+    # The opening lies outside the closing window (the last 45 s), so only the end counts.
+    last = ("agent", 60.0, "Let me pull up the plans.")
+    return make_transcript(
+        [("agent", 0.5, "Thank you for calling, this is Anna."), REQUEST, last],
+        duration=60.0 + 5 * 0.3 + 4 * 0.1 + tail,
+    )
+
+
+def test_a_recording_that_ends_mid_call_leaves_closing_na() -> None:
+    r = score_transcript(_unclosed(0.2), EN).result("closing")
+    assert r.verdict is Verdict.NA
+    assert r.reason == "the recording ends mid-conversation at 1:02"
+
+
+def test_a_call_that_ends_without_a_closing_fails_it() -> None:
+    assert score_transcript(_unclosed(5.0), EN).result("closing").verdict is Verdict.FAIL
+
+
+def test_a_customer_goodbye_is_no_cut_off() -> None:
+    call = make_transcript(
+        [("agent", 0.5, "Thank you for calling, this is Anna."), REQUEST, ("agent", 60.0, "Done."),
+         ("customer", 62.0, "Great, goodbye.")],
+        duration=62.0 + 2 * 0.3 + 0.1 + 0.2,
+    )
+    assert score_transcript(call, EN).result("closing").verdict is Verdict.FAIL
+
+
+def test_long_sentences_are_cut_into_clauses_once() -> None:
+    t = make_transcript(
+        [("customer", 0.0, "I bought the car from you two weeks ago and I'm just a little baffled about why the light came on.")]
+    )
+    utts = split_utterances(Speaker.CUSTOMER, t.turns)
+    assert [u.text for u in utts] == [
+        "I bought the car from you two weeks ago",
+        "and I'm just a little baffled about why the light came on.",
+    ]
+
+
+def test_verdicts_do_not_depend_on_torch_threads() -> None:
+    import torch
+
+    call = make_transcript(
+        [
+            ("agent", 0.5, "Hello and welcome, you're on the line with support."),
+            ("customer", 4.0, "I've been without internet for a whole week."),
+            ("agent", 10.0, "That sounds exhausting, I'm sorry."),
+        ]
+    )
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = score_transcript(call, EN).to_json()
+        torch.set_num_threads(2)
+        two = score_transcript(call, EN).to_json()
+    finally:
+        torch.set_num_threads(before)
+    assert one == two
+
+
+def test_counter_examples_need_examples() -> None:
+    body = """schema_version: 1
+name: t
+languages: [en]
+criteria:
+  - id: greeting
+    title: Greeting
+    type: phrase
+    weight: 1
+    speaker: agent
+    phrases: [hello]
+    counter_examples: [what is your account number]
+"""
+    with pytest.raises(ScorecardError, match="criterion 'greeting': field 'counter_examples': needs 'examples'"):
+        parse_scorecard(body)
+
+
+def test_example_similarity_is_a_cosine() -> None:
+    body = """schema_version: 1
+name: t
+languages: [en]
+criteria:
+  - id: greeting
+    title: Greeting
+    type: phrase
+    weight: 1
+    speaker: agent
+    phrases: [hello]
+    examples: [welcome to the help line]
+    min_example_similarity: 1.5
+"""
+    with pytest.raises(ScorecardError, match="field 'min_example_similarity': must be <= 1"):
+        parse_scorecard(body)
+
+
+# Floors on the held-out half of the independent phrasing set (benchmarks/phrasings.py),
+# set a few points under the measured figures (English 154/180 right with no false positive;
+# Chinese 68/90) so a regression fails.
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def test_phrasing_test_half_floor() -> None:
+    import phrasings
+
+    cards = {lang: load_scorecard(path) for lang, path in phrasings.CARDS.items()}
+    counts = phrasings.evaluate(phrasings.load_items("test"), cards)
+    right = {lang: 0 for lang in cards}
+    total = {lang: 0 for lang in cards}
+    false_pos = {lang: 0 for lang in cards}
+    for (_, lang), c in counts.items():
+        right[lang] += c["tp"] + c["tn"]
+        total[lang] += sum(c.values())
+        false_pos[lang] += c["fp"]
+    assert right["en"] / total["en"] >= 0.82, counts
+    assert false_pos["en"] <= 2, counts
+    assert right["zh"] / total["zh"] >= 0.70, counts
+
+
+def _normalised(text: str) -> str:
+    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).split())
+
+
+def test_phrasings_are_independent_of_scorecards_and_renderer() -> None:
+    import phrasings
+
+    def text_of(paths) -> str:
+        return " ".join(_normalised(p.read_text(encoding="utf-8")) for p in paths)
+
+    renderer = text_of([*(ROOT / "qa_pipeline" / "synth").rglob("*.py"), *(ROOT / "samples").glob("*.yaml")])
+    # Tune items may become scorecard examples; held-out ones never.
+    cards = text_of((ROOT / "scorecards").glob("*.yaml"))
+    assert not [i["text"] for i in phrasings.load_items() if _normalised(i["text"]) in renderer]
+    assert not [i["text"] for i in phrasings.load_items("test") if _normalised(i["text"]) in cards]
+
+
+def test_no_scorecard_example_copies_a_held_out_phrasing() -> None:
+    import phrasings
+
+    from qa_pipeline.semantic import embed, similarity_matrix
+
+    examples: list[str] = []
+    for card in (EN, load_scorecard(ROOT / "scorecards" / "default.zh.yaml")):
+        specs = [card.frustration_meaning]
+        for c in card.criteria:
+            rule = c.rule
+            specs += [getattr(rule, name, None) for name in ("meaning", "response_meaning", "announce_meaning", "thank_meaning")]
+        for spec in specs:
+            if spec is not None:
+                for mapping in (spec.examples, spec.counter_examples):
+                    examples += [e for items in mapping.values() for e in items]
+    held_out = [i["text"] for i in phrasings.load_items("test")]
+    sims = similarity_matrix(embed(examples), embed(held_out))
+    close = [(examples[a], held_out[b]) for a, b in zip(*(sims >= 0.9).nonzero())]
+    assert not close
