@@ -110,6 +110,11 @@ class TranscribeOptions:
             ``channel`` runs faster-whisper's batched pipeline on each channel. The
             openai-whisper engine ignores it.
         batch_size: Windows decoded together when batching.
+        redecode_uncovered: Decode again, each on its own, the stretches of detected speech
+            that got no words (see :mod:`qa_pipeline.asr.coverage`).
+        coverage_review_below: A call where a party's speech coverage (seconds of detected
+            speech with recognised words / seconds of detected speech, 0..1) stays under this
+            is flagged for review.
     """
 
     engine: str = "faster-whisper"
@@ -126,6 +131,8 @@ class TranscribeOptions:
     turn_gap_seconds: float = 1.0
     batching: str = "call"
     batch_size: int = 8
+    redecode_uncovered: bool = True
+    coverage_review_below: float = 0.9
 
     def __post_init__(self) -> None:
         if self.engine not in ("faster-whisper", "openai-whisper"):
@@ -140,6 +147,8 @@ class TranscribeOptions:
             raise ValueError(f"batching must be one of {', '.join(BATCHING_MODES)}, got {self.batching!r}")
         if self.batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if not 0.0 <= self.coverage_review_below <= 1.0:
+            raise ValueError(f"coverage_review_below must be within 0..1, got {self.coverage_review_below}")
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | TranscribeOptions | None") -> "TranscribeOptions":

@@ -17,6 +17,7 @@ import numpy as np
 
 from qa_pipeline.alignment import refine_word_starts
 from qa_pipeline.asr.base import ChannelResult, Engine
+from qa_pipeline.asr.coverage import recover_speech
 from qa_pipeline.audio import FRAME_SECONDS, Audio, file_sha256, frame_levels_db, load_audio, speech_onset
 from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.errors import AudioError
@@ -122,6 +123,12 @@ def transcribe_audio(
             if progress:
                 progress(f"asr channel {ch}", n / len(channels))
             results.append(transcribe_channel(engine, audio.channels[ch], audio.sample_rate, options.language))
+    language = _call_language(results, options.language)
+    results, coverage = recover_speech(
+        engine, [audio.channels[ch] for ch in channels], channels, results, options, language, audio.sample_rate
+    )
+    if coverage.review:
+        log.warning("%s: flagged for review: %s", call_id, coverage.reason())
     timings.asr += time.perf_counter() - started
     timings.vad += sum(r.vad_seconds for r in results)
     timings.speech_seconds += sum(r.speech_seconds for r in results)
@@ -132,7 +139,6 @@ def transcribe_audio(
     channel_words = [
         refine_word_starts(r.words, audio.channels[ch], audio.sample_rate) for ch, r in zip(channels, results)
     ]
-    language = _call_language(results, options.language)
     if len(channels) == 1:
         from qa_pipeline.diarization import attribute_mono
 
@@ -166,6 +172,7 @@ def transcribe_audio(
         model=engine.model_name,
         turns=merged,
         options=options.to_dict() | {"agent_channel": audio_options.agent_channel},
+        coverage=coverage,
     )
 
 
@@ -190,6 +197,7 @@ def transcribe_channel(
         return engine.transcribe(samples, language)
     words: list[Word] = []
     dropped: list[str] = []
+    spans: list[tuple[float, float]] | None = []
     speech = 0.0
     decided: ChannelResult | None = None  # the first piece with speech fixes the language
     for a, b in zip(cuts, cuts[1:]):
@@ -198,11 +206,18 @@ def transcribe_channel(
         words.extend(replace(w, start=w.start + offset, end=w.end + offset) for w in r.words)
         dropped.extend(f"{offset:.0f}s+ {d}" for d in r.dropped_segments)
         speech += r.speech_seconds
+        if spans is not None and r.speech_spans is not None:
+            spans.extend((a + offset, b + offset) for a, b in r.speech_spans)
+        else:
+            spans = None  # one piece without detected speech: the caller detects it whole
         if decided is None and r.words:
             decided = r
             language = language or r.language
     decided = decided or r
-    return ChannelResult(tuple(words), decided.language, decided.language_probability, tuple(dropped), speech)
+    return ChannelResult(
+        tuple(words), decided.language, decided.language_probability, tuple(dropped), speech,
+        speech_spans=None if spans is None else tuple(spans),
+    )
 
 
 def piece_boundaries(samples: np.ndarray, sample_rate: int, piece_seconds: float) -> list[int]:
