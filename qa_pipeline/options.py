@@ -112,6 +112,8 @@ class TranscribeOptions:
         batch_size: Windows decoded together when batching.
         redecode_uncovered: Decode again, each on its own, the stretches of detected speech
             that got no words (see :mod:`qa_pipeline.asr.coverage`).
+        language_gate: Identify the spoken language before transcription and refuse a call
+            the model cannot transcribe (see :mod:`qa_pipeline.asr.language`).
         coverage_review_below: A call where a party's speech coverage (seconds of detected
             speech with recognised words / seconds of detected speech, 0..1) stays under this
             is flagged for review.
@@ -133,6 +135,7 @@ class TranscribeOptions:
     batch_size: int = 8
     redecode_uncovered: bool = True
     coverage_review_below: float = 0.9
+    language_gate: bool = True
 
     def __post_init__(self) -> None:
         if self.engine not in ("faster-whisper", "openai-whisper"):

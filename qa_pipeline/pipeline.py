@@ -18,6 +18,7 @@ import numpy as np
 from qa_pipeline.alignment import refine_word_starts
 from qa_pipeline.asr.base import ChannelResult, Engine
 from qa_pipeline.asr.coverage import recover_speech
+from qa_pipeline.asr.language import detected_language, enforce_gate, identify_language
 from qa_pipeline.audio import FRAME_SECONDS, Audio, file_sha256, frame_levels_db, load_audio, speech_onset
 from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.errors import AudioError
@@ -25,6 +26,8 @@ from qa_pipeline.log import get_logger
 from qa_pipeline.options import AudioOptions, TranscribeOptions
 from qa_pipeline.pii import RedactionOptions, redact_transcript
 from qa_pipeline.roles import assign_stereo_roles
+from qa_pipeline.speechchecks import LanguageCheck
+from qa_pipeline.textmatch import to_simplified
 from qa_pipeline.transcript import Speaker, Transcript, Word, merge_turns, words_to_turns
 
 if TYPE_CHECKING:
@@ -113,17 +116,22 @@ def transcribe_audio(
         require_diarization()
     results: list[ChannelResult] = []
     started = time.perf_counter()
+    check = check_language(engine, [audio.channels[ch] for ch in channels], channels, options, call_id)
+    requested = detected_language(check, options.language) if check is not None else options.language
     if getattr(engine, "packs_channels", False):
         # The engine recognises the parties together (speech of both in shared windows).
         if progress:
             progress("asr", 0.0)
-        results = list(engine.transcribe_channels([audio.channels[ch] for ch in channels], options.language))
+        results = list(engine.transcribe_channels([audio.channels[ch] for ch in channels], requested))
     else:
         for n, ch in enumerate(channels):
             if progress:
                 progress(f"asr channel {ch}", n / len(channels))
-            results.append(transcribe_channel(engine, audio.channels[ch], audio.sample_rate, options.language))
-    language = _call_language(results, options.language)
+            results.append(transcribe_channel(engine, audio.channels[ch], audio.sample_rate, requested))
+    language = _call_language(results, requested)
+    if language.startswith("zh"):
+        # Whisper writes Mandarin in either script; scorecards and reports use simplified.
+        results = [replace(r, words=tuple(replace(w, text=to_simplified(w.text)) for w in r.words)) for r in results]
     results, coverage = recover_speech(
         engine, [audio.channels[ch] for ch in channels], channels, results, options, language, audio.sample_rate
     )
@@ -173,6 +181,7 @@ def transcribe_audio(
         turns=merged,
         options=options.to_dict() | {"agent_channel": audio_options.agent_channel},
         coverage=coverage,
+        language_check=check,
     )
 
 
@@ -240,6 +249,34 @@ def piece_boundaries(samples: np.ndarray, sample_rate: int, piece_seconds: float
         cuts.append(lo + int(np.argmin(levels)) * frame + frame // 2 if levels.size else nominal)
     cuts.append(total)
     return cuts
+
+
+def check_language(
+    engine: Engine, channels: Sequence[np.ndarray], channel_ids: Sequence[int], options: TranscribeOptions, call_id: str
+) -> LanguageCheck | None:
+    """The language gate: identify the call's language and refuse one the model cannot do.
+
+    Returns None when the gate is off; an unverified check when the engine has no detector.
+
+    Raises:
+        LanguageGateError: The call is confidently in a language the model cannot transcribe.
+    """
+    if not options.language_gate:
+        return None
+    detector_of = getattr(engine, "language_detector", None)
+    if callable(detector_of):
+        detector, why = detector_of()
+    else:
+        detector, why = None, f"language not verified: the {engine.name} engine has no language detector"
+    started = time.perf_counter()
+    check = identify_language(detector, channels, channel_ids, why)
+    if check.verified:
+        log.info(
+            "%s: spoken language %s (p=%.2f) by %s in %.2fs",
+            call_id, check.language, check.probability, check.detector, time.perf_counter() - started,
+        )
+    enforce_gate(check, engine.model_name, bool(getattr(engine, "english_only", False)), call_id)
+    return check
 
 
 def _call_language(results: list[ChannelResult], requested: str | None) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from qa_pipeline.errors import TranscriptError
+from qa_pipeline.speechchecks import LanguageCheck, SpeechCoverage
 
 SCHEMA_VERSION = 1
 
@@ -238,116 +239,6 @@ class RoleAssignment:
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelCoverage:
-    """Speech coverage of one channel (one party, or the one channel of a mono call).
-
-    Attributes:
-        channel: The file channel.
-        speech_seconds: Seconds of detected speech.
-        covered_seconds: Of those, seconds within the margin of a recognised word.
-        recovered_words: Words that only the second decode of uncovered stretches found.
-    """
-
-    channel: int
-    speech_seconds: float
-    covered_seconds: float
-    recovered_words: int = 0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "speech_seconds", round(float(self.speech_seconds), 3))
-        object.__setattr__(self, "covered_seconds", round(min(float(self.covered_seconds), self.speech_seconds), 3))
-
-    @property
-    def ratio(self) -> float:
-        """Covered / detected (1.0 for a channel without detected speech)."""
-        return self.covered_seconds / self.speech_seconds if self.speech_seconds > 0 else 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "speech_seconds": self.speech_seconds,
-            "covered_seconds": self.covered_seconds,
-            "coverage": round(self.ratio, 4),
-            "recovered_words": self.recovered_words,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ChannelCoverage":
-        return cls(
-            channel=int(data["channel"]),
-            speech_seconds=float(data["speech_seconds"]),
-            covered_seconds=float(data["covered_seconds"]),
-            recovered_words=int(data.get("recovered_words", 0)),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechCoverage:
-    """Speech coverage of a call.
-
-    Attributes:
-        channels: One entry per party channel, in channel order.
-        review_below: The threshold the call was judged against (0..1).
-    """
-
-    channels: tuple[ChannelCoverage, ...]
-    review_below: float = 0.9
-
-    @property
-    def speech_seconds(self) -> float:
-        return sum(c.speech_seconds for c in self.channels)
-
-    @property
-    def covered_seconds(self) -> float:
-        return sum(c.covered_seconds for c in self.channels)
-
-    @property
-    def ratio(self) -> float:
-        """Covered / detected over all channels (1.0 when nothing was detected)."""
-        speech = self.speech_seconds
-        return self.covered_seconds / speech if speech > 0 else 1.0
-
-    @property
-    def lowest(self) -> float:
-        """The worst channel's coverage: one silent party is enough to distort a call."""
-        return min((c.ratio for c in self.channels), default=1.0)
-
-    @property
-    def review(self) -> bool:
-        """Flag the call when any party's coverage is under the threshold."""
-        return round(self.lowest, 4) < self.review_below
-
-    @property
-    def recovered_words(self) -> int:
-        return sum(c.recovered_words for c in self.channels)
-
-    def reason(self) -> str:
-        """One sentence for a reviewer."""
-        worst = min(self.channels, key=lambda c: (c.ratio, c.channel))
-        return (
-            f"{worst.speech_seconds - worst.covered_seconds:.1f}s of the {worst.speech_seconds:.1f}s of speech "
-            f"detected on channel {worst.channel} has no recognised words (coverage {worst.ratio:.0%}, "
-            f"review below {self.review_below:.0%})"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "coverage": round(self.ratio, 4),
-            "lowest": round(self.lowest, 4),
-            "review_below": self.review_below,
-            "review": self.review,
-            "channels": [c.to_dict() for c in self.channels],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SpeechCoverage":
-        return cls(
-            channels=tuple(ChannelCoverage.from_dict(c) for c in data.get("channels", [])),
-            review_below=float(data.get("review_below", 0.9)),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class Transcript:
     """A speaker-attributed, word-timed transcript of one call.
 
@@ -364,6 +255,8 @@ class Transcript:
         schema_version: Version of the JSON layout.
         coverage: How much of the detected speech got words, per channel; None in
             transcripts written before it was measured (the key is optional in the JSON).
+        language_check: The language identified before transcription (the language gate);
+            None in transcripts written before it existed.
     """
 
     call_id: str
@@ -376,6 +269,7 @@ class Transcript:
     options: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     coverage: SpeechCoverage | None = None
+    language_check: LanguageCheck | None = None
 
     @property
     def duration(self) -> float:
@@ -410,7 +304,9 @@ class Transcript:
             "model": self.model,
             "options": dict(self.options),
             "turns": [t.to_dict() for t in self.turns],
-        } | ({"coverage": self.coverage.to_dict()} if self.coverage is not None else {})
+        } | ({"coverage": self.coverage.to_dict()} if self.coverage is not None else {}) | (
+            {"language_check": self.language_check.to_dict()} if self.language_check is not None else {}
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Transcript":
@@ -431,6 +327,7 @@ class Transcript:
                 turns=tuple(Turn.from_dict(t) for t in data["turns"]),
                 schema_version=int(version),
                 coverage=SpeechCoverage.from_dict(data["coverage"]) if data.get("coverage") else None,
+                language_check=LanguageCheck.from_dict(data["language_check"]) if data.get("language_check") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TranscriptError(f"malformed transcript: {exc!r}") from exc

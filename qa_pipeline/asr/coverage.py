@@ -26,7 +26,8 @@ import numpy as np
 
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import TranscribeOptions
-from qa_pipeline.transcript import ChannelCoverage, SpeechCoverage, Word
+from qa_pipeline.speechchecks import ChannelCoverage, SpeechCoverage
+from qa_pipeline.transcript import Word
 
 if TYPE_CHECKING:
     from qa_pipeline.asr.base import ChannelResult

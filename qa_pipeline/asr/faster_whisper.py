@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import replace
 
 import numpy as np
@@ -50,6 +51,7 @@ class FasterWhisperEngine:
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise EngineUnavailableError("faster-whisper is not installed: pip install faster-whisper") from exc
         self.options = options
+        self._detector: Any = None  # the language gate's detector, loaded on first use
         self.resolved = resolve_ct2_model(options.model)
         check_language(self.resolved, options.language)
         self.model_name = self.resolved.name
@@ -87,6 +89,26 @@ class FasterWhisperEngine:
     @property
     def multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
+
+    @property
+    def english_only(self) -> bool:
+        return not self.multilingual
+
+    def language_detector(self) -> tuple[Any, str]:
+        """The detector of the language gate, or None and why there is none.
+
+        A multilingual model identifies languages itself; for an English-only one the
+        packaged multilingual base is loaded once, when installed.
+        """
+        from qa_pipeline.asr.language import WhisperLanguageDetector, packaged_detector
+
+        if self.multilingual:
+            return WhisperLanguageDetector(self._model, self.model_name), ""
+        if self._detector is None:
+            self._detector = packaged_detector(self.options.cpu_threads) or False
+        if self._detector is False:
+            return None, "language not verified: no multilingual model installed (pip install 'qa_pipeline[multilingual]')"
+        return self._detector, ""
 
     def _language(self, language: str | None) -> str | None:
         language = language or self.options.language

@@ -32,6 +32,7 @@ def transcribe(
     agent_channel: o.AgentChannelOpt = "auto",
     customer_channel: o.CustomerChannelOpt = None,
     roles_review_below: o.RolesReviewOpt = 0.7,
+    coverage_review_below: o.CoverageReviewOpt = "90%",
     max_duration: o.MaxDurationOpt = "4h",
     cache_dir: o.CacheDirOpt = None,
     no_cache: o.NoCacheOpt = False,
@@ -60,7 +61,7 @@ def transcribe(
     audio_opts, asr_opts = o.build_options(
         engine, model, language, device, compute_type, beam_size, vad, threads,
         agent_channel, customer_channel, max_duration, batching=batching, batch_size=batch_size,
-        roles_review_below=roles_review_below,
+        roles_review_below=roles_review_below, coverage_review_below=coverage_review_below,
     )
     redaction = o.build_redaction(redact, redact_entities, redact_audio, load_config().redaction)
     paths = discover_audio(inputs)
