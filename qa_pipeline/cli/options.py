@@ -45,6 +45,7 @@ BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Windows 
 AgentChannelOpt = Annotated[str, typer.Option("--agent-channel", help="auto, 0 or 1: which stereo channel is the agent.")]
 CustomerChannelOpt = Annotated[Optional[int], typer.Option("--customer-channel", help="Customer channel, for files with more than two channels.")]
 RolesReviewOpt = Annotated[float, typer.Option("--roles-review-below", min=0.0, max=1.0, help="Flag calls for review when the agent/customer decision is less confident than this (0-1).")]
+LanguageCheckOpt = Annotated[str, typer.Option("--language-check", help="Identify the spoken language: auto (when an English-only transcription looks unsure), always (every call, before transcription), off.")]
 CoverageReviewOpt = Annotated[str, typer.Option("--coverage-review-below", help="Flag calls for review when less of a party's detected speech than this got recognised words (e.g. 90%).")]
 MaxDurationOpt = Annotated[str, typer.Option("--max-duration", help="Refuse longer recordings (e.g. 4h, 90m, 600s).")]
 CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Transcript cache folder (default ~/.cache/qa_pipeline).")]
@@ -106,6 +107,7 @@ def build_options(
     batch_size: int = 8,
     roles_review_below: float = 0.7,
     coverage_review_below: str = "90%",
+    language_check: str = "auto",
 ) -> tuple[AudioOptions, TranscribeOptions]:
     """Turn command-line values into the stage options objects.
 
@@ -143,6 +145,7 @@ def build_options(
             "batching": BatchingName(batching).value,
             "batch_size": batch_size,
             "coverage_review_below": coverage,
+            "language_check": language_check,
         }
     )
     return audio, transcribe
