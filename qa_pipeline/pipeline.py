@@ -290,7 +290,7 @@ def check_language(
         )
     elif why:
         log.warning("%s: %s; %s", call_id, why, check.note)
-    enforce_gate(check, engine.model_name, bool(getattr(engine, "english_only", False)), call_id)
+    enforce_gate(check, engine.model_name, _english_only(engine), call_id)
     return check
 
 
@@ -303,7 +303,7 @@ def _after_transcription_check(
     call_id: str,
 ) -> LanguageCheck:
     """``language_check: auto``: the recogniser's own detection, or the screen then the detector."""
-    if not getattr(engine, "english_only", False):
+    if not _english_only(engine):
         # A multilingual model identified the language as it transcribed.
         best = max(results, key=lambda r: (len(r.words), r.language_probability))
         return LanguageCheck(best.language, best.language_probability, bool(best.words), engine.model_name,
@@ -313,6 +313,11 @@ def _after_transcription_check(
     if why is None:
         return screened_english(words, coverage.speech_seconds)
     return check_language(engine, channels, channel_ids, call_id, f"English transcription looks unsure: {why}")
+
+
+def _english_only(engine: Engine) -> bool:
+    # An engine that does not say is taken at its word only when it says it is multilingual.
+    return bool(getattr(engine, "english_only", not getattr(engine, "multilingual", False)))
 
 
 def _call_language(results: list[ChannelResult], requested: str | None) -> str:
