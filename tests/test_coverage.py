@@ -183,3 +183,23 @@ def test_coverage_is_stored_and_added_to_an_older_store(tmp_path) -> None:
         applied = set(conn.execute(text("SELECT name FROM schema_migrations")).scalars())
     engine.dispose()
     assert rows == {"c00001": 1, "c00002": None} and "0006_calls_speech_coverage" in applied
+
+
+def test_qa_status_lists_calls_flagged_for_coverage(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from qa_pipeline.cli.status import app as status_app
+
+    card = load_scorecard(SCORECARD)
+    result = stored_result(7, card)
+    low = SpeechCoverage((ChannelCoverage(0, 50.0, 49.0), ChannelCoverage(1, 40.0, 28.0)), review_below=0.9)
+    db = tmp_path / "qa.db"
+    with Store.open(db) as store:
+        store.save_call(replace(result, transcript=replace(result.transcript, coverage=low)))
+        store.save_call(stored_result(8, card))
+    out = CliRunner().invoke(status_app, ["status", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    assert "Calls to check: speech without words (1)" in out.output
+    assert "c00007" in out.output and "70%" in out.output and "c00008" not in out.output.split("Calls to check")[1]
+    as_json = json.loads(CliRunner().invoke(status_app, ["status", "--db", str(db), "--json"]).output)
+    assert as_json["coverage_review"] == [{"call_id": "c00007", "path": "/rec/c00007.wav", "speech_coverage": 0.7}]

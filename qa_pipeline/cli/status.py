@@ -96,7 +96,9 @@ def _print_coverage(flagged: list[tuple[str, str, float]], limit: int) -> None:
     if not flagged:
         return
     console = Console(highlight=False, width=None if Console().is_terminal else 200)
-    table = Table(title=f"Calls to check: speech without words ({len(flagged)})", title_justify="left")
+    # A heading of its own: a table title would fold at the table's narrow width.
+    console.print(Text(f"Calls to check: speech without words ({len(flagged)})", style="bold yellow"), soft_wrap=True)
+    table = Table()
     for name in ("call", "file", "coverage"):
         table.add_column(name, justify="right" if name == "coverage" else "left")  # type: ignore[arg-type]
     for call_id, path, value in flagged[:limit]:
