@@ -203,3 +203,30 @@ def test_qa_status_lists_calls_flagged_for_coverage(tmp_path) -> None:
     assert "c00007" in out.output and "70%" in out.output and "c00008" not in out.output.split("Calls to check")[1]
     as_json = json.loads(CliRunner().invoke(status_app, ["status", "--db", str(db), "--json"]).output)
     assert as_json["coverage_review"] == [{"call_id": "c00007", "path": "/rec/c00007.wav", "speech_coverage": 0.7}]
+
+
+def test_call_page_warns_when_speech_has_no_words(tmp_path) -> None:
+    import pandas as pd
+
+    from qa_pipeline.report import ReportOptions, write_reports
+    from qa_pipeline.stats import StatsOptions, prepare_frames
+
+    low = SpeechCoverage((ChannelCoverage(0, 50.0, 49.0), ChannelCoverage(1, 40.0, 28.0)), review_below=0.9)
+    pages = {}
+    for call_id, coverage in (("low", low), ("fine", None)):
+        t = replace(make_transcript([("agent", 0.0, "Thank you for calling"), ("customer", 2.0, "Hi")]),
+                    call_id=call_id, coverage=coverage)
+        pages[call_id] = str(t.save(tmp_path / "t" / f"{call_id}.json"))
+    calls = pd.DataFrame(
+        [(cid, "A1", "T1", pd.Timestamp("2026-11-02"), 60.0, 80.0, path) for cid, path in pages.items()],
+        columns=["call_id", "agent_id", "team", "started_at", "duration_s", "call_score", "transcript_path"],
+    )
+    frames = prepare_frames(calls, pd.DataFrame({"call_id": [], "criterion_id": [], "verdict": []}))
+    result = write_reports(frames, tmp_path / "site", StatsOptions(period_from="2026-11-01", period_to="2026-11-30"),
+                           ReportOptions(workers=1, pdf=False))
+    html = {p.stem: p.read_text(encoding="utf-8") for p in result.call_pages}
+    assert len(html) == 2
+    flagged = next(text for name, text in html.items() if "low" in name)
+    plain = next(text for name, text in html.items() if "fine" in name)
+    assert "Check the transcript before acting on this call: 12.0s of the 40.0s of speech detected on channel 1" in flagged
+    assert "Check the transcript" not in plain
