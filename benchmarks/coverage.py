@@ -18,6 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this folder comes first on the path and this file would stand in for the
+# `coverage` package that numba (under librosa, for diarization) imports.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
 from qa_pipeline.asr import create_engine  # noqa: E402
