@@ -299,7 +299,7 @@ def transcribe_batched_channel(
     samples: np.ndarray,
     options: TranscribeOptions,
     language: str | None,
-    speech: Sequence[Span] = (),
+    detected: Sequence[Span] = (),
 ) -> ChannelResult:
     """One channel through faster-whisper's ``BatchedInferencePipeline``.
 
@@ -308,7 +308,7 @@ def transcribe_batched_channel(
         samples: The channel, 16 kHz float32.
         options: Transcription options.
         language: ISO code, or None to detect.
-        speech: Detected speech of the channel for the guards (see guards rule 3).
+        detected: Detected speech of the channel for the guards (see guards rule 3).
     """
     from faster_whisper import BatchedInferencePipeline
 
@@ -333,7 +333,7 @@ def transcribe_batched_channel(
         )
         words = tuple(guards.RawWord(w.word, w.start, w.end, w.probability) for w in (seg.words or []))
         raw_segments.append(guards.RawSegment(stats, words))
-    guarded = guards.apply_guards(raw_segments, options, speech)
+    guarded = guards.apply_guards(raw_segments, options, detected)
     for line in guarded.dropped_segments:
         log.debug("dropped segment %s", line)
     speech = float(info.duration_after_vad if options.vad else info.duration)

@@ -182,7 +182,7 @@ class FasterWhisperEngine:
         return redecode_stretches(self._model, channels, stretches, self.options, self._language(language))
 
     def _transcribe_sequential(
-        self, samples: np.ndarray, language: str | None, speech: Sequence[tuple[float, float]] = ()
+        self, samples: np.ndarray, language: str | None, detected: Sequence[tuple[float, float]] = ()
     ) -> ChannelResult:
         from qa_pipeline.asr import guards
 
@@ -218,7 +218,7 @@ class FasterWhisperEngine:
                 compression_ratio=seg.compression_ratio,
             )
             raw = [guards.RawWord(w.word, w.start, w.end, w.probability) for w in (seg.words or [])]
-            reason = guards.segment_drop_reason(stats, opts, speech, raw)
+            reason = guards.segment_drop_reason(stats, opts, detected, raw)
             if reason:
                 dropped.append(f"{seg.start:.2f}-{seg.end:.2f}s {reason}: {seg.text.strip()!r}")
                 continue
