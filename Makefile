@@ -8,10 +8,10 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 
 # Debian packages: pango/harfbuzz for the PDF renderer, a CJK font for Chinese names and
-# evidence in charts and PDFs; the tests also render PDFs to PNG (poppler) and start a real
-# PostgreSQL server.
+# evidence in charts and PDFs; the tests also render PDFs to PNG (poppler), start a real
+# PostgreSQL server and speak a Mandarin clip for the language gate (espeak-ng).
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
-TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) poppler-utils postgresql
+TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) poppler-utils postgresql espeak-ng
 
 .PHONY: setup setup-dev system-packages system-packages-dev speedups demo test bench clean
 

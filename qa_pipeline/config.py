@@ -61,7 +61,7 @@ TOP_KEYS = (
 TRANSCRIBE_KEYS = (
     "engine", "model", "language", "device", "compute_type", "beam_size", "vad", "threads",
     "agent_channel", "customer_channel", "max_duration", "cache_dir", "no_cache", "batching", "batch_size",
-    "roles_review_below",
+    "roles_review_below", "coverage_review_below", "language_check",
 )
 REPORT_KEYS = ("pdf", "title")
 

@@ -20,6 +20,8 @@ HOUR = 3600.0
 
 # How faster-whisper decodes (see TranscribeOptions.batching).
 BATCHING_MODES = ("call", "channel", "off")
+# When the spoken language is identified (see TranscribeOptions.language_check).
+LANGUAGE_CHECKS = ("auto", "always", "off")
 
 
 def _from_dict(cls: type[T], data: dict[str, Any] | T | None) -> T:
@@ -110,6 +112,16 @@ class TranscribeOptions:
             ``channel`` runs faster-whisper's batched pipeline on each channel. The
             openai-whisper engine ignores it.
         batch_size: Windows decoded together when batching.
+        redecode_uncovered: Decode again, each on its own, the stretches of detected speech
+            that got no words (see :mod:`qa_pipeline.asr.coverage`).
+        language_check: How the spoken language is checked (the language gate, see
+            :mod:`qa_pipeline.asr.language`): ``auto`` (default) identifies it with the
+            multilingual detector only when an English-only model's output looks unlike
+            English (few or unsure words, speech without words); ``always`` identifies every
+            call before transcription (one multilingual encoder pass per call); ``off``.
+        coverage_review_below: A call where a party's speech coverage (seconds of detected
+            speech with recognised words / seconds of detected speech, 0..1) stays under this
+            is flagged for review.
     """
 
     engine: str = "faster-whisper"
@@ -126,6 +138,9 @@ class TranscribeOptions:
     turn_gap_seconds: float = 1.0
     batching: str = "call"
     batch_size: int = 8
+    redecode_uncovered: bool = True
+    coverage_review_below: float = 0.9
+    language_check: str = "auto"
 
     def __post_init__(self) -> None:
         if self.engine not in ("faster-whisper", "openai-whisper"):
@@ -140,6 +155,10 @@ class TranscribeOptions:
             raise ValueError(f"batching must be one of {', '.join(BATCHING_MODES)}, got {self.batching!r}")
         if self.batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if self.language_check not in LANGUAGE_CHECKS:
+            raise ValueError(f"language_check must be one of {', '.join(LANGUAGE_CHECKS)}, got {self.language_check!r}")
+        if not 0.0 <= self.coverage_review_below <= 1.0:
+            raise ValueError(f"coverage_review_below must be within 0..1, got {self.coverage_review_below}")
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | TranscribeOptions | None") -> "TranscribeOptions":

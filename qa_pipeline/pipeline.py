@@ -17,6 +17,14 @@ import numpy as np
 
 from qa_pipeline.alignment import refine_word_starts
 from qa_pipeline.asr.base import ChannelResult, Engine
+from qa_pipeline.asr.coverage import recover_speech
+from qa_pipeline.asr.language import (
+    detected_language,
+    enforce_gate,
+    identify_language,
+    looks_foreign,
+    screened_english,
+)
 from qa_pipeline.audio import FRAME_SECONDS, Audio, file_sha256, frame_levels_db, load_audio, speech_onset
 from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.errors import AudioError
@@ -24,6 +32,8 @@ from qa_pipeline.log import get_logger
 from qa_pipeline.options import AudioOptions, TranscribeOptions
 from qa_pipeline.pii import RedactionOptions, redact_transcript
 from qa_pipeline.roles import assign_stereo_roles
+from qa_pipeline.speechchecks import LanguageCheck, SpeechCoverage
+from qa_pipeline.textmatch import to_simplified
 from qa_pipeline.transcript import Speaker, Transcript, Word, merge_turns, words_to_turns
 
 if TYPE_CHECKING:
@@ -112,16 +122,30 @@ def transcribe_audio(
         require_diarization()
     results: list[ChannelResult] = []
     started = time.perf_counter()
+    party = [audio.channels[ch] for ch in channels]
+    check: LanguageCheck | None = None
+    if options.language_check == "always":
+        check = check_language(engine, party, channels, call_id)
+    requested = detected_language(check, options.language) if check is not None else options.language
     if getattr(engine, "packs_channels", False):
         # The engine recognises the parties together (speech of both in shared windows).
         if progress:
             progress("asr", 0.0)
-        results = list(engine.transcribe_channels([audio.channels[ch] for ch in channels], options.language))
+        results = list(engine.transcribe_channels([audio.channels[ch] for ch in channels], requested))
     else:
         for n, ch in enumerate(channels):
             if progress:
                 progress(f"asr channel {ch}", n / len(channels))
-            results.append(transcribe_channel(engine, audio.channels[ch], audio.sample_rate, options.language))
+            results.append(transcribe_channel(engine, audio.channels[ch], audio.sample_rate, requested))
+    language = _call_language(results, requested)
+    results, coverage = recover_speech(engine, party, channels, results, options, language, audio.sample_rate)
+    if language.startswith("zh"):
+        # Whisper writes Mandarin in either script; scorecards and reports use simplified.
+        results = [replace(r, words=tuple(replace(w, text=to_simplified(w.text)) for w in r.words)) for r in results]
+    if coverage.review:
+        log.warning("%s: flagged for review: %s", call_id, coverage.reason())
+    if options.language_check == "auto":
+        check = _after_transcription_check(engine, party, channels, results, coverage, call_id)
     timings.asr += time.perf_counter() - started
     timings.vad += sum(r.vad_seconds for r in results)
     timings.speech_seconds += sum(r.speech_seconds for r in results)
@@ -132,7 +156,6 @@ def transcribe_audio(
     channel_words = [
         refine_word_starts(r.words, audio.channels[ch], audio.sample_rate) for ch, r in zip(channels, results)
     ]
-    language = _call_language(results, options.language)
     if len(channels) == 1:
         from qa_pipeline.diarization import attribute_mono
 
@@ -166,6 +189,8 @@ def transcribe_audio(
         model=engine.model_name,
         turns=merged,
         options=options.to_dict() | {"agent_channel": audio_options.agent_channel},
+        coverage=coverage,
+        language_check=check,
     )
 
 
@@ -190,6 +215,7 @@ def transcribe_channel(
         return engine.transcribe(samples, language)
     words: list[Word] = []
     dropped: list[str] = []
+    spans: list[tuple[float, float]] | None = []
     speech = 0.0
     decided: ChannelResult | None = None  # the first piece with speech fixes the language
     for a, b in zip(cuts, cuts[1:]):
@@ -198,11 +224,18 @@ def transcribe_channel(
         words.extend(replace(w, start=w.start + offset, end=w.end + offset) for w in r.words)
         dropped.extend(f"{offset:.0f}s+ {d}" for d in r.dropped_segments)
         speech += r.speech_seconds
+        if spans is not None and r.speech_spans is not None:
+            spans.extend((a + offset, b + offset) for a, b in r.speech_spans)
+        else:
+            spans = None  # one piece without detected speech: the caller detects it whole
         if decided is None and r.words:
             decided = r
             language = language or r.language
     decided = decided or r
-    return ChannelResult(tuple(words), decided.language, decided.language_probability, tuple(dropped), speech)
+    return ChannelResult(
+        tuple(words), decided.language, decided.language_probability, tuple(dropped), speech,
+        speech_spans=None if spans is None else tuple(spans),
+    )
 
 
 def piece_boundaries(samples: np.ndarray, sample_rate: int, piece_seconds: float) -> list[int]:
@@ -225,6 +258,66 @@ def piece_boundaries(samples: np.ndarray, sample_rate: int, piece_seconds: float
         cuts.append(lo + int(np.argmin(levels)) * frame + frame // 2 if levels.size else nominal)
     cuts.append(total)
     return cuts
+
+
+def check_language(
+    engine: Engine, channels: Sequence[np.ndarray], channel_ids: Sequence[int], call_id: str, why: str = ""
+) -> LanguageCheck:
+    """Identify the call's language with the detector and refuse one the model cannot do.
+
+    Args:
+        engine: The engine (its ``language_detector`` gives the detector, when it has one).
+        channels: The party channels.
+        channel_ids: Their file channels.
+        call_id: For messages.
+        why: What made the check run, for the log.
+
+    Raises:
+        LanguageGateError: The call is confidently in a language the model cannot transcribe.
+    """
+    detector_of = getattr(engine, "language_detector", None)
+    if callable(detector_of):
+        detector, unavailable = detector_of()
+    else:
+        detector, unavailable = None, f"language not verified: the {engine.name} engine has no language detector"
+    started = time.perf_counter()
+    check = identify_language(detector, channels, channel_ids, unavailable)
+    if check.verified:
+        log.info(
+            "%s: spoken language %s (p=%.2f) by %s in %.2fs%s",
+            call_id, check.language, check.probability, check.detector, time.perf_counter() - started,
+            f" ({why})" if why else "",
+        )
+    elif why:
+        log.warning("%s: %s; %s", call_id, why, check.note)
+    enforce_gate(check, engine.model_name, _english_only(engine), call_id)
+    return check
+
+
+def _after_transcription_check(
+    engine: Engine,
+    channels: Sequence[np.ndarray],
+    channel_ids: Sequence[int],
+    results: Sequence[ChannelResult],
+    coverage: SpeechCoverage,
+    call_id: str,
+) -> LanguageCheck:
+    """``language_check: auto``: the recogniser's own detection, or the screen then the detector."""
+    if not _english_only(engine):
+        # A multilingual model identified the language as it transcribed.
+        best = max(results, key=lambda r: (len(r.words), r.language_probability))
+        return LanguageCheck(best.language, best.language_probability, bool(best.words), engine.model_name,
+                             "" if best.words else "no speech to identify")
+    words = [w for r in results for w in r.words]
+    why = looks_foreign(words, coverage.speech_seconds, coverage.review)
+    if why is None:
+        return screened_english(words, coverage.speech_seconds)
+    return check_language(engine, channels, channel_ids, call_id, f"English transcription looks unsure: {why}")
+
+
+def _english_only(engine: Engine) -> bool:
+    # An engine that does not say is taken at its word only when it says it is multilingual.
+    return bool(getattr(engine, "english_only", not getattr(engine, "multilingual", False)))
 
 
 def _call_language(results: list[ChannelResult], requested: str | None) -> str:

@@ -342,6 +342,11 @@ _TRAD_TO_SIMP = str.maketrans(
 )
 
 
+def to_simplified(text: str) -> str:
+    """Traditional characters of :data:`_TRAD_TO_SIMP` written in simplified script."""
+    return text.translate(_TRAD_TO_SIMP)
+
+
 _CJK_RANGE = "\u3000-\u9fff\uff00-\uffef\uac00-\ud7af"
 _SPACE_TO_DROP = re.compile(rf" (?=[,.!?;:%)\]}}'\"，。！？；：、）])|(?<=[{_CJK_RANGE}]) (?=[{_CJK_RANGE}])")
 # What of that can occur in ASCII text (a quicker test that there is nothing to drop).

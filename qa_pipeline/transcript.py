@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from qa_pipeline.errors import TranscriptError
+from qa_pipeline.speechchecks import LanguageCheck, SpeechCoverage
 
 SCHEMA_VERSION = 1
 
@@ -252,6 +253,10 @@ class Transcript:
             audit), as a plain mapping.
         turns: Speaker turns ordered by start time; parties' turns may overlap.
         schema_version: Version of the JSON layout.
+        coverage: How much of the detected speech got words, per channel; None in
+            transcripts written before it was measured (the key is optional in the JSON).
+        language_check: The language identified before transcription (the language gate);
+            None in transcripts written before it existed.
     """
 
     call_id: str
@@ -263,6 +268,8 @@ class Transcript:
     turns: tuple[Turn, ...]
     options: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    coverage: SpeechCoverage | None = None
+    language_check: LanguageCheck | None = None
 
     @property
     def duration(self) -> float:
@@ -297,7 +304,9 @@ class Transcript:
             "model": self.model,
             "options": dict(self.options),
             "turns": [t.to_dict() for t in self.turns],
-        }
+        } | ({"coverage": self.coverage.to_dict()} if self.coverage is not None else {}) | (
+            {"language_check": self.language_check.to_dict()} if self.language_check is not None else {}
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Transcript":
@@ -317,6 +326,8 @@ class Transcript:
                 options=dict(data.get("options", {})),
                 turns=tuple(Turn.from_dict(t) for t in data["turns"]),
                 schema_version=int(version),
+                coverage=SpeechCoverage.from_dict(data["coverage"]) if data.get("coverage") else None,
+                language_check=LanguageCheck.from_dict(data["language_check"]) if data.get("language_check") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TranscriptError(f"malformed transcript: {exc!r}") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,6 +26,11 @@ class ChannelResult:
         speech_seconds: Seconds of audio the engine actually decoded (after VAD).
         vad_seconds: Wall seconds the engine spent finding speech on this channel, when it
             runs voice activity detection as a step of its own (0 when it cannot tell).
+        speech_spans: Where voice activity detection found speech on the channel, as sorted
+            ``(start, end)`` seconds, when the engine ran it; None when it did not (the
+            pipeline then finds them itself to measure coverage).
+        recovered_words: Of ``words``, how many only a second decode of detected speech
+            without words found.
     """
 
     words: tuple[Word, ...]
@@ -33,6 +39,8 @@ class ChannelResult:
     dropped_segments: tuple[str, ...] = field(default_factory=tuple)
     speech_seconds: float = 0.0
     vad_seconds: float = 0.0
+    speech_spans: tuple[tuple[float, float], ...] | None = None
+    recovered_words: int = 0
 
 
 class Engine(Protocol):
@@ -48,6 +56,16 @@ class Engine(Protocol):
             samples: 16 kHz mono float32 samples in [-1, 1].
             language: ISO code, or None to detect.
         """
+        ...
+
+
+class Redecoder(Protocol):
+    """An engine that can decode stretches of detected speech again, each on its own."""
+
+    def redecode(
+        self, channels: Sequence[np.ndarray], stretches: Sequence[Sequence[tuple[float, float]]], language: str | None
+    ) -> list[tuple[Word, ...]]:
+        """Decode each stretch (seconds on its channel) alone; words per channel, channel time."""
         ...
 
 

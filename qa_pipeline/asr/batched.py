@@ -30,8 +30,17 @@ import numpy as np
 
 from qa_pipeline.asr import guards
 from qa_pipeline.asr.base import ChannelResult
-from qa_pipeline.asr.packing import WINDOW_SECONDS, PackedWindow, SpeechRegion, pack_windows
-from qa_pipeline.asr.vad import fixed_regions, quiet_cuts, speech_regions, vad_parameters
+from qa_pipeline.asr.coverage import REDECODE_PAD_SECONDS, Span, inside_any
+from qa_pipeline.asr.packing import SPEECH_SECONDS, WINDOW_SECONDS, PackedWindow, SpeechRegion, pack_windows
+from qa_pipeline.asr.vad import (
+    fixed_regions,
+    quiet_cuts,
+    region_spans,
+    speech_cores,
+    speech_regions,
+    vad_parameters,
+)
+from qa_pipeline.transcript import Word
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import TranscribeOptions
 
@@ -156,7 +165,8 @@ def transcribe_packed(
     decode_seconds = time.perf_counter() - decode_started
     results = []
     for index, segments in enumerate(per_stream):
-        guarded = guards.apply_guards(segments, options)
+        spans = region_spans(regions, index, SAMPLE_RATE) if options.vad else None
+        guarded = guards.apply_guards(segments, options, speech_cores(spans) if spans else ())
         for line in guarded.dropped_segments:
             log.debug("stream %d: dropped segment %s", index, line)
         results.append(
@@ -167,6 +177,7 @@ def transcribe_packed(
                 dropped_segments=guarded.dropped_segments,
                 speech_seconds=speech[index],
                 vad_seconds=vad_per_stream[index],
+                speech_spans=spans,
             )
         )
     stats = PackedStats(len(windows), sum(speech), vad_seconds, decode_seconds)
@@ -226,8 +237,69 @@ def _split_segment(segment: Any, windows: Sequence[PackedWindow], per_stream: li
         per_stream[region.stream].append(guards.RawSegment(stats, tuple(raw)))
 
 
+def redecode_stretches(
+    model: Any,
+    streams: Sequence[np.ndarray],
+    stretches: Sequence[Sequence[Span]],
+    options: TranscribeOptions,
+    language: str | None,
+) -> list[tuple[Word, ...]]:
+    """Decode stretches of detected speech again, each alone in a window of its own.
+
+    Each stretch is widened by :data:`~qa_pipeline.asr.coverage.REDECODE_PAD_SECONDS` so its
+    edge syllables are whole, decoded at temperature 0 like every other path, and judged by
+    the same guards with the stretch as detected speech. Only words whose middle lies inside
+    the stretch itself are returned: the padding belongs to words already recognised.
+
+    Args:
+        model: A loaded ``faster_whisper.WhisperModel``.
+        streams: The channels, 16 kHz float32 each.
+        stretches: Per channel, sorted ``(start, end)`` seconds to decode again.
+        options: Transcription options.
+        language: The call's language (None to let each window detect it).
+
+    Returns:
+        Per channel, the words found inside its stretches, in time order.
+    """
+    from faster_whisper import BatchedInferencePipeline
+
+    regions: list[SpeechRegion] = []
+    longest = SPEECH_SECONDS - 2 * REDECODE_PAD_SECONDS
+    for index, spans in enumerate(stretches):
+        total = streams[index].size
+        for start, end in spans:
+            # A stretch longer than a window is decoded in window-sized parts.
+            while end > start:
+                part_end = min(end, start + longest)
+                a = max(0, int((start - REDECODE_PAD_SECONDS) * SAMPLE_RATE))
+                b = min(total, int((part_end + REDECODE_PAD_SECONDS) * SAMPLE_RATE))
+                if b > a:
+                    regions.append(SpeechRegion(index, a, b))
+                start = part_end
+    windows = [PackedWindow((region,), SAMPLE_RATE, int(1.0 * SAMPLE_RATE)) for region in regions]
+    per_stream: list[list[guards.RawSegment]] = [[] for _ in streams]
+    if windows:
+        pipeline = BatchedInferencePipeline(model)
+        group = max(1, options.batch_size * _BATCHES_PER_CALL)
+        for first in range(0, len(windows), group):
+            chosen = windows[first : first + group]
+            segments, _ = _decode_windows(pipeline, streams, chosen, options, language)
+            for segment in segments:
+                _split_segment(segment, chosen, per_stream)
+    found: list[tuple[Word, ...]] = []
+    for index, segments in enumerate(per_stream):
+        spans = list(stretches[index]) if index < len(stretches) else []
+        guarded = guards.apply_guards(segments, options, spans)
+        found.append(tuple(w for w in guarded.words if inside_any(w.start, w.end, spans)))
+    return found
+
+
 def transcribe_batched_channel(
-    model: Any, samples: np.ndarray, options: TranscribeOptions, language: str | None
+    model: Any,
+    samples: np.ndarray,
+    options: TranscribeOptions,
+    language: str | None,
+    detected: Sequence[Span] = (),
 ) -> ChannelResult:
     """One channel through faster-whisper's ``BatchedInferencePipeline``.
 
@@ -236,6 +308,7 @@ def transcribe_batched_channel(
         samples: The channel, 16 kHz float32.
         options: Transcription options.
         language: ISO code, or None to detect.
+        detected: Detected speech of the channel for the guards (see guards rule 3).
     """
     from faster_whisper import BatchedInferencePipeline
 
@@ -260,7 +333,7 @@ def transcribe_batched_channel(
         )
         words = tuple(guards.RawWord(w.word, w.start, w.end, w.probability) for w in (seg.words or []))
         raw_segments.append(guards.RawSegment(stats, words))
-    guarded = guards.apply_guards(raw_segments, options)
+    guarded = guards.apply_guards(raw_segments, options, detected)
     for line in guarded.dropped_segments:
         log.debug("dropped segment %s", line)
     speech = float(info.duration_after_vad if options.vad else info.duration)

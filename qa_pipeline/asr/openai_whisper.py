@@ -210,6 +210,22 @@ class OpenAIWhisperEngine:
             time.perf_counter() - started,
         )
 
+    @property
+    def english_only(self) -> bool:
+        return not self.multilingual
+
+    def language_detector(self) -> tuple[Any, str]:
+        """The language gate's detector: this model when multilingual, else the packaged base."""
+        from qa_pipeline.asr.language import packaged_detector
+
+        if self.multilingual:
+            return _SelfDetector(self), ""
+        if getattr(self, "_detector", None) is None:
+            self._detector = packaged_detector(self.options.cpu_threads) or False
+        if self._detector is False:
+            return None, "language not verified: no multilingual model installed (pip install 'qa_pipeline[multilingual]')"
+        return self._detector, ""
+
     def _check_language(self, language: str | None) -> None:
         check_language(ResolvedModel(self.model_name, None, not self.multilingual), language)
         if language and self.multilingual:
@@ -326,6 +342,17 @@ class _TimeMap:
 
     def original(self, time: float, chunk: int) -> float:
         return time + self._offsets[chunk]
+
+
+class _SelfDetector:
+    """A multilingual openai-whisper model as the language gate's detector."""
+
+    def __init__(self, engine: "OpenAIWhisperEngine") -> None:
+        self.engine = engine
+        self.name = engine.model_name
+
+    def detect(self, speech: np.ndarray) -> tuple[str, float]:
+        return self.engine._detect_language(speech)
 
 
 def _speech_only(audio: np.ndarray) -> tuple[np.ndarray, _TimeMap | None]:

@@ -114,3 +114,25 @@ def speech_regions(
                 regions.append(SpeechRegion(stream, start, end))
     return regions
 
+
+
+def region_spans(regions: list[SpeechRegion], stream: int, sample_rate: int) -> tuple[tuple[float, float], ...]:
+    """One channel's regions as sorted ``(start, end)`` seconds."""
+    return tuple(sorted((r.start / sample_rate, r.end / sample_rate) for r in regions if r.stream == stream))
+
+
+def speech_cores(spans: tuple[tuple[float, float], ...] | list[tuple[float, float]], pad_ms: int = PACKED_SPEECH_PAD_MS) -> list[tuple[float, float]]:
+    """Detected speech without the sound the detector kept around it.
+
+    A region shorter than twice the pad keeps its middle tenth of a second, so a short
+    word the detector heard still counts as speech.
+    """
+    pad = pad_ms / 1000
+    out = []
+    for start, end in spans:
+        if end - start > 2 * pad:
+            out.append((start + pad, end - pad))
+        else:
+            middle = (start + end) / 2
+            out.append((middle - 0.05, middle + 0.05))
+    return out

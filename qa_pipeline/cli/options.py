@@ -45,6 +45,8 @@ BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Windows 
 AgentChannelOpt = Annotated[str, typer.Option("--agent-channel", help="auto, 0 or 1: which stereo channel is the agent.")]
 CustomerChannelOpt = Annotated[Optional[int], typer.Option("--customer-channel", help="Customer channel, for files with more than two channels.")]
 RolesReviewOpt = Annotated[float, typer.Option("--roles-review-below", min=0.0, max=1.0, help="Flag calls for review when the agent/customer decision is less confident than this (0-1).")]
+LanguageCheckOpt = Annotated[str, typer.Option("--language-check", help="Identify the spoken language: auto (when an English-only transcription looks unsure), always (every call, before transcription), off.")]
+CoverageReviewOpt = Annotated[str, typer.Option("--coverage-review-below", help="Flag calls for review when less of a party's detected speech than this got recognised words (e.g. 90%).")]
 MaxDurationOpt = Annotated[str, typer.Option("--max-duration", help="Refuse longer recordings (e.g. 4h, 90m, 600s).")]
 CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Transcript cache folder (default ~/.cache/qa_pipeline).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Always transcribe; neither read nor write the cache.")]
@@ -104,18 +106,24 @@ def build_options(
     batching: BatchingName | str = BatchingName.call,
     batch_size: int = 8,
     roles_review_below: float = 0.7,
+    coverage_review_below: str = "90%",
+    language_check: str = "auto",
 ) -> tuple[AudioOptions, TranscribeOptions]:
     """Turn command-line values into the stage options objects.
 
     Raises:
         ConfigError: A value is out of range or malformed.
     """
-    from qa_pipeline.units import parse_duration
+    from qa_pipeline.units import parse_duration, parse_percentage
 
     try:
         seconds = parse_duration(max_duration)
     except (ConfigError, ValueError) as exc:
         raise ConfigError(f"--max-duration: {exc}") from exc
+    try:
+        coverage = parse_percentage(coverage_review_below)
+    except (ConfigError, ValueError) as exc:
+        raise ConfigError(f"--coverage-review-below: {exc}") from exc
     audio = AudioOptions.from_dict(
         {
             "agent_channel": agent_channel,
@@ -136,6 +144,8 @@ def build_options(
             "cpu_threads": threads,
             "batching": BatchingName(batching).value,
             "batch_size": batch_size,
+            "coverage_review_below": coverage,
+            "language_check": language_check,
         }
     )
     return audio, transcribe

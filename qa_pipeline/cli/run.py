@@ -87,6 +87,8 @@ def run(
     agent_channel: o.AgentChannelOpt = "auto",
     customer_channel: o.CustomerChannelOpt = None,
     roles_review_below: o.RolesReviewOpt = 0.7,
+    coverage_review_below: o.CoverageReviewOpt = "90%",
+    language_check: o.LanguageCheckOpt = "auto",
     max_duration: o.MaxDurationOpt = "4h",
     cache_dir: o.CacheDirOpt = None,
     no_cache: o.NoCacheOpt = False,
@@ -125,11 +127,14 @@ def run(
     customer_channel = _from_config(ctx, "customer_channel", customer_channel, tc, int)
     max_duration = _from_config(ctx, "max_duration", max_duration, tc, str)
     roles_review_below = _from_config(ctx, "roles_review_below", roles_review_below, tc, float)
+    coverage_review_below = _from_config(ctx, "coverage_review_below", coverage_review_below, tc, str)
+    language_check = _from_config(ctx, "language_check", language_check, tc, str)
     cache_dir = _from_config(ctx, "cache_dir", cache_dir, tc, Path)
     no_cache = _from_config(ctx, "no_cache", no_cache, tc, _strict_bool)
     audio_opts, asr_opts = o.build_options(
         engine, model, language, device, compute_type, beam_size, vad, threads, agent_channel, customer_channel, max_duration,
         batching=batching, batch_size=batch_size, roles_review_below=roles_review_below,
+        coverage_review_below=coverage_review_below, language_check=language_check,
     )
 
     folder = recordings or config.recordings

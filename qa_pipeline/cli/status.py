@@ -29,6 +29,7 @@ def status(
         recent = store.runs(runs)
         failed = store.failures(None)
         counts = store.counts()
+        coverage = store.coverage_reviews(None)
         where = str(store)
     if as_json:
         typer.echo(json.dumps({
@@ -36,9 +37,11 @@ def status(
             "calls": {"ok": counts.get("calls_ok", 0), "failed": counts.get("calls_failed", 0)},
             "runs": [r.to_dict() for r in recent],
             "failures": [f.to_dict() for f in failed[:failures]],
+            "coverage_review": [{"call_id": c, "path": p, "speech_coverage": v} for c, p, v in coverage[:failures]],
         }, indent=1, default=str))
         return
     _print(where, recent, failed, failures, counts)
+    _print_coverage(coverage, failures)
 
 
 def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts: dict[str, int]) -> None:
@@ -85,6 +88,27 @@ def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts:
     if len(failed) > limit:
         console.print(Text(f"… and {len(failed) - limit} more (--failures N to list more)"))
     console.print(Text("Fix the cause, then `qa run --retry-failed` (a fixed manifest is picked up by any run).", style="dim"))
+
+
+def _print_coverage(flagged: list[tuple[str, str, float]], limit: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if not flagged:
+        return
+    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    # A heading of its own: a table title would fold at the table's narrow width.
+    console.print(Text(f"Calls to check: speech without words ({len(flagged)})", style="bold yellow"), soft_wrap=True)
+    table = Table()
+    for name in ("call", "file", "coverage"):
+        table.add_column(name, justify="right" if name == "coverage" else "left")  # type: ignore[arg-type]
+    for call_id, path, value in flagged[:limit]:
+        table.add_row(Text(call_id), Text(path), f"{value:.0%}")
+    console.print(table)
+    if len(flagged) > limit:
+        console.print(Text(f"… and {len(flagged) - limit} more"))
+    console.print(Text("Part of these calls' detected speech has no recognised words: talk share and silences may be wrong.", style="dim"))
 
 
 app = new_app("Show the latest batch runs and failures.")

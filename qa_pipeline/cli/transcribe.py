@@ -32,6 +32,8 @@ def transcribe(
     agent_channel: o.AgentChannelOpt = "auto",
     customer_channel: o.CustomerChannelOpt = None,
     roles_review_below: o.RolesReviewOpt = 0.7,
+    coverage_review_below: o.CoverageReviewOpt = "90%",
+    language_check: o.LanguageCheckOpt = "auto",
     max_duration: o.MaxDurationOpt = "4h",
     cache_dir: o.CacheDirOpt = None,
     no_cache: o.NoCacheOpt = False,
@@ -60,7 +62,8 @@ def transcribe(
     audio_opts, asr_opts = o.build_options(
         engine, model, language, device, compute_type, beam_size, vad, threads,
         agent_channel, customer_channel, max_duration, batching=batching, batch_size=batch_size,
-        roles_review_below=roles_review_below,
+        roles_review_below=roles_review_below, coverage_review_below=coverage_review_below,
+        language_check=language_check,
     )
     redaction = o.build_redaction(redact, redact_entities, redact_audio, load_config().redaction)
     paths = discover_audio(inputs)

@@ -179,3 +179,14 @@ def _calls_playback_path(conn: Connection) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("calls")}
     if "playback_path" not in columns:
         conn.execute(text("ALTER TABLE calls ADD COLUMN playback_path TEXT"))
+
+
+@MIGRATIONS.register("0006_calls_speech_coverage")
+def _calls_speech_coverage(conn: Connection) -> None:
+    # How much of a call's detected speech got words, and whether that is too little to trust
+    # its talk share and silences. Calls stored before stay null: not measured.
+    columns = {c["name"] for c in inspect(conn).get_columns("calls")}
+    if "speech_coverage" not in columns:
+        conn.execute(text("ALTER TABLE calls ADD COLUMN speech_coverage FLOAT"))
+    if "coverage_review" not in columns:
+        conn.execute(text("ALTER TABLE calls ADD COLUMN coverage_review BOOLEAN"))

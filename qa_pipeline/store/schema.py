@@ -106,6 +106,9 @@ calls = Table(
     # The copy of the recording with personal data toned out (--redact-audio): call pages
     # play it instead of the recording.
     Column("playback_path", Text),
+    # The worst party's speech coverage (0..1): detected speech with recognised words.
+    Column("speech_coverage", Float),
+    Column("coverage_review", Boolean),  # coverage under the threshold: flagged for a person
     Column("run_id", Integer, ForeignKey("runs.id")),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("call_id", name="uq_calls_call_id"),

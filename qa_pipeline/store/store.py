@@ -364,6 +364,8 @@ class Store:
                 roles_confidence=tr.roles.confidence,
                 roles_review=tr.roles.review,
                 transcript_path=result.transcript_path,
+                speech_coverage=None if tr.coverage is None else round(tr.coverage.lowest, 4),
+                coverage_review=None if tr.coverage is None else tr.coverage.review,
             )
         if pk is None:
             pk = int(conn.execute(_INSERT_CALL, values).inserted_primary_key[0])
@@ -374,7 +376,8 @@ class Store:
                     conn.execute(stmt, {"b_pk": pk})
                 if tr is None:
                     values.update(duration_s=None, channels=None, sample_rate=None, codec=None, roles_source=None,
-                                  roles_method=None, roles_confidence=None, roles_review=None, transcript_path=None)
+                                  roles_method=None, roles_confidence=None, roles_review=None, transcript_path=None,
+                                  speech_coverage=None, coverage_review=None)
             elif tr is not None:
                 conn.execute(_DELETE_TRANSCRIPT, {"b_pk": pk})
             conn.execute(_UPDATE_CALL, {**values, "b_pk": pk})
@@ -556,6 +559,19 @@ class Store:
             for r in rows
         ]
 
+    def coverage_reviews(self, limit: int | None = 50) -> list[tuple[str, str, float]]:
+        """Scored calls flagged for low speech coverage: (call id, path, coverage), worst first."""
+        c = schema.calls.c
+        query = (
+            select(c.call_id, c.path, c.speech_coverage)
+            .where(c.status == CallStatus.OK.value, c.coverage_review.is_(True))
+            .order_by(c.speech_coverage, c.call_id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [(r.call_id, r.path, float(r.speech_coverage or 0.0)) for r in conn.execute(query)]
+
     def counts(self) -> dict[str, int]:
         """Rows per table, and calls per status (``calls_ok``, ``calls_failed``)."""
         out: dict[str, int] = {}
@@ -610,7 +626,7 @@ class Store:
         query = (
             select(
                 c.id, c.call_id, c.agent_id, c.agent_name, c.team, c.started_at, c.duration_s, c.path,
-                c.transcript_path, c.playback_path, s.total, s.auto_failed, s.roles_inferred, s.language, s.scorecard_name,
+                c.transcript_path, c.playback_path, c.speech_coverage, s.total, s.auto_failed, s.roles_inferred, s.language, s.scorecard_name,
                 s.scorecard_hash,
             )
             .select_from(schema.calls.join(schema.call_scores, s.call_pk == c.id))
@@ -643,6 +659,7 @@ class Store:
                     "language": row.language,
                     "scorecard_name": row.scorecard_name,
                     "scorecard_hash": row.scorecard_hash,
+                    "speech_coverage": row.speech_coverage,
                 }
                 calls.append(rec)
                 by_pk[row.id] = rec
@@ -717,6 +734,7 @@ UNASSIGNED_TEAM = "unassigned"
 CALL_FRAME_COLUMNS: tuple[str, ...] = (
     "call_id", "agent_id", "agent_name", "team", "started_at", "duration_s", "call_score", "critical_failed",
     "roles_inferred", "audio_path", "transcript_path", "language", "scorecard_name", "scorecard_hash",
+    "speech_coverage",
 )
 CRITERIA_FRAME_COLUMNS: tuple[str, ...] = (
     "call_id", "agent_id", "agent_name", "team", "started_at", "criterion_id", "criterion_title", "verdict",
