@@ -11,6 +11,7 @@ import pandas as pd
 
 from qa_pipeline.errors import ReportError
 from qa_pipeline.log import get_logger
+from qa_pipeline.stats.compare import compare_periods
 from qa_pipeline.stats.control import control_limits, out_of_limits
 from qa_pipeline.stats.describe import (
     describe_scores,
@@ -24,7 +25,7 @@ from qa_pipeline.stats.flags import Flag, coaching_flags
 from qa_pipeline.stats.frames import Frames
 from qa_pipeline.stats.goals import Target, goal_attainment
 from qa_pipeline.stats.options import Period, StatsOptions
-from qa_pipeline.stats.problems import common_problems, individual_problems
+from qa_pipeline.stats.problems import common_problems, individual_problems, rank_by_impact
 from qa_pipeline.stats.trend import trend_table
 
 log = get_logger("stats")
@@ -117,12 +118,21 @@ class Analysis:
     def ranked_calls(self, n: int, worst: bool = True, agent_id: str | None = None) -> pd.DataFrame:
         """Each agent's ``n`` lowest (or highest) scoring calls, most recent first among ties.
 
+        Agents with fewer than ``options.min_list_calls`` calls get no list: the "best" of
+        three calls says nothing. A call that failed a critical criterion (score zeroed) is
+        never among the best.
+
         Args:
             n: Calls per agent.
             worst: Lowest scores when True, highest when False.
             agent_id: Only this agent.
         """
         calls = self.calls if agent_id is None else self.agent_calls(agent_id)
+        counts = calls.groupby("agent_id")["call_id"].transform("size")
+        calls = calls.loc[counts >= self.options.min_list_calls]
+        if not worst:
+            zeroed = calls["critical_failed"].to_numpy(dtype=bool) | (calls["call_score"].to_numpy() <= 0)
+            calls = calls.loc[~zeroed]
         ordered = calls.sort_values(["call_score", "started_at"], ascending=[worst, False], kind="stable")
         return ordered.groupby("agent_id", sort=False).head(n).reset_index(drop=True)
 
@@ -163,13 +173,19 @@ def analyse(frames: Frames, options: StatsOptions | None = None, targets: Iterab
     # One pass over the criterion rows; every other pass-rate table is a roll-up of this one.
     rates = pass_rates(criteria, ["team", "agent_id"])
     agents["pass_rate"] = pooled_pass_rate(rates, ["agent_id"]).set_index("agent_id")["pass_rate"]
-    trend = trend_table(calls, ["agent_id"], "call_score", origin, opts.alpha)
+    need = {"min_calls": opts.min_trend_calls, "min_days": opts.min_trend_days}
+    trend = trend_table(calls, ["agent_id"], "call_score", origin, opts.alpha, **need)
     agents = agents.join(trend.set_index("agent_id"))
-    aht = trend_table(calls, ["agent_id"], "duration_s", origin, opts.alpha, robust=False)
+    aht = trend_table(calls, ["agent_id"], "duration_s", origin, opts.alpha, robust=False, **need)
     agents = agents.join(
         aht.set_index("agent_id")[["slope_per_week", "slope_p"]].rename(
             columns={"slope_per_week": "aht_slope_per_week", "slope_p": "aht_slope_p"}
         )
+    )
+    previous = opts.previous_period(period)
+    before = frames.between(previous.start_ts, previous.end_ts)
+    agents = agents.join(
+        compare_periods(calls, criteria, before.calls, before.criteria, opts.alpha, opts.min_compare_calls)
     )
     agents = agents.reset_index()
     # Rank, quartile and z only among agents with enough calls: five lucky calls are no rank 1.
@@ -182,10 +198,11 @@ def analyse(frames: Frames, options: StatsOptions | None = None, targets: Iterab
     agents.loc[~eligible, "z"] = np.nan
     agents = coaching_flags(agents, opts.min_calls, opts.cv_factor)
 
-    limits = control_limits(calls)
+    limits = control_limits(calls, min_calls=opts.min_limit_calls)
     outliers = out_of_limits(calls, limits)
     agents["out_of_limits"] = agents["agent_id"].map(outliers.groupby("agent_id").size()).fillna(0).astype(int)
-    problems = individual_problems(criteria, opts.alpha, opts.examples, rates)
+    problems = individual_problems(criteria, opts.alpha, opts.examples, rates, min_calls=opts.min_problem_calls)
+    problems = rank_by_impact(problems, criteria)
     sig = problems.loc[problems["significant"]].groupby("agent_id").size()
     agents["problems"] = agents["agent_id"].map(sig).fillna(0).astype(int)
     agents = agents.sort_values(["team", "rank", "mean", "agent_id"], ascending=[True, True, False, True], kind="stable",
@@ -194,7 +211,7 @@ def analyse(frames: Frames, options: StatsOptions | None = None, targets: Iterab
     teams = describe_scores(calls, ["team"]).set_index("team")
     teams["pass_rate"] = pooled_pass_rate(rates, ["team"]).set_index("team")["pass_rate"]
     teams = teams.join(
-        trend_table(calls, ["team"], "call_score", origin, opts.alpha).set_index("team")
+        trend_table(calls, ["team"], "call_score", origin, opts.alpha, **need).set_index("team")
     )
     teams["agents"] = agents.groupby("team").size()
     counts = pd.crosstab(agents["team"], agents["flag"])
@@ -207,7 +224,7 @@ def analyse(frames: Frames, options: StatsOptions | None = None, targets: Iterab
 
     centre = describe_scores(calls)
     centre["pass_rate"] = pooled_pass_rate(rates).set_index("scope")["pass_rate"].reindex(centre["scope"]).to_numpy()
-    centre_trend = trend_table(calls, [], "call_score", origin, opts.alpha)
+    centre_trend = trend_table(calls, [], "call_score", origin, opts.alpha, **need)
     centre = centre.merge(centre_trend, on="scope")
     centre["agents"] = len(agents)
     centre["teams"] = len(teams)
@@ -238,7 +255,8 @@ def analyse(frames: Frames, options: StatsOptions | None = None, targets: Iterab
         outliers=outliers,
         problems=problems,
         common=common_problems(
-            criteria, opts.common_call_rate, opts.common_agent_share, opts.agent_fail_rate, opts.min_calls, rates
+            criteria, opts.common_call_rate, opts.common_agent_share, opts.agent_fail_rate, opts.min_calls, rates,
+            min_criterion_calls=opts.min_common_calls, min_fails=opts.min_common_fails,
         ),
         goals=goals,
     )
