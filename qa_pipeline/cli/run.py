@@ -182,7 +182,7 @@ def run(
         _print_summary(summary)
         report_failed = False
         if not no_report:
-            report_failed = not _refresh(store, reports_dir, config.report_pdf if pdf is None else pdf, config.report_title, refresh_reports)
+            report_failed = not _refresh(store, reports_dir, config.report_pdf if pdf is None else pdf, config.report_title, refresh_reports, config.goals)
     if summary.failures or report_failed:
         raise typer.Exit(1)
 
@@ -271,12 +271,12 @@ def _print_plan(summary: Any) -> None:
         typer.echo(f"  … and {len(shown) - 50} more")
 
 
-def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_reports: Any) -> bool:
+def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_reports: Any, goals: Any = ()) -> bool:
     from qa_pipeline.errors import QAError
 
     started = time.perf_counter()
     try:
-        result = refresh_reports(store, reports_dir, pdf=pdf, title=title)
+        result = refresh_reports(store, reports_dir, pdf=pdf, title=title, targets=goals)
     except QAError as exc:
         typer.echo(f"Error: reports not refreshed: {exc}", err=True)
         return False

@@ -106,12 +106,43 @@ class Analysis:
             raise ReportError(f"agent {agent_id!r} has no calls in {self.period.label}{hint}")
         return rows.iloc[0]
 
+    def resolve_agent(self, query: str) -> str:
+        """The id of the agent a coach typed: an id, or a name (case-insensitive).
+
+        An exact id wins; otherwise the whole name is matched ignoring case, then names
+        containing the query.
+
+        Raises:
+            ReportError: No agent matches (the message suggests close ids and names), or
+                several do (the message lists them).
+        """
+        text = str(query).strip()
+        ids = self.agents["agent_id"].astype(str)
+        if (ids == text).any():
+            return text
+        names = self.agents["agent_name"].astype(str)
+        folded = names.str.casefold()
+        for hit in (folded == text.casefold(), folded.str.contains(text.casefold(), regex=False)):
+            if hit.sum() == 1:
+                return str(ids[hit].iloc[0])
+            if hit.sum() > 1:
+                listed = "; ".join(f"{i} ({n})" for i, n in zip(ids[hit], names[hit]))
+                raise ReportError(f"{query!r} matches {int(hit.sum())} agents: {listed}; give the id")
+        close = difflib.get_close_matches(text, ids.tolist() + names.tolist(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ReportError(f"agent {query!r} has no calls in {self.period.label} (no agent has that id or name){hint}")
+
     def agent_calls(self, agent_id: str) -> pd.DataFrame:
         """The agent's calls in the period, oldest first."""
         return self.calls.loc[self.calls["agent_id"] == str(agent_id)]
 
+    @property
+    def previous_period(self) -> Period:
+        """The period of equal length before :attr:`period` that agents are compared with."""
+        return self.options.previous_period(self.period)
+
     def agent_problems(self, agent_id: str, significant_only: bool = True) -> pd.DataFrame:
-        """The agent's rows of the individual problem table, most significant first."""
+        """The agent's rows of the individual problem table, costliest first (``priority``)."""
         rows = self.problems.loc[self.problems["agent_id"] == str(agent_id)]
         return rows.loc[rows["significant"]] if significant_only else rows
 

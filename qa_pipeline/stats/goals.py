@@ -205,6 +205,49 @@ def _bounds(metric: str) -> tuple[float, float]:
     return 0.0, math.inf
 
 
+def _value_text(metric: str, value: float) -> str:
+    from qa_pipeline.stats import display
+
+    if metric.startswith("pass_rate:"):
+        return display.percent(value)
+    if metric == "aht_s":
+        return display.duration(value)
+    return display.score(value, 1).removesuffix(".0")
+
+
+def goal_label(target: Target, titles: dict[str, str] | None = None) -> str:
+    """A goal in words: "Average QA score at least 85", "Empathy pass rate at least 80%",
+    "Average handle time at most 6:00"."""
+    if target.metric.startswith("pass_rate:"):
+        cid = target.metric.split(":", 1)[1]
+        name = f"{(titles or {}).get(cid, cid.replace('_', ' ').capitalize())} pass rate"
+    elif target.metric == "aht_s":
+        name = "Average handle time"
+    else:
+        name = "Average QA score"
+    way = "at least" if target.direction == "at_least" else "at most"
+    return f"{name} {way} {_value_text(target.metric, target.target)}"
+
+
+STATUS_TEXT = {
+    "met": "met",
+    "missed": "missed",
+    "on_track": "on track",
+    "off_track": "off track",
+    "not_started": "not started",
+    "no_data": "no calls yet",
+}
+
+
+def _progress(t: Target, value: float) -> float:
+    """How far ``value`` is towards the target, 1.0 = reached (capped at 1)."""
+    if value is None or not math.isfinite(value):
+        return math.nan
+    if t.direction == "at_least":
+        return float(np.clip(value / t.target, 0.0, 1.0)) if t.target > 0 else 1.0
+    return float(np.clip(t.target / value, 0.0, 1.0)) if value > 0 else 1.0
+
+
 def goal_attainment(frames: Frames, targets: Iterable[Target], as_of: pd.Timestamp) -> pd.DataFrame:
     """Attainment of each target as of a moment.
 
@@ -218,9 +261,15 @@ def goal_attainment(frames: Frames, targets: Iterable[Target], as_of: pd.Timesta
         (share of the period passed), ``n``, ``actual`` (mean so far), ``projected`` (see the
         module docstring; equals ``actual`` once the period is over), ``status``
         (``met``/``missed`` for a finished period, ``on_track``/``off_track`` while it runs,
-        ``not_started``, or ``no_data``) and ``gap`` (projected - target).
+        ``not_started``, or ``no_data``), ``gap`` (projected - target), and for display
+        ``label`` ("Average QA score at least 85"), ``who`` ("agent Alice Adams", "team
+        North"), ``progress`` (actual towards the target, 0–1), ``target_text``,
+        ``actual_text``, ``projected_text`` (in the metric's unit) and ``status_text``.
     """
     as_of = pd.Timestamp(as_of)
+    crit = frames.criteria
+    titles = dict(zip(crit["criterion_id"], crit["criterion_title"])) if len(crit) else {}
+    names = dict(zip(frames.calls["agent_id"], frames.calls["agent_name"]))
     rows = []
     for t in targets:
         first, last = t.bounds
@@ -261,9 +310,17 @@ def goal_attainment(frames: Frames, targets: Iterable[Target], as_of: pd.Timesta
                 "projected": projected,
                 "status": status,
                 "gap": projected - t.target if n else math.nan,
+                "label": goal_label(t, titles),
+                "who": f"agent {names.get(t.subject, t.subject)}" if t.scope == "agent" else f"team {t.subject}",
+                "progress": _progress(t, actual),
+                "target_text": _value_text(t.metric, t.target),
+                "actual_text": _value_text(t.metric, actual),
+                "projected_text": _value_text(t.metric, projected),
+                "status_text": STATUS_TEXT[status],
             }
         )
     columns = list(Target.__dataclass_fields__) + [
-        "period_start", "period_end", "elapsed", "n", "actual", "projected", "status", "gap"
+        "period_start", "period_end", "elapsed", "n", "actual", "projected", "status", "gap",
+        "label", "who", "progress", "target_text", "actual_text", "projected_text", "status_text",
     ]
     return pd.DataFrame(rows, columns=columns)
