@@ -322,3 +322,16 @@ def bundled_scorecard(language: str | None = None) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def report_abilities(scorecard: Path | None) -> dict[str, tuple[str, ...]]:
+    """The ability grouping reports use: the ``abilities:`` of the configured scorecard, else
+    of the bundled English one (the default scorecards share criterion ids).
+
+    Raises:
+        ScorecardError: The scorecard cannot be read or is invalid.
+    """
+    from qa_pipeline.scorecard import load_scorecard
+
+    path = scorecard if scorecard is not None else bundled_scorecard()
+    return dict(load_scorecard(path).abilities) if path is not None else {}

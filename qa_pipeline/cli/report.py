@@ -96,7 +96,7 @@ def report(
 
     With --agent ID, write only that agent's page and call pages; add --pdf for its PDF.
     """
-    from qa_pipeline.config import load_config
+    from qa_pipeline.config import load_config, report_abilities
     from qa_pipeline.report import ReportOptions, render_agent_report, render_site
     from qa_pipeline.stats import analyse, load_targets
 
@@ -106,7 +106,7 @@ def report(
     frames = load_data(calls, criteria, db if db is not None else config.db)
     # --targets replaces the [goals] of qa.toml for this report.
     goals = load_targets(targets) if targets else config.goals
-    analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls), goals)
+    analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
     opts = ReportOptions(title=title if title is not None else config.report_title, workers=workers, pdf=True if pdf is None else pdf)
     if agent is not None:
         result = render_agent_report(analysis, agent, out, opts, pdf=bool(pdf))

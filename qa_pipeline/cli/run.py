@@ -182,7 +182,7 @@ def run(
         _print_summary(summary)
         report_failed = False
         if not no_report:
-            report_failed = not _refresh(store, reports_dir, config.report_pdf if pdf is None else pdf, config.report_title, refresh_reports, config.goals)
+            report_failed = not _refresh(store, reports_dir, config.report_pdf if pdf is None else pdf, config.report_title, refresh_reports, config)
     if summary.failures or report_failed:
         raise typer.Exit(1)
 
@@ -271,12 +271,16 @@ def _print_plan(summary: Any) -> None:
         typer.echo(f"  … and {len(shown) - 50} more")
 
 
-def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_reports: Any, goals: Any = ()) -> bool:
+def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_reports: Any, config: Any = None) -> bool:
+    from qa_pipeline.config import report_abilities
     from qa_pipeline.errors import QAError
 
     started = time.perf_counter()
     try:
-        result = refresh_reports(store, reports_dir, pdf=pdf, title=title, targets=goals)
+        # The goals and ability grouping of qa.toml, so the nightly site keeps them.
+        goals = config.goals if config is not None else ()
+        abilities = report_abilities(config.scorecard if config is not None else None)
+        result = refresh_reports(store, reports_dir, pdf=pdf, title=title, targets=goals, abilities=abilities)
     except QAError as exc:
         typer.echo(f"Error: reports not refreshed: {exc}", err=True)
         return False

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from qa_pipeline.stats.flags import Flag, coaching_flags
 from qa_pipeline.stats.frames import Frames
 from qa_pipeline.stats.goals import Target, goal_attainment
 from qa_pipeline.stats.options import Period, StatsOptions
+from qa_pipeline.stats.profiles import ability_profile, style_profile
 from qa_pipeline.stats.problems import common_problems, individual_problems, rank_by_impact
 from qa_pipeline.stats.trend import trend_table
 
@@ -63,6 +65,11 @@ class Analysis:
         problems: Individual problem table (every agent × criterion).
         common: Common problem table.
         goals: Goal attainment (empty when no targets were given).
+        abilities: Ability profile per agent against the team
+            (:func:`~qa_pipeline.stats.profiles.ability_profile`; empty without abilities).
+        style: Communication-style profile per agent against the team
+            (:func:`~qa_pipeline.stats.profiles.style_profile`).
+        style_notes: The style measures left out, and why.
     """
 
     period: Period
@@ -83,6 +90,9 @@ class Analysis:
     problems: pd.DataFrame
     common: pd.DataFrame
     goals: pd.DataFrame
+    abilities: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    style: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    style_notes: tuple[str, ...] = ()
 
     @property
     def calls(self) -> pd.DataFrame:
@@ -173,14 +183,22 @@ def _latest_team(calls: pd.DataFrame) -> pd.DataFrame:
     return last[["agent_name", "team"]]
 
 
-def analyse(frames: Frames, options: StatsOptions | None = None, targets: Iterable[Target] = ()) -> Analysis:
+def analyse(
+    frames: Frames,
+    options: StatsOptions | None = None,
+    targets: Iterable[Target] = (),
+    abilities: Mapping[str, tuple[str, ...]] | None = None,
+) -> Analysis:
     """Compute the statistics of a period.
 
     Args:
         frames: Prepared frames (see :mod:`qa_pipeline.stats.frames`); may span more than the
-            period: goals use their own periods.
+            period: goals use their own periods, and agents are compared with the previous
+            period of equal length.
         options: Statistics options; defaults to :class:`StatsOptions`.
         targets: Goals to assess (see :mod:`qa_pipeline.stats.goals`).
+        abilities: Ability name → criterion ids (the scorecard's ``abilities:`` block), for
+            the ability profiles; None = no ability profile.
 
     Raises:
         ReportError: There are no calls in the period.
@@ -267,6 +285,7 @@ def analyse(frames: Frames, options: StatsOptions | None = None, targets: Iterab
         how="left",
     )
     goals = goal_attainment(frames, tuple(targets), period.end_ts)
+    style, style_notes = style_profile(calls, opts.min_calls)
 
     return Analysis(
         period=period,
@@ -290,4 +309,7 @@ def analyse(frames: Frames, options: StatsOptions | None = None, targets: Iterab
             min_criterion_calls=opts.min_common_calls, min_fails=opts.min_common_fails,
         ),
         goals=goals,
+        abilities=ability_profile(rates, abilities or {}, opts.min_problem_calls),
+        style=style,
+        style_notes=style_notes,
     )
