@@ -57,7 +57,7 @@ def main() -> int:
     agents = a.agents.set_index("agent_id")
     print(f"{len(synth.frames.calls):,} calls, {args.agents} agents, {args.days} days; period {a.period.label} "
           f"({opts.default_days} days) against {a.previous_period.label}; statistics in {elapsed:.2f} s")
-    print(f"{'agent':6} {'planted':10} {'expected':14} {'flags':28} {'mean':>5} {'median':>6}  {"trend":46} change")
+    print(f"{'agent':6} {'planted':10} {'expected':14} {'flags':28} {'mean':>5} {'median':>6}  {'trend':46} change")
     hits = 0
     for i, (_, expected) in enumerate(PLANTED):
         aid = f"A{i + 1:03d}"
@@ -68,7 +68,7 @@ def main() -> int:
         view = d.agent_view(row.to_dict(), a.period.label, a.previous_period.label)
         change = view["compare"][0]
         print(f"{aid:6} {synth.profile(aid).profile:10} {expected:14} {flags:28} {row['mean']:5.1f} {row['team_median']:6.1f}  "
-              f"{view["trend"]:46} {change['change']} ({change['verdict']}){'' if ok else '  <-- differs'}")
+              f"{view['trend']:46} {change['change']} ({change['verdict']}){'' if ok else '  <-- differs'}")
     counts = a.agents["flag"].value_counts().to_dict()
     print(f"planted agents flagged as the method expects: {hits} of {len(PLANTED)}")
     print("flags over the whole team: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
