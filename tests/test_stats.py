@@ -731,3 +731,35 @@ def test_ability_and_style_profiles(tmp_path: Path) -> None:
     assert by.loc[("b", "agent_talk_share"), "note"] == "not enough calls yet (2, need 8)"
     assert by.loc[("a", "questions"), "value"] == 2.0
     assert any(n.startswith("Talk speed") for n in notes)
+
+
+def test_cli_agent_by_name_and_with_too_little_data(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from qa_pipeline.cli.app import new_app
+    from qa_pipeline.cli.report import agent as agent_command
+
+    app = new_app("test")
+    app.command("agent")(agent_command)
+    app.command("noop")(lambda: None)
+    synth = synth_frames(SynthStoreOptions(agents=4, days=40, seed=1))
+    calls = synth.frames.calls.copy()
+    # A newcomer with three calls, and two agents sharing a first name.
+    extra = calls.iloc[-3:].assign(call_id=["n1", "n2", "n3"], agent_id="N9", agent_name="Nina New", team="North")
+    calls = pd.concat([calls, extra], ignore_index=True)
+    calls.loc[calls["agent_id"] == "A003", "agent_name"] = "Alice Other"
+    paths = write_frames(prepare_frames(calls, synth.frames.criteria), tmp_path / "export")
+    args = ["--calls", str(paths[0]), "--criteria", str(paths[1]), "--to", "2026-10-10", "--reports", str(tmp_path / "r")]
+    env = {"COLUMNS": "200"}
+    res = CliRunner().invoke(app, ["agent", "alice adams", *args], env=env)
+    assert res.exit_code == 0, res.output
+    assert "A001" in res.output and "This period against the previous one" in res.output
+    assert "Average handle time" in res.output and "p=" not in res.output
+    res = CliRunner().invoke(app, ["agent", "nina new", *args], env=env)
+    assert res.exit_code == 0, res.output
+    assert "not enough data: 3 calls, need 8" in res.output
+    assert "→ flat" not in res.output and "not enough calls yet (3, need 10)" in res.output
+    res = CliRunner().invoke(app, ["agent", "ALICE", *args], env=env)
+    assert res.exit_code == 1 and "Error: 'ALICE' matches 2 agents: A001 (Alice Adams); A003 (Alice Other)" in res.output
+    res = CliRunner().invoke(app, ["agent", "A001", "--details", *args], env=env)
+    assert res.exit_code == 0 and "Theil–Sen slope" in res.output

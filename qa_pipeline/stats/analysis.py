@@ -136,7 +136,7 @@ class Analysis:
             if hit.sum() == 1:
                 return str(ids[hit].iloc[0])
             if hit.sum() > 1:
-                listed = "; ".join(f"{i} ({n})" for i, n in zip(ids[hit], names[hit]))
+                listed = "; ".join(f"{i} ({n})" for i, n in sorted(zip(ids[hit], names[hit])))
                 raise ReportError(f"{query!r} matches {int(hit.sum())} agents: {listed}; give the id")
         close = difflib.get_close_matches(text, ids.tolist() + names.tolist(), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
