@@ -763,3 +763,15 @@ def test_cli_agent_by_name_and_with_too_little_data(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "Error: 'ALICE' matches 2 agents: A001 (Alice Adams); A003 (Alice Other)" in res.output
     res = CliRunner().invoke(app, ["agent", "A001", "--details", *args], env=env)
     assert res.exit_code == 0 and "Theil–Sen slope" in res.output
+
+
+def test_goal_projection_needs_enough_calls() -> None:
+    calls = make_calls([("a", "T", d, s) for d, s in ((0, 40.0), (1, 60.0), (1, 80.0))])
+    calls["started_at"] = calls["started_at"] + pd.Timedelta(days=-1)  # 1–2 November
+    frames = prepare_frames(calls, no_criteria())
+    target = [Target("agent", "a", "2026-11", "qa_score", 85.0)]
+    out = goal_attainment(frames, target, pd.Timestamp("2026-11-03"), min_calls=10, min_days=7)
+    # Three calls: the value so far is the projection, not a line run to the month's end.
+    assert out.loc[0, "projected"] == pytest.approx(60.0) and out.loc[0, "status"] == "off_track"
+    steep = goal_attainment(frames, target, pd.Timestamp("2026-11-03"))
+    assert steep.loc[0, "projected"] == 100.0  # what the old rule projected: clipped at the top

@@ -284,7 +284,7 @@ def analyse(
         on=["team", "criterion_id"],
         how="left",
     )
-    goals = goal_attainment(frames, tuple(targets), period.end_ts)
+    goals = goal_attainment(frames, tuple(targets), period.end_ts, opts.min_trend_calls, opts.min_trend_days)
     style, style_notes = style_profile(calls, opts.min_calls)
 
     return Analysis(

@@ -248,13 +248,18 @@ def _progress(t: Target, value: float) -> float:
     return float(np.clip(t.target / value, 0.0, 1.0)) if value > 0 else 1.0
 
 
-def goal_attainment(frames: Frames, targets: Iterable[Target], as_of: pd.Timestamp) -> pd.DataFrame:
+def goal_attainment(
+    frames: Frames, targets: Iterable[Target], as_of: pd.Timestamp, min_calls: int = 3, min_days: int = 2
+) -> pd.DataFrame:
     """Attainment of each target as of a moment.
 
     Args:
         frames: All calls (not cut to the reporting period: a goal has its own period).
         targets: The goals.
         as_of: "Now": calls after it are ignored and the period is judged up to it.
+        min_calls: Fewer calls so far than this: no trend is projected (the projection is
+            the value so far), since a line through a handful of calls runs off the scale.
+        min_days: Likewise for calls on fewer distinct days.
 
     Returns:
         One row per target: the target's fields, ``period_start``, ``period_end``, ``elapsed``
@@ -284,7 +289,7 @@ def goal_attainment(frames: Frames, targets: Iterable[Target], as_of: pd.Timesta
         if n and elapsed < 1.0:
             x = ((values["started_at"] - start) / pd.Timedelta(days=1)).to_numpy(dtype=float)
             y = values["value"].to_numpy(dtype=float)
-            if n >= 3 and np.ptp(x) > 0:
+            if n >= max(min_calls, 3) and len(np.unique(np.floor(x))) >= max(min_days, 2) and np.ptp(x) > 0:
                 slope, intercept = np.polyfit(x, y, 1)
                 elapsed_days = elapsed * span
                 remaining_mid = (elapsed_days + span) / 2
