@@ -47,11 +47,17 @@ class Analysis:
             ``aht_slope_p`` (least squares), ``rank`` (1 = best in team), ``team_size``,
             ``quartile`` (1 = top quarter), ``z`` (against the team's agent means) — these
             three among agents with at least ``min_calls`` calls, missing for others — the flag
-            columns of :func:`~qa_pipeline.stats.flags.coaching_flags`, ``out_of_limits``
+            columns of :func:`~qa_pipeline.stats.flags.coaching_flags`, the comparison with the
+            previous period of equal length (:data:`~qa_pipeline.stats.compare.COMPARE_COLUMNS`:
+            ``prev_mean``, ``mean_change``, ``mean_change_p``, ``mean_change_sig``, the same for
+            ``pass_rate`` and ``aht``, ``compare_note``), ``trend_note`` (why there is no
+            trend, or None), ``out_of_limits``
             (calls beyond 2σ) and ``problems`` (significant individual problems); sorted by
             team and rank.
-        teams: One row per team: score statistics, trend, ``pass_rate``, ``agents`` and a
-            count column per flag.
+        teams: One row per team: score statistics, trend, ``pass_rate``, the comparison
+            with the previous period (the columns of
+            :data:`~qa_pipeline.stats.compare.COMPARE_COLUMNS`), ``agents`` and a count column
+            per flag.
         centre: One row: the whole centre.
         agent_criteria: Pass rates per (agent, criterion), with ``team_pass_rate``.
         team_criteria: Pass rates per (team, criterion).
@@ -261,6 +267,12 @@ def analyse(
     teams["pass_rate"] = pooled_pass_rate(rates, ["team"]).set_index("team")["pass_rate"]
     teams = teams.join(
         trend_table(calls, ["team"], "call_score", origin, opts.alpha, **need).set_index("team")
+    )
+    # The previous period's calls counted in each agent's latest team, like this period's.
+    before_calls = before.calls.assign(team=before.calls["agent_id"].map(who["team"]).fillna(before.calls["team"]))
+    before_crit = before.criteria.assign(team=before.criteria["agent_id"].map(who["team"]).fillna(before.criteria["team"]))
+    teams = teams.join(
+        compare_periods(calls, criteria, before_calls, before_crit, opts.alpha, opts.min_compare_calls, by="team")
     )
     teams["agents"] = agents.groupby("team").size()
     counts = pd.crosstab(agents["team"], agents["flag"])

@@ -61,8 +61,8 @@ def two_proportion_p(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndar
     return np.where((n1 > 0) & (n2 > 0), p, np.nan)
 
 
-def _summary(calls: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame:
-    g = calls.groupby("agent_id", sort=True)
+def _summary(calls: pd.DataFrame, criteria: pd.DataFrame, by: str) -> pd.DataFrame:
+    g = calls.groupby(by, sort=True)
     out = pd.DataFrame(
         {
             "n": g.size(),
@@ -74,9 +74,9 @@ def _summary(calls: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame:
     )
     verdict = criteria["verdict"].to_numpy()
     tmp = pd.DataFrame(
-        {"agent_id": criteria["agent_id"].to_numpy(), "passes": verdict == "pass", "applicable": verdict != "na"}
+        {by: criteria[by].to_numpy(), "passes": verdict == "pass", "applicable": verdict != "na"}
     )
-    v = tmp.groupby("agent_id", sort=True)[["passes", "applicable"]].sum()
+    v = tmp.groupby(by, sort=True)[["passes", "applicable"]].sum()
     out["passes"] = v["passes"].reindex(out.index).fillna(0)
     out["applicable"] = v["applicable"].reindex(out.index).fillna(0)
     return out
@@ -89,8 +89,9 @@ def compare_periods(
     prev_criteria: pd.DataFrame,
     alpha: float = 0.05,
     min_calls: int = 5,
+    by: str = "agent_id",
 ) -> pd.DataFrame:
-    """Per agent of ``now_calls``: the previous period's figures and the change to this one.
+    """Per agent (or team) of ``now_calls``: the previous period's figures and the change to this one.
 
     Args:
         now_calls: This period's calls (prepared calls table).
@@ -99,14 +100,15 @@ def compare_periods(
         prev_criteria: The previous period's criterion rows.
         alpha: A change is beyond noise when its two-sided p-value is below this.
         min_calls: Calls each period needs before a change is tested.
+        by: ``agent_id`` or ``team`` (both tables need the column).
 
     Returns:
-        Indexed by ``agent_id``: the columns of :data:`COMPARE_COLUMNS`. Changes are this
+        Indexed by ``by``: the columns of :data:`COMPARE_COLUMNS`. Changes are this
         period minus the previous one (score in points, pass rate as a share, handle time in
         seconds); an agent with no previous calls has missing previous figures.
     """
-    now = _summary(now_calls, now_criteria)
-    prev = _summary(prev_calls, prev_criteria).reindex(now.index)
+    now = _summary(now_calls, now_criteria, by)
+    prev = _summary(prev_calls, prev_criteria, by).reindex(now.index)
     prev["n"] = prev["n"].fillna(0)
     testable = (now["n"] >= min_calls) & (prev["n"] >= min_calls)
     out = pd.DataFrame(index=now.index)
