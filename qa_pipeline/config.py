@@ -297,8 +297,8 @@ def parse_goals(section: Any, path: Path) -> "tuple[tuple[Target, ...], Path | N
         try:
             out.append(Target.from_dict(entry))
         except (TypeError, ValueError) as exc:
-            key = next((k for k in ("period", "metric", "direction") if k in str(exc).split()[0]), None)
-            raise ConfigError(f"{path}: {where}{'.' + key if key else ''}: {exc}") from exc
+            named = next((k for k in ("period", "metric", "direction") if k in str(exc).split()[0]), None)
+            raise ConfigError(f"{path}: {where}{'.' + named if named else ''}: {exc}") from exc
     return tuple(out), goals_file
 
 

@@ -228,10 +228,10 @@ def analyse(
     # One pass over the criterion rows; every other pass-rate table is a roll-up of this one.
     rates = pass_rates(criteria, ["team", "agent_id"])
     agents["pass_rate"] = pooled_pass_rate(rates, ["agent_id"]).set_index("agent_id")["pass_rate"]
-    need = {"min_calls": opts.min_trend_calls, "min_days": opts.min_trend_days}
-    trend = trend_table(calls, ["agent_id"], "call_score", origin, opts.alpha, **need)
+    need_calls, need_days = opts.min_trend_calls, opts.min_trend_days
+    trend = trend_table(calls, ["agent_id"], "call_score", origin, opts.alpha, min_calls=need_calls, min_days=need_days)
     agents = agents.join(trend.set_index("agent_id"))
-    aht = trend_table(calls, ["agent_id"], "duration_s", origin, opts.alpha, robust=False, **need)
+    aht = trend_table(calls, ["agent_id"], "duration_s", origin, opts.alpha, robust=False, min_calls=need_calls, min_days=need_days)
     agents = agents.join(
         aht.set_index("agent_id")[["slope_per_week", "slope_p"]].rename(
             columns={"slope_per_week": "aht_slope_per_week", "slope_p": "aht_slope_p"}
@@ -266,7 +266,7 @@ def analyse(
     teams = describe_scores(calls, ["team"]).set_index("team")
     teams["pass_rate"] = pooled_pass_rate(rates, ["team"]).set_index("team")["pass_rate"]
     teams = teams.join(
-        trend_table(calls, ["team"], "call_score", origin, opts.alpha, **need).set_index("team")
+        trend_table(calls, ["team"], "call_score", origin, opts.alpha, min_calls=need_calls, min_days=need_days).set_index("team")
     )
     # The previous period's calls counted in each agent's latest team, like this period's.
     before_calls = before.calls.assign(team=before.calls["agent_id"].map(who["team"]).fillna(before.calls["team"]))
@@ -285,7 +285,7 @@ def analyse(
 
     centre = describe_scores(calls)
     centre["pass_rate"] = pooled_pass_rate(rates).set_index("scope")["pass_rate"].reindex(centre["scope"]).to_numpy()
-    centre_trend = trend_table(calls, [], "call_score", origin, opts.alpha, **need)
+    centre_trend = trend_table(calls, [], "call_score", origin, opts.alpha, min_calls=need_calls, min_days=need_days)
     centre = centre.merge(centre_trend, on="scope")
     centre["agents"] = len(agents)
     centre["teams"] = len(teams)

@@ -103,7 +103,7 @@ def _change_row(name: str, now: str, before: str, change: str, p: Any, sig: Any,
     d = _num(delta)
     beyond = bool(sig) and d is not None
     verdict = "no change beyond noise"
-    if beyond:
+    if beyond and d is not None:
         better = (d > 0) == up_is_good
         verdict = "better, beyond noise" if better else "worse, beyond noise"
     if note:

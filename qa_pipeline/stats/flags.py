@@ -120,9 +120,14 @@ def coaching_flags(agents: pd.DataFrame, min_calls: int, cv_factor: float) -> pd
         default=Flag.RECOGNISE.value,
     )
     out["movement"] = np.where(improving, "improving", np.where(declining, "declining", "flat"))
-    out["movement_basis"] = np.where(by_trend, "trend", np.where(comp_up | comp_down, "previous period", None))
+    basis = np.full(len(out), None, dtype=object)
+    basis[comp_up | comp_down] = "previous period"
+    basis[by_trend] = "trend"
+    out["movement_basis"] = basis
     inconsistent = enough & (out["cv"].to_numpy() > cv_factor * out["team_cv"].to_numpy())
-    out["position"] = np.where(enough, np.where(below, "below", "above"), None)
+    position = np.full(len(out), None, dtype=object)
+    position[enough] = np.where(below, "below", "above")[enough]
+    out["position"] = position
     out["flag"] = primary
     out["inconsistent"] = inconsistent
     out["flags"] = [
