@@ -588,8 +588,12 @@ def test_small_samples_show_no_findings() -> None:
     best = a.ranked_calls(3, worst=False)
     assert 0.0 not in best["call_score"].tolist() and not best["critical_failed"].any()
     assert a.ranked_calls(3, worst=True)["call_score"].min() == 0.0
-    small = StatsOptions(period_from=DAY0.date(), period_to=(DAY0 + pd.Timedelta(days=2)).date(), min_list_calls=9)
-    assert analyse(frames, small).ranked_calls(3).empty
+    assert a.ranked_calls(3)["ranked"].all()
+    # Below the minimum: no best calls, and the calls to review are not called the worst.
+    small = analyse(frames, StatsOptions(period_from=DAY0.date(), period_to=(DAY0 + pd.Timedelta(days=2)).date(), min_list_calls=9))
+    assert small.ranked_calls(3, worst=False).empty
+    review = small.ranked_calls(3)
+    assert len(review) == 3 and not review["ranked"].any()
 
 
 def test_control_limits_stay_on_the_score_scale() -> None:

@@ -222,10 +222,9 @@ def print_agent(analysis: Analysis, agent_id: str, reports: Path, console: Conso
         console.print(table)
 
     calls = analysis.ranked_calls(worst, worst=True, agent_id=row["agent_id"])
-    if calls.empty:
-        console.print(f"Worst calls: {d.not_enough_text(int(row['n']), opts.min_list_calls)}")
-        return
-    table = Table(title="Worst calls", show_edge=False)
+    ranked = bool(calls["ranked"].all()) if len(calls) else False
+    title = "Worst calls" if ranked else f"Calls to review (too few to rank: {d.not_enough_text(int(row['n']), opts.min_list_calls)})"
+    table = Table(title=title, show_edge=False)
     for col, just in (("call", "left"), ("date", "left"), ("score", "right"), ("duration", "right"), ("report", "left")):
         table.add_column(col, justify=just)
     slugs = unique_slugs(calls["call_id"])

@@ -461,12 +461,15 @@ class _StatsViews:
         self.abilities = _group_records(analysis.abilities, "agent_id") if len(analysis.abilities) else {}
         self.style = _group_records(analysis.style, "agent_id") if len(analysis.style) else {}
         self.style_notes = list(analysis.style_notes)
+        self.min_list_calls = analysis.options.min_list_calls
         problems = analysis.problems.loc[analysis.problems["significant"]]
         self.problems = _group_records(problems, "agent_id")
 
     def agent(self, agent_id: str, row: dict[str, Any]) -> dict[str, Any]:
         return {
             "summary": self.display.agent_view(row, self.period, self.previous),
+            "calls_ranked": int(row["n"]) >= self.min_list_calls,
+            "calls_note": self.display.not_enough_text(int(row["n"]), self.min_list_calls),
             "top_problems": [self.display.problem_view(p) for p in self.problems.get(agent_id, [])],
             "ability_profile": self.abilities.get(agent_id, []),
             "style_profile": self.style.get(agent_id, []),

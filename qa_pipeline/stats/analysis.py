@@ -165,21 +165,28 @@ class Analysis:
     def ranked_calls(self, n: int, worst: bool = True, agent_id: str | None = None) -> pd.DataFrame:
         """Each agent's ``n`` lowest (or highest) scoring calls, most recent first among ties.
 
-        Agents with fewer than ``options.min_list_calls`` calls get no list: the "best" of
-        three calls says nothing. A call that failed a critical criterion (score zeroed) is
-        never among the best.
+        Ranking needs ``options.min_list_calls`` calls: below that an agent has no best calls
+        at all (the "best" of two calls says nothing), and their calls to review are simply
+        their calls, lowest score first, with ``ranked`` False. A call that failed a critical
+        criterion (score zeroed) is never among the best.
 
         Args:
             n: Calls per agent.
             worst: Lowest scores when True, highest when False.
             agent_id: Only this agent.
+
+        Returns:
+            Rows of the calls table plus ``ranked`` (whether the agent had enough calls for
+            the list to be a ranking).
         """
         calls = self.calls if agent_id is None else self.agent_calls(agent_id)
         counts = calls.groupby("agent_id")["call_id"].transform("size")
-        calls = calls.loc[counts >= self.options.min_list_calls]
+        enough = (counts >= self.options.min_list_calls).to_numpy()
         if not worst:
             zeroed = calls["critical_failed"].to_numpy(dtype=bool) | (calls["call_score"].to_numpy() <= 0)
-            calls = calls.loc[~zeroed]
+            calls = calls.loc[enough & ~zeroed]
+            enough = np.ones(len(calls), dtype=bool)
+        calls = calls.assign(ranked=enough)
         ordered = calls.sort_values(["call_score", "started_at"], ascending=[worst, False], kind="stable")
         return ordered.groupby("agent_id", sort=False).head(n).reset_index(drop=True)
 
