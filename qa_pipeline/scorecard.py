@@ -26,6 +26,15 @@ A scorecard file::
 ``roles_inferred: true|false``, ``min_duration: 60s``, ``max_duration: 30m``,
 ``language: zh`` (or a list).
 
+An optional top-level ``abilities:`` block groups criteria for the reports' ability profile::
+
+    abilities:
+      Listening: [active_listening, interruptions]
+      Expression: [greeting, positive_language, closing]
+
+Each ability lists criterion ids of this scorecard (a criterion may serve several abilities).
+The block is for reporting only and is left out of the content hash.
+
 Every problem is reported as ``FILE:LINE: criterion 'ID': field 'NAME': what is wrong``;
 all criteria are checked and every problem found is listed in one :class:`ScorecardError`.
 
