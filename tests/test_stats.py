@@ -779,3 +779,22 @@ def test_goal_projection_needs_enough_calls() -> None:
     assert out.loc[0, "projected"] == pytest.approx(60.0) and out.loc[0, "status"] == "off_track"
     steep = goal_attainment(frames, target, pd.Timestamp("2026-11-03"))
     assert steep.loc[0, "projected"] == 100.0  # what the old rule projected: clipped at the top
+
+
+def test_nightly_run_passes_goals_and_abilities_to_the_report_refresh(tmp_path: Path) -> None:
+    from qa_pipeline.cli.run import _refresh
+    from qa_pipeline.config import load_config
+
+    (tmp_path / "qa.toml").write_text(
+        '[goals]\ntargets = [{team = "North", period = "2026Q4", metric = "qa_score", target = 85}]\n', encoding="utf-8"
+    )
+    config = load_config(tmp_path)
+    seen: dict = {}
+
+    def refresh(store, reports_dir, **kwargs):  # the batch's refresh_reports, recorded
+        seen.update(kwargs)
+        return None
+
+    assert _refresh(None, tmp_path / "reports", False, "t", refresh, config)
+    assert seen["targets"] == config.goals and len(seen["targets"]) == 1
+    assert "Listening" in seen["abilities"]
