@@ -798,3 +798,23 @@ def test_nightly_run_passes_goals_and_abilities_to_the_report_refresh(tmp_path: 
     assert _refresh(None, tmp_path / "reports", False, "t", refresh, config)
     assert seen["targets"] == config.goals and len(seen["targets"]) == 1
     assert "Listening" in seen["abilities"]
+
+
+def test_style_measures_come_from_the_store(tmp_path: Path) -> None:
+    from batch_support import SCORECARD, stored_result
+
+    from qa_pipeline.scorecard import load_scorecard
+    from qa_pipeline.store import Store, read_frames
+
+    card = load_scorecard(SCORECARD)
+    with Store.open(tmp_path / "qa.db") as store:
+        run = store.start_run(str(tmp_path / "rec"), {"workers": 1})
+        for n in range(3):
+            store.save_call(stored_result(n, card), run)
+    frames = read_frames(str(tmp_path / "qa.db"))
+    assert frames.calls["agent_talk_share"].between(0, 1).all() and frames.calls["interruptions"].notna().all()
+    from qa_pipeline.stats.profiles import style_profile
+
+    style, notes = style_profile(frames.calls, min_calls=1)
+    assert {"agent_talk_share", "interruptions", "non_talk_s"} <= set(style["measure"])
+    assert not any(n.startswith("Share of talk time") for n in notes)
