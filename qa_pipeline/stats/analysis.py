@@ -264,7 +264,7 @@ def analyse(
     outliers = out_of_limits(calls, limits)
     agents["out_of_limits"] = agents["agent_id"].map(outliers.groupby("agent_id").size()).fillna(0).astype(int)
     problems = individual_problems(criteria, opts.alpha, opts.examples, rates, min_calls=opts.min_problem_calls)
-    problems = rank_by_impact(problems, criteria)
+    problems = rank_by_impact(problems, criteria, agents.set_index("agent_id")["n"])
     sig = problems.loc[problems["significant"]].groupby("agent_id").size()
     agents["problems"] = agents["agent_id"].map(sig).fillna(0).astype(int)
     agents = agents.sort_values(["team", "rank", "mean", "agent_id"], ascending=[True, True, False, True], kind="stable",

@@ -72,11 +72,10 @@ def _summary(calls: pd.DataFrame, criteria: pd.DataFrame, by: str) -> pd.DataFra
             "aht_sd": g["duration_s"].std(ddof=1),
         }
     )
-    verdict = criteria["verdict"].to_numpy()
-    tmp = pd.DataFrame(
-        {by: criteria[by].to_numpy(), "passes": verdict == "pass", "applicable": verdict != "na"}
-    )
-    v = tmp.groupby(by, sort=True)[["passes", "applicable"]].sum()
+    verdict = criteria["verdict"]
+    # Grouping the column itself: pulling 10^6 strings into a numpy array is the slow part.
+    tmp = pd.DataFrame({"passes": (verdict == "pass").to_numpy(), "applicable": (verdict != "na").to_numpy()})
+    v = tmp.groupby(criteria[by].reset_index(drop=True), sort=True)[["passes", "applicable"]].sum()
     out["passes"] = v["passes"].reindex(out.index).fillna(0)
     out["applicable"] = v["applicable"].reindex(out.index).fillna(0)
     return out

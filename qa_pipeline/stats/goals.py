@@ -272,9 +272,14 @@ def goal_attainment(
         ``actual_text``, ``projected_text`` (in the metric's unit) and ``status_text``.
     """
     as_of = pd.Timestamp(as_of)
-    crit = frames.criteria
-    titles = dict(zip(crit["criterion_id"], crit["criterion_title"])) if len(crit) else {}
-    names = dict(zip(frames.calls["agent_id"], frames.calls["agent_name"]))
+    targets = tuple(targets)
+    titles: dict[str, str] = {}
+    names: dict[str, str] = {}
+    if targets:
+        first = frames.criteria.drop_duplicates("criterion_id")
+        titles = dict(zip(first["criterion_id"].astype(str), first["criterion_title"].astype(str)))
+        last = frames.calls.drop_duplicates("agent_id", keep="last")
+        names = dict(zip(last["agent_id"].astype(str), last["agent_name"].astype(str)))
     rows = []
     for t in targets:
         first, last = t.bounds

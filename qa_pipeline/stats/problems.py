@@ -149,7 +149,7 @@ def common_problems(
     return out.reset_index(drop=True)
 
 
-def rank_by_impact(problems: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame:
+def rank_by_impact(problems: pd.DataFrame, criteria: pd.DataFrame, calls_per_agent: pd.Series | None = None) -> pd.DataFrame:
     """Order each agent's problems by what they cost: points lost per call × share of calls.
 
     A criterion's impact is the score points (0–100 scale) it takes off the agent's average
@@ -160,6 +160,8 @@ def rank_by_impact(problems: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFra
     Args:
         problems: The table of :func:`individual_problems`.
         criteria: The criterion rows it was computed from (``points``, ``max_points``).
+        calls_per_agent: Calls per agent id, when already known (else counted from
+            ``criteria``).
 
     Returns:
         The table with ``points_lost`` (per failed call), ``fail_share`` (failed calls / all
@@ -169,15 +171,15 @@ def rank_by_impact(problems: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFra
     """
     out = problems.copy()
     crit = criteria
-    available = crit.groupby("call_id", sort=False)["max_points"].transform("sum").to_numpy(dtype=float)
-    lost = (crit["max_points"].to_numpy(dtype=float) - crit["points"].to_numpy(dtype=float))
+    failed = crit.loc[(crit["verdict"] == "fail").to_numpy(), ["agent_id", "criterion_id", "call_id", "points", "max_points"]]
+    # Only failed rows need their call's available points: one reduction, looked up for them.
+    available = crit.groupby("call_id", sort=False)["max_points"].sum().reindex(failed["call_id"]).to_numpy(dtype=float)
+    lost = failed["max_points"].to_numpy(dtype=float) - failed["points"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         lost_pts = np.where(available > 0, 100.0 * lost / available, np.nan)
-    failed = crit["verdict"].to_numpy() == "fail"
-    tmp = pd.DataFrame({"agent_id": crit["agent_id"].to_numpy()[failed], "criterion_id": crit["criterion_id"].to_numpy()[failed],
-                        "lost": lost_pts[failed]})
-    per = tmp.groupby(["agent_id", "criterion_id"], sort=False)["lost"].mean()
-    calls_per_agent = crit.groupby("agent_id")["call_id"].nunique()
+    per = pd.Series(lost_pts, index=failed.index).groupby([failed["agent_id"], failed["criterion_id"]], sort=False).mean()
+    if calls_per_agent is None:
+        calls_per_agent = crit.groupby("agent_id")["call_id"].nunique()
     idx = pd.MultiIndex.from_frame(out[["agent_id", "criterion_id"]])
     out["points_lost"] = per.reindex(idx).to_numpy()
     out["fail_share"] = out["fails"] / out["agent_id"].map(calls_per_agent).where(lambda v: v > 0)

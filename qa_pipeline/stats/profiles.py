@@ -121,10 +121,11 @@ def style_profile(calls: pd.DataFrame, min_calls: int = 8, read_transcripts: boo
         if column not in data.columns:
             continue
         g = data.groupby("agent_id", sort=True)[column]
+        means = g.mean()
         team_value = data.groupby("team")[column].mean()
         team_of = data.drop_duplicates("agent_id", keep="last").set_index("agent_id")["team"]
         for agent_id, n in g.count().items():
-            value = g.mean().get(agent_id)
+            value = means.get(agent_id)
             team = team_of[agent_id]
             rows.append(
                 {
