@@ -98,6 +98,9 @@ def pvalue(p: Any) -> str:
     return "< 0.001" if v < 0.001 else f"{v:.3f}"
 
 
+QUARTERS = {1: "top quarter of the team", 2: "second quarter", 3: "third quarter", 4: "bottom quarter of the team"}
+
+
 def _change_row(name: str, now: str, before: str, change: str, p: Any, sig: Any, note: Any, up_is_good: bool,
                 delta: Any) -> dict[str, Any]:
     d = _num(delta)
@@ -125,7 +128,8 @@ def agent_view(row: Mapping[str, Any], period_label: str, previous_label: str) -
         why there is none), ``trend_shown`` (bool), ``movement`` (improving/declining/flat),
         ``compare`` (rows of this period against the previous one: ``name``, ``now``,
         ``before``, ``change``, ``beyond_noise``, ``verdict``), ``period``, ``previous``,
-        ``aht`` (m:ss) and ``details`` (pairs of statistic name and value, for a folded
+        ``aht`` (m:ss), ``aht_trend`` ("−0:14 per week"), ``quarter`` ("top quarter of the
+        team") and ``details`` (pairs of statistic name and value, for a folded
         details block).
     """
     note = row.get("trend_note")
@@ -161,7 +165,12 @@ def agent_view(row: Mapping[str, Any], period_label: str, previous_label: str) -
         ("Handle-time change p-value (Welch t-test)", pvalue(row.get("aht_change_p"))),
         ("Position in team (z-score)", signed(row.get("z"), 2)),
     ]
+    quartile = _num(row.get("quartile"))
+    quarter = "–" if quartile is None else QUARTERS.get(int(quartile), "–")
+    aht_trend = str(note) if note else f"{signed_duration(row.get('aht_slope_per_week'))} per week"
     return {
+        "quarter": quarter,
+        "aht_trend": aht_trend,
         "trend": trend,
         "trend_shown": not note,
         "movement": row.get("movement"),
