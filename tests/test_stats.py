@@ -818,3 +818,28 @@ def test_style_measures_come_from_the_store(tmp_path: Path) -> None:
     style, notes = style_profile(frames.calls, min_calls=1)
     assert {"agent_talk_share", "interruptions", "non_talk_s"} <= set(style["measure"])
     assert not any(n.startswith("Share of talk time") for n in notes)
+
+
+def test_agent_view_and_the_agent_page_partials(tmp_path: Path) -> None:
+    from qa_pipeline.config import report_abilities
+    from qa_pipeline.report import ReportOptions, render_agent_report
+    from qa_pipeline.stats import display as d
+
+    view = d.agent_view({"trend_note": "not enough calls yet (8, need 10)", "mean": 70.0, "prev_mean": 80.0,
+                         "mean_change": -10.0, "mean_change_p": 0.001, "mean_change_sig": True, "aht_s": 254.0,
+                         "quartile": 4}, "now", "before")
+    assert view["trend"] == "not enough calls yet (8, need 10)" and not view["trend_shown"]
+    score_row = view["compare"][0]
+    assert score_row["change"] == "\u221210.0 points" and score_row["verdict"] == "worse, beyond noise"
+    assert view["aht"] == "4:14" and view["quarter"] == "bottom quarter of the team"
+    assert ("p-value of the slope", "–") in view["details"]
+
+    synth = synth_frames(SynthStoreOptions(agents=4, days=70, seed=1, chinese_agent=False))
+    goals = [Target("agent", "A002", "2026-11", "qa_score", 85.0)]
+    a = analyse(synth.frames, StatsOptions(), goals, report_abilities(None))
+    page = render_agent_report(a, "A002", tmp_path, ReportOptions(workers=1, pdf=False), pdf=False).agent_pages[0]
+    html = page.read_text(encoding="utf-8")
+    for text in ("Change from the previous period", "<details>", "Ability and style profile", "Listening",
+                 "Average QA score at least 85", "Projected at period end"):
+        assert text in html, text
+    assert "s/wk" not in html and "aht_s" not in html and "qa_score (at least)" not in html
