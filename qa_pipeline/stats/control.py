@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from qa_pipeline.stats.options import not_enough
+
 
 SCALE = (0.0, 100.0)
 
@@ -30,7 +32,7 @@ def control_limits(calls: pd.DataFrame, by: str = "team", min_calls: int = 3) ->
         out[f"lcl{k}"] = (out["mean"] - k * out["sd"]).clip(*SCALE).where(~short)
         out[f"ucl{k}"] = (out["mean"] + k * out["sd"]).clip(*SCALE).where(~short)
     out.loc[short, "sd"] = np.nan
-    out["note"] = [f"not enough calls yet ({n}, need {min_calls})" if s else None for n, s in zip(out["n"], short)]
+    out["note"] = [not_enough(n, min_calls) if s else None for n, s in zip(out["n"], short)]
     return out.reset_index()
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+from qa_pipeline.stats.options import not_enough
+
 MINUS = "\u2212"
 
 
 def not_enough_text(n: int, need: int) -> str:
     """The one wording for a figure withheld for lack of calls."""
-    return f"not enough calls yet ({int(n)}, need {int(need)})"
+    return not_enough(n, need)
 
 
 def _num(value: Any) -> float | None:

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from qa_pipeline.stats.describe import pass_rates, rollup_rates
+from qa_pipeline.stats.options import not_enough
 
 
 def fisher_greater(fails: np.ndarray, n: np.ndarray, other_fails: np.ndarray, other_n: np.ndarray) -> np.ndarray:
@@ -139,7 +140,7 @@ def common_problems(
     out["common"] = enough & ((out["fail_rate"].fillna(0) >= call_rate) | (out["agent_share"].fillna(0) >= agent_share))
     out["note"] = [
         None if ok else (
-            f"not enough calls yet ({int(n)}, need {min_criterion_calls})" if n < min_criterion_calls
+            not_enough(n, min_criterion_calls) if n < min_criterion_calls
             else f"not enough failures yet ({int(f)}, need {min_fails})"
         )
         for ok, n, f in zip(enough, out["n"], out["fails"])

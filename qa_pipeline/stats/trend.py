@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from qa_pipeline.stats.describe import _keys
+from qa_pipeline.stats.options import not_enough
 
 DAY_NS = 86_400 * 10**9
 
@@ -210,5 +211,5 @@ def trend_table(
 
 def _why_no_trend(n: int, days: int, min_calls: int, min_days: int) -> str:
     if n < min_calls:
-        return f"not enough calls yet ({int(n)}, need {int(min_calls)})"
+        return not_enough(n, min_calls)
     return f"not enough days with calls yet ({int(days)}, need {int(min_days)})"
