@@ -1314,8 +1314,20 @@ def _write_atomic(path: Path, text: str) -> Path:
 
 
 # --------------------------------------------------------------------------- reports
-def refresh_reports(store: Store, reports_dir: str | os.PathLike[str], pdf: bool = False, title: str = "Call quality report", workers: int = 1) -> Any:
+def refresh_reports(
+    store: Store,
+    reports_dir: str | os.PathLike[str],
+    pdf: bool = False,
+    title: str = "Call quality report",
+    workers: int = 1,
+    targets: Any = (),
+    abilities: Any = None,
+) -> Any:
     """Rebuild the report site from the store's scored calls.
+
+    ``targets`` are the goals to show (:class:`~qa_pipeline.stats.Target`; ``[goals]`` of
+    ``qa.toml``), so a nightly run keeps them on the site; ``abilities`` the scorecard's
+    ability grouping for the ability profiles.
 
     Writes missing transcript copies to ``<reports_dir>/transcripts/`` for call pages, then
     the site (see :func:`qa_pipeline.report.render_site`).
@@ -1346,5 +1358,6 @@ def refresh_reports(store: Store, reports_dir: str | os.PathLike[str], pdf: bool
     # None when no human evaluations were imported: the site then has no calibration page.
     calibration = calibration_report(store)
     return render_site(
-        analyse(frames), reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers), calibration=calibration
+        analyse(frames, targets=tuple(targets), abilities=abilities), reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers),
+        calibration=calibration
     )

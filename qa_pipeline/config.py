@@ -38,6 +38,14 @@ current folder). Command-line flags override the file::
     entities = ["card", "iban", "bank_account", "phone", "email", "ssn", "cn_id", "dob", "cvv"]
     default_region = "US"                 # phone numbers without a country code
     audio_dir = "redacted"                # also write toned-over copies of the recordings
+
+    [goals]                               # read by every `qa run` and `qa report` (docs/goals.md)
+    file = "goals.yaml"                   # a goals file beside qa.toml (YAML or CSV), and/or:
+    [[goals.targets]]
+    team = "North"
+    period = "2026Q4"                     # a month 2026-11 or a quarter 2026Q4
+    metric = "qa_score"                   # qa_score, aht_s or pass_rate:<criterion id>
+    target = 85
 """
 
 from __future__ import annotations
@@ -46,18 +54,23 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.metadata import MetadataOptions
 from qa_pipeline.pii.options import RedactionOptions
 
+if TYPE_CHECKING:
+    from qa_pipeline.stats.goals import Target
+
 CONFIG_NAME = "qa.toml"
 
 TOP_KEYS = (
     "db", "reports", "logs", "recordings", "scorecard", "workers", "min_duration", "metadata", "transcribe", "report",
-    "executor", "ray_address", "redaction",
+    "executor", "ray_address", "redaction", "goals",
 )
+GOALS_KEYS = ("file", "targets")
+TARGET_KEYS = ("agent", "team", "period", "metric", "target", "direction")
 TRANSCRIBE_KEYS = (
     "engine", "model", "language", "device", "compute_type", "beam_size", "vad", "threads",
     "agent_channel", "customer_channel", "max_duration", "cache_dir", "no_cache", "batching", "batch_size",
@@ -88,6 +101,9 @@ class QAConfig:
         executor: Where ``qa run`` processes calls: ``local`` or ``ray``.
         ray_address: The Ray cluster for ``ray`` (``auto``, ``HOST:PORT``, ``ray://…``), or
             None for a new local cluster.
+        goals: The goals of ``[goals]`` (its file's, then those written inline), assessed
+            by every report (see ``docs/goals.md``).
+        goals_file: The goals file named in ``[goals]``, or None.
     """
 
     db: str = "qa.db"
@@ -105,6 +121,8 @@ class QAConfig:
     redaction: RedactionOptions = field(default_factory=RedactionOptions)
     executor: str = "local"
     ray_address: str | None = None
+    goals: "tuple[Target, ...]" = ()
+    goals_file: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +141,8 @@ class QAConfig:
             "redaction": self.redaction.to_dict(),
             "executor": self.executor,
             "ray_address": self.ray_address,
+            "goals": [g.to_dict() for g in self.goals],
+            "goals_file": None if self.goals_file is None else str(self.goals_file),
         }
 
 
@@ -210,6 +230,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
     executor = text("executor", "local")
     if executor not in ("local", "ray"):
         raise ConfigError(f"{path}: executor must be \"local\" or \"ray\", got {executor!r}")
+    goals, goals_file = parse_goals(data.get("goals"), path)
     return QAConfig(
         db=db,
         reports=rel(text("reports", "reports")) or base / "reports",
@@ -226,7 +247,59 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
         redaction=redaction_options,
         executor=executor,
         ray_address=text("ray_address"),
+        goals=goals,
+        goals_file=goals_file,
     )
+
+
+def parse_goals(section: Any, path: Path) -> "tuple[tuple[Target, ...], Path | None]":
+    """The goals of a ``[goals]`` table: its ``file`` (relative to ``qa.toml``) and ``targets``.
+
+    Raises:
+        ConfigError: The table, the file or an entry is invalid; the message names the file
+            and the key (``goals.targets[2].metric``) or the goals file's entry.
+    """
+    if section is None:
+        return (), None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [goals] must be a table (file = \"goals.yaml\" and/or [[goals.targets]])")
+    _unknown(section, GOALS_KEYS, path, "goals")
+    # Statistics (pandas) are imported only by configurations that set goals.
+    from qa_pipeline.stats.goals import Target, load_targets
+
+    out: list[Target] = []
+    goals_file = None
+    if "file" in section:
+        value = section["file"]
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{path}: goals.file must be the path of a goals file, got {value!r}")
+        goals_file = Path(value).expanduser()
+        if not goals_file.is_absolute():
+            goals_file = path.parent / goals_file
+        if not goals_file.is_file():
+            raise ConfigError(f"{path}: goals.file: no such goals file {goals_file}")
+        out.extend(load_targets(goals_file))
+    entries = section.get("targets", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: goals.targets must be a list of tables ([[goals.targets]])")
+    for i, entry in enumerate(entries, start=1):
+        where = f"goals.targets[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: {where} must be a table with period, metric, target and agent or team")
+        unknown = sorted(set(entry) - set(TARGET_KEYS))
+        if unknown:
+            raise ConfigError(f"{path}: {where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(TARGET_KEYS)}")
+        for key in ("period", "metric", "target"):
+            if key not in entry:
+                raise ConfigError(f"{path}: {where}.{key} is missing")
+        if not isinstance(entry["target"], (int, float)) or isinstance(entry["target"], bool):
+            raise ConfigError(f"{path}: {where}.target must be a number, got {entry['target']!r}")
+        try:
+            out.append(Target.from_dict(entry))
+        except (TypeError, ValueError) as exc:
+            named = next((k for k in ("period", "metric", "direction") if k in str(exc).split()[0]), None)
+            raise ConfigError(f"{path}: {where}{'.' + named if named else ''}: {exc}") from exc
+    return tuple(out), goals_file
 
 
 def _unknown(data: Mapping[str, Any], known: tuple[str, ...], path: Path, section: str) -> None:
@@ -249,3 +322,16 @@ def bundled_scorecard(language: str | None = None) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def report_abilities(scorecard: Path | None) -> dict[str, tuple[str, ...]]:
+    """The ability grouping reports use: the ``abilities:`` of the configured scorecard, else
+    of the bundled English one (the default scorecards share criterion ids).
+
+    Raises:
+        ScorecardError: The scorecard cannot be read or is invalid.
+    """
+    from qa_pipeline.scorecard import load_scorecard
+
+    path = scorecard if scorecard is not None else bundled_scorecard()
+    return dict(load_scorecard(path).abilities) if path is not None else {}

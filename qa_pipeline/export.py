@@ -8,10 +8,12 @@ criterion_title, verdict, points, max_points, call_score, duration_s, evidence, 
 
 **calls** (beside it, ``NAME.calls.EXT``): ``call_id, agent_id, agent_name, team, started_at,
 duration_s, call_score, critical_failed, roles_inferred, audio_path, transcript_path, language,
-scorecard_name, scorecard_hash, speech_coverage``.
+scorecard_name, scorecard_hash, speech_coverage, agent_speed_per_min, agent_talk_share, interruptions,
+non_talk_s``.
 
 ``speech_coverage`` is the worst party's share (0..1) of detected speech that got recognised
-words (empty for calls transcribed before it was measured).
+words (empty for calls transcribed before it was measured); the last four are measured
+characteristics (empty when not measured).
 
 ``started_at`` is ISO 8601 in UTC without a zone; ``verdict`` is ``pass``, ``fail`` or ``na``;
 ``evidence`` is a JSON list of ``{kind, rule, speaker, start, end, text, context}`` (a JSON

@@ -31,6 +31,15 @@ A scorecard file::
 ``roles_inferred: true|false``, ``min_duration: 60s``, ``max_duration: 30m``,
 ``language: zh`` (or a list).
 
+An optional top-level ``abilities:`` block groups criteria for the reports' ability profile::
+
+    abilities:
+      Listening: [active_listening, interruptions]
+      Expression: [greeting, positive_language, closing]
+
+Each ability lists criterion ids of this scorecard (a criterion may serve several abilities).
+The block is for reporting only and is left out of the content hash.
+
 Every problem is reported as ``FILE:LINE: criterion 'ID': field 'NAME': what is wrong``;
 all criteria are checked and every problem found is listed in one :class:`ScorecardError`.
 
@@ -41,6 +50,8 @@ or shown (including titles) does. It is stored with every score.
 """
 
 from __future__ import annotations
+
+import difflib
 
 import hashlib
 import json
@@ -243,6 +254,8 @@ class Scorecard:
         source: Where it was loaded from.
         content_hash: SHA-256 hex of the canonical model (see the module docstring).
         schema_version: The file's layout version.
+        abilities: Ability name → the ids of the criteria that show it (the optional
+            top-level ``abilities:`` block), in file order; empty when the block is absent.
     """
 
     name: str
@@ -258,6 +271,9 @@ class Scorecard:
     schema_version: int = SCHEMA_VERSION
     frustration_set: int | None = field(default=None, compare=False, repr=False)
     indexes: Mapping[str, PhraseIndex] = field(default_factory=dict, compare=False, repr=False)
+    # Reporting groups only: left out of to_dict, so regrouping abilities never changes the
+    # content hash and never makes stored scores look stale.
+    abilities: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical model (what the content hash covers)."""
@@ -381,6 +397,10 @@ def parse_scorecard(text: str, source: str = "<scorecard>") -> Scorecard:
         specs.append(spec)
     if problems:
         raise ScorecardError("\n".join(problems))
+    try:
+        abilities = _parse_abilities(data, seen)
+    except FieldProblem as problem:
+        raise ScorecardError(format_problem(source, problem, None)) from None
 
     card = Scorecard(
         name=name,
@@ -408,6 +428,7 @@ def parse_scorecard(text: str, source: str = "<scorecard>") -> Scorecard:
         content_hash=digest,
         frustration_set=frustration_set,
         indexes=indexes,
+        abilities=abilities,
     )
 
 
@@ -475,7 +496,7 @@ def _parse_header(top: FieldReader) -> tuple:
     raw_criteria = top.raw("criteria")
     if not isinstance(raw_criteria, LineList) or not raw_criteria:
         raise top.problem("criteria", "expected a non-empty list of criteria")
-    top.finish()
+    top.finish(also_known=("abilities",))  # read by _parse_abilities once criterion ids are known
     return name, description, languages, matching, characteristics, frustration, frustration_meaning, raw_criteria
 
 
@@ -527,3 +548,37 @@ def _parse_criterion(
     rule = cls.parse(fields, build)
     fields.finish()
     return CriterionSpec(cid, title, type_name, weight, critical, guidance, conditions, rule, line)
+
+
+def _parse_abilities(data: LineDict, criterion_ids: Mapping[str, int]) -> dict[str, tuple[str, ...]]:
+    """The ``abilities:`` block: a mapping of ability name to a list of criterion ids.
+
+    Raises:
+        FieldProblem: The block is not such a mapping, an ability is empty, or names a
+            criterion the scorecard does not have (field ``abilities.NAME``).
+    """
+    raw = data.get("abilities")
+    if raw is None:
+        return {}
+    line = data.line_of("abilities")
+    if not isinstance(raw, LineDict) or not raw:
+        raise FieldProblem(line, "abilities", "expected a mapping of ability name to a list of criterion ids")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, ids in raw.items():
+        where = f"abilities.{name}"
+        at = raw.line_of(name)
+        if not isinstance(name, str) or not name.strip():
+            raise FieldProblem(at, "abilities", f"ability names must be text, got {name!r}")
+        if not isinstance(ids, LineList) or not ids:
+            raise FieldProblem(at, where, "expected a non-empty list of criterion ids")
+        for i, cid in enumerate(ids):
+            if not isinstance(cid, str):
+                raise FieldProblem(ids.line_of(i), where, f"criterion ids are text, got {cid!r}")
+            if cid not in criterion_ids:
+                hint = difflib.get_close_matches(str(cid), list(criterion_ids), n=1)
+                more = f"; did you mean '{hint[0]}'?" if hint else f"; criteria: {', '.join(criterion_ids)}"
+                raise FieldProblem(ids.line_of(i), where, f"unknown criterion {cid!r}{more}")
+        if len(set(ids)) != len(ids):
+            raise FieldProblem(at, where, "a criterion is listed twice")
+        out[name] = tuple(ids)
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,7 @@ from qa_pipeline.stats import (
 from qa_pipeline.synthstore import SynthStoreOptions, synth_frames
 
 DAY0 = pd.Timestamp("2026-11-02 10:00")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_calls(rows: list[tuple[str, str, int, float]], duration: float = 300.0) -> pd.DataFrame:
@@ -504,3 +506,340 @@ def test_large_dataset_is_fast() -> None:
     elapsed = time.perf_counter() - start
     assert len(a.agents) == 100 and len(a.calls) > 18_000
     assert elapsed < 10.0
+
+
+# ----------------------------------------------------------------------------- the method's traps
+
+
+def _series_calls(series: dict[str, np.ndarray], day0: int = 0, team: str = "T") -> list[tuple[str, str, int, float]]:
+    return [(agent, team, day0 + d, float(s)) for agent, scores in series.items() for d, s in enumerate(scores)]
+
+
+def test_decline_is_flagged_whatever_the_rank() -> None:
+    wiggle = np.tile([2.0, -1.0, -2.0, 1.0], 10)
+    series = {
+        # Slid from the top to the bottom: low now, and falling.
+        "slider": 70 - 0.5 * np.arange(40) + wiggle,
+        "top_slider": 98 - 0.3 * np.arange(40) + wiggle,
+        "steady_a": 80 + wiggle,
+        "steady_b": 78 + wiggle,
+        "steady_low": 60 + wiggle,
+    }
+    frames = prepare_frames(make_calls(_series_calls(series)), no_criteria())
+    a = analyse(frames, StatsOptions(period_from=DAY0.date(), period_to=(DAY0 + pd.Timedelta(days=39)).date()))
+    flags = a.agents.set_index("agent_id")["flag"].to_dict()
+    assert flags["slider"] == "declining"  # not the "coach" of a steadily weak agent
+    assert flags["top_slider"] == "early_warning"
+    assert flags["steady_low"] == "coach"
+    assert a.agents.set_index("agent_id").loc["slider", "movement_basis"] == "trend"
+
+
+def test_a_drop_from_the_previous_period_is_a_decline_without_a_trend_inside() -> None:
+    wiggle = np.tile([3.0, -2.0, -3.0, 2.0], 5)
+    before = {"drop": 90 + wiggle, "rise": 50 + wiggle, "same": 80 + wiggle, "same2": 75 + wiggle}
+    now = {"drop": 72 + wiggle, "rise": 68 + wiggle, "same": 80 + wiggle, "same2": 75 + wiggle}
+    rows = _series_calls(before, 0) + _series_calls(now, 20)
+    frames = prepare_frames(make_calls(rows), no_criteria())
+    opts = StatsOptions(period_from=(DAY0 + pd.Timedelta(days=20)).date(), period_to=(DAY0 + pd.Timedelta(days=39)).date())
+    a = analyse(frames, opts)
+    assert a.previous_period.start == DAY0.date() and a.previous_period.days == 20
+    agents = a.agents.set_index("agent_id")
+    assert agents.loc["drop", "direction"] == "flat"
+    assert agents.loc["drop", "mean_change"] == pytest.approx(-18.0)
+    assert agents.loc["drop", "mean_change_sig"] and agents.loc["drop", "movement_basis"] == "previous period"
+    # 72 is below the team median (73.5 of 68, 72, 75 and 80): declining, not an early warning.
+    assert agents.loc["drop", "flag"] == "declining"
+    assert agents.loc["rise", "flag"] == "encourage"
+    assert not agents.loc["same", "mean_change_sig"] and agents.loc["same", "flag"] == "recognise"
+
+
+def test_period_comparison_tests_by_hand() -> None:
+    from qa_pipeline.stats.compare import two_proportion_p, welch_p
+
+    x, y = np.array([70.0, 75, 80, 72, 78, 74]), np.array([60.0, 65, 58, 70, 62])
+    expected = sps.ttest_ind(x, y, equal_var=False).pvalue
+    got = welch_p([x.mean()], [x.std(ddof=1)], [len(x)], [y.mean()], [y.std(ddof=1)], [len(y)])
+    assert got[0] == pytest.approx(expected)
+    # 80/100 against 60/100: pooled 0.7, z = 0.2 / sqrt(0.21 * 0.02).
+    z = 0.2 / math.sqrt(0.7 * 0.3 * 0.02)
+    assert two_proportion_p([80], [100], [60], [100])[0] == pytest.approx(2 * sps.norm.sf(z))
+    assert math.isnan(welch_p([1.0], [0.0], [1], [2.0], [1.0], [5])[0])
+
+
+def test_small_samples_show_no_findings() -> None:
+    # Eight calls over three days: the demo's shape.
+    rows = [("a", "T", d % 3, s) for d, s in enumerate([100.0, 40, 95, 20, 100, 0, 90, 60])]
+    calls = make_calls(rows).assign(critical_failed=[False] * 5 + [True] + [False] * 2)
+    crit = pd.DataFrame(
+        {"call_id": ["c00001", "c00003"], "criterion_id": ["greeting", "greeting"], "verdict": ["fail", "fail"]}
+    )
+    frames = prepare_frames(calls, crit)
+    a = analyse(frames, StatsOptions(period_from=DAY0.date(), period_to=(DAY0 + pd.Timedelta(days=2)).date()))
+    row = a.agent("a")
+    assert math.isnan(row["slope_per_week"]) and row["direction"] is None
+    assert row["trend_note"] == "not enough calls yet (8, need 10)"
+    assert math.isnan(a.teams.iloc[0]["slope_ci_low"]) and math.isnan(a.centre.iloc[0]["slope_per_week"])
+    lim = a.limits.iloc[0]
+    assert math.isnan(lim["lcl2"]) and lim["note"] == "not enough calls yet (8, need 20)"
+    assert a.outliers.empty
+    common = a.common.set_index("criterion_id")
+    assert not common.loc["greeting", "common"] and common.loc["greeting", "note"] == "not enough calls yet (2, need 30)"
+    assert not a.problems["significant"].any()
+    best = a.ranked_calls(3, worst=False)
+    assert 0.0 not in best["call_score"].tolist() and not best["critical_failed"].any()
+    assert a.ranked_calls(3, worst=True)["call_score"].min() == 0.0
+    assert a.ranked_calls(3)["ranked"].all()
+    # Below the minimum: no best calls, and the calls to review are not called the worst.
+    small = analyse(frames, StatsOptions(period_from=DAY0.date(), period_to=(DAY0 + pd.Timedelta(days=2)).date(), min_list_calls=9))
+    assert small.ranked_calls(3, worst=False).empty
+    review = small.ranked_calls(3)
+    assert len(review) == 3 and not review["ranked"].any()
+
+
+def test_control_limits_stay_on_the_score_scale() -> None:
+    scores = [100.0] * 15 + [10.0] * 10
+    lim = control_limits(prepare_calls(make_calls([("a", "T", d, s) for d, s in enumerate(scores)]))).iloc[0]
+    assert lim["ucl2"] == 100.0 and lim["lcl3"] == 0.0 and lim["note"] is None
+
+
+def test_problems_are_ranked_by_what_they_cost() -> None:
+    from qa_pipeline.stats.problems import rank_by_impact
+
+    rows = []
+    for i in range(40):
+        agent = "x" if i < 20 else "y"
+        # x fails the 30-point criterion on 5 calls and the 10-point one on 15.
+        rows += [(f"c{i}", agent, "big", "fail" if agent == "x" and i < 5 else "pass", 30.0),
+                 (f"c{i}", agent, "small", "fail" if agent == "x" and i < 15 else "pass", 10.0)]
+    crit = pd.DataFrame(rows, columns=["call_id", "agent_id", "criterion_id", "verdict", "max_points"])
+    crit["points"] = np.where(crit["verdict"] == "pass", crit["max_points"], 0.0)
+    calls = make_calls([(a, "T", i, 80.0) for i, a in enumerate(["x"] * 20 + ["y"] * 20)])
+    calls["call_id"] = [f"c{i}" for i in range(40)]
+    frames = prepare_frames(calls, crit.drop(columns=["agent_id"]))
+    table = rank_by_impact(individual_problems(frames.criteria), frames.criteria)
+    x = table.loc[table["agent_id"] == "x"].set_index("criterion_id")
+    # big: 30 of 40 points lost on 5 of 20 calls = 75 × 0.25; small: 25 × 0.75.
+    assert x.loc["big", "impact"] == pytest.approx(18.75) and x.loc["small", "impact"] == pytest.approx(18.75)
+    assert x.loc["big", "points_lost"] == pytest.approx(75.0) and x.loc["small", "fail_share"] == pytest.approx(0.75)
+
+
+def test_display_units() -> None:
+    from qa_pipeline.stats import display as d
+
+    assert d.duration(39) == "0:39" and d.duration(254) == "4:14" and d.duration(3725) == "1:02:05"
+    assert d.points(4.26) == "+4.3 points" and d.points(-3.2) == "\u22123.2 points" and d.points(-0.01) == "0.0 points"
+    assert d.per_week(-1.7) == "\u22121.7 points per week"
+    assert d.signed_duration(-70) == "\u22121:10" and d.signed_duration(25) == "+0:25"
+    assert d.percentage_points(0.05) == "+5 percentage points" and d.percent(float("nan")) == "–"
+
+
+def test_agent_is_found_by_name() -> None:
+    synth = synth_frames(SynthStoreOptions(agents=6, days=20, seed=3))
+    a = analyse(synth.frames)
+    assert a.resolve_agent("A003") == "A003"
+    name = synth.profile("A002").agent_name
+    assert a.resolve_agent(name.upper()) == "A002"
+    assert a.resolve_agent(name.split()[0].lower()) == "A002"
+    with pytest.raises(ReportError, match=r"'a' matches \d+ agents: A00"):
+        a.resolve_agent("a")
+    with pytest.raises(ReportError, match="agent 'Nobody' has no calls"):
+        a.resolve_agent("Nobody")
+
+
+# ----------------------------------------------------------------------------- goals in qa.toml
+
+
+def test_goals_in_qa_toml(tmp_path: Path) -> None:
+    from qa_pipeline.config import load_config
+
+    (tmp_path / "goals.csv").write_text("agent,team,period,metric,target\nA001,,2026-10,qa_score,85\n", encoding="utf-8")
+    (tmp_path / "qa.toml").write_text(
+        '[goals]\nfile = "goals.csv"\n'
+        '[[goals.targets]]\nteam = "North"\nperiod = "2026Q4"\nmetric = "pass_rate:empathy"\ntarget = 80\n'
+        '[[goals.targets]]\nteam = "North"\nperiod = "2026Q4"\nmetric = "aht_s"\ntarget = 360\n',
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path)
+    assert [g.metric for g in config.goals] == ["qa_score", "pass_rate:empathy", "aht_s"]
+    assert config.goals[1].target == pytest.approx(0.8) and config.goals[2].direction == "at_most"
+    synth = synth_frames(SynthStoreOptions(agents=6, days=60, seed=2))
+    goals = analyse(synth.frames, StatsOptions(period_to="2026-10-15"), config.goals).goals
+    assert goals["label"].tolist() == [
+        "Average QA score at least 85", "Empathy pass rate at least 80%", "Average handle time at most 6:00"
+    ]
+    assert goals["who"].tolist()[1:] == ["team North", "team North"] and goals["who"][0].startswith("agent ")
+    assert goals["progress"].between(0, 1).all() and goals["projected_text"].str.len().min() > 0
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('[goals]\ntargets = [{team = "N", period = "2026Q4", metric = "speed", target = 1}]\n', r"goals.targets\[1\].metric: metric must be"),
+        ('[goals]\ntargets = [{team = "N", period = "2026Q4", metric = "qa_score"}]\n', r"goals.targets\[1\].target is missing"),
+        ('[goals]\ntargets = [{team = "N", period = "Q4", metric = "qa_score", target = 1}]\n', r"goals.targets\[1\].period: period must be"),
+        ('[goals]\ntargets = [{team = "N", period = "2026Q4", metric = "qa_score", target = 1, colour = 2}]\n', "unknown key.*colour"),
+        ('[goals]\nfile = "nope.yaml"\n', "goals.file: no such goals file"),
+        ('[goals]\nfiles = "x.yaml"\n', r"unknown key\(s\) files in \[goals\]"),
+        ('goals = 3\n', r"\[goals\] must be a table"),
+    ],
+)
+def test_goals_config_errors_name_file_and_key(tmp_path: Path, body: str, message: str) -> None:
+    from qa_pipeline.config import load_config
+
+    (tmp_path / "qa.toml").write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"qa.toml: .*{message}"):
+        load_config(tmp_path)
+
+
+# ----------------------------------------------------------------------------- profiles
+
+
+def test_abilities_block_is_validated() -> None:
+    from qa_pipeline.errors import ScorecardError
+    from qa_pipeline.scorecard import load_scorecard, parse_scorecard
+
+    card = load_scorecard(ROOT / "scorecards" / "default.en.yaml")
+    assert list(card.abilities)[:2] == ["Listening", "Understanding"]
+    assert "abilities" not in card.to_dict()  # reporting only: not in the content hash
+    text = (ROOT / "scorecards" / "default.en.yaml").read_text(encoding="utf-8")
+    bad = text.replace("Solving: [hold_etiquette, dead_air]", "Solving: [hold_etiquete]")
+    with pytest.raises(ScorecardError, match=r"default.en.yaml:\d+: field 'abilities.Solving': unknown criterion 'hold_etiquete'; did you mean 'hold_etiquette'"):
+        parse_scorecard(bad, source="default.en.yaml")
+    with pytest.raises(ScorecardError, match="abilities.Solving': expected a non-empty list"):
+        parse_scorecard(text.replace("Solving: [hold_etiquette, dead_air]", "Solving: []"), source="default.en.yaml")
+    zh = load_scorecard(ROOT / "scorecards" / "default.zh.yaml")
+    assert set(c for ids in zh.abilities.values() for c in ids) == set(c for ids in card.abilities.values() for c in ids)
+
+
+def test_ability_and_style_profiles(tmp_path: Path) -> None:
+    from qa_pipeline.stats.profiles import ability_profile, count_questions, style_profile
+
+    rates = pd.DataFrame(
+        {"team": "T", "agent_id": ["a", "a", "b", "b"], "criterion_id": ["x", "y", "x", "y"],
+         "passes": [8, 2, 10, 9], "n": [10, 10, 10, 10]}
+    )
+    prof = ability_profile(rates, {"Listening": ("x", "y"), "Solving": ("y",)}, min_calls=8).set_index(["agent_id", "ability"])
+    assert prof.loc[("a", "Listening"), "pass_rate"] == pytest.approx(0.5)
+    assert prof.loc[("a", "Listening"), "team_pass_rate"] == pytest.approx(29 / 40)
+    assert prof.loc[("b", "Solving"), "pass_rate"] == pytest.approx(0.9)
+    t = tmp_path / "t.json"
+    t.write_text(json.dumps({"turns": [{"speaker": "agent", "text": "Can I help?"}, {"speaker": "customer", "text": "Why?"},
+                                       {"speaker": "agent", "text": "您还有别的问题吗"}, {"speaker": "agent", "text": "OK."}]}),
+                 encoding="utf-8")
+    assert count_questions(str(t)) == 2.0 and math.isnan(count_questions(None))
+    calls = pd.DataFrame({"agent_id": ["a"] * 8 + ["b"] * 2, "team": "T", "agent_talk_share": [0.5] * 8 + [0.7] * 2,
+                          "transcript_path": [str(t)] * 10})
+    style, notes = style_profile(calls, min_calls=8)
+    by = style.set_index(["agent_id", "measure"])
+    assert by.loc[("a", "agent_talk_share"), "value_text"] == "50%"
+    assert by.loc[("b", "agent_talk_share"), "note"] == "not enough calls yet (2, need 8)"
+    assert by.loc[("a", "questions"), "value"] == 2.0
+    assert any(n.startswith("Talk speed") for n in notes)
+
+
+def test_cli_agent_by_name_and_with_too_little_data(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from qa_pipeline.cli.app import new_app
+    from qa_pipeline.cli.report import agent as agent_command
+
+    app = new_app("test")
+    app.command("agent")(agent_command)
+    app.command("noop")(lambda: None)
+    synth = synth_frames(SynthStoreOptions(agents=4, days=40, seed=1))
+    calls = synth.frames.calls.copy()
+    # A newcomer with three calls, and two agents sharing a first name.
+    extra = calls.iloc[-3:].assign(call_id=["n1", "n2", "n3"], agent_id="N9", agent_name="Nina New", team="North")
+    calls = pd.concat([calls, extra], ignore_index=True)
+    calls.loc[calls["agent_id"] == "A003", "agent_name"] = "Alice Other"
+    paths = write_frames(prepare_frames(calls, synth.frames.criteria), tmp_path / "export")
+    args = ["--calls", str(paths[0]), "--criteria", str(paths[1]), "--to", "2026-10-10", "--reports", str(tmp_path / "r")]
+    env = {"COLUMNS": "200"}
+    res = CliRunner().invoke(app, ["agent", "alice adams", *args], env=env)
+    assert res.exit_code == 0, res.output
+    assert "A001" in res.output and "This period against the previous one" in res.output
+    assert "Average handle time" in res.output and "p=" not in res.output
+    res = CliRunner().invoke(app, ["agent", "nina new", *args], env=env)
+    assert res.exit_code == 0, res.output
+    assert "not enough data: 3 calls, need 8" in res.output
+    assert "→ flat" not in res.output and "not enough calls yet (3, need 10)" in res.output
+    res = CliRunner().invoke(app, ["agent", "ALICE", *args], env=env)
+    assert res.exit_code == 1 and "Error: 'ALICE' matches 2 agents: A001 (Alice Adams); A003 (Alice Other)" in res.output
+    res = CliRunner().invoke(app, ["agent", "A001", "--details", *args], env=env)
+    assert res.exit_code == 0 and "Theil–Sen slope" in res.output
+
+
+def test_goal_projection_needs_enough_calls() -> None:
+    calls = make_calls([("a", "T", d, s) for d, s in ((0, 40.0), (1, 60.0), (1, 80.0))])
+    calls["started_at"] = calls["started_at"] + pd.Timedelta(days=-1)  # 1–2 November
+    frames = prepare_frames(calls, no_criteria())
+    target = [Target("agent", "a", "2026-11", "qa_score", 85.0)]
+    out = goal_attainment(frames, target, pd.Timestamp("2026-11-03"), min_calls=10, min_days=7)
+    # Three calls: the value so far is the projection, not a line run to the month's end.
+    assert out.loc[0, "projected"] == pytest.approx(60.0) and out.loc[0, "status"] == "off_track"
+    steep = goal_attainment(frames, target, pd.Timestamp("2026-11-03"))
+    assert steep.loc[0, "projected"] == 100.0  # what the old rule projected: clipped at the top
+
+
+def test_nightly_run_passes_goals_and_abilities_to_the_report_refresh(tmp_path: Path) -> None:
+    from qa_pipeline.cli.run import _refresh
+    from qa_pipeline.config import load_config
+
+    (tmp_path / "qa.toml").write_text(
+        '[goals]\ntargets = [{team = "North", period = "2026Q4", metric = "qa_score", target = 85}]\n', encoding="utf-8"
+    )
+    config = load_config(tmp_path)
+    seen: dict = {}
+
+    def refresh(store, reports_dir, **kwargs):  # the batch's refresh_reports, recorded
+        seen.update(kwargs)
+        return None
+
+    assert _refresh(None, tmp_path / "reports", False, "t", refresh, config)
+    assert seen["targets"] == config.goals and len(seen["targets"]) == 1
+    assert "Listening" in seen["abilities"]
+
+
+def test_style_measures_come_from_the_store(tmp_path: Path) -> None:
+    from batch_support import SCORECARD, stored_result
+
+    from qa_pipeline.scorecard import load_scorecard
+    from qa_pipeline.store import Store, read_frames
+
+    card = load_scorecard(SCORECARD)
+    with Store.open(tmp_path / "qa.db") as store:
+        run = store.start_run(str(tmp_path / "rec"), {"workers": 1})
+        for n in range(3):
+            store.save_call(stored_result(n, card), run)
+    frames = read_frames(str(tmp_path / "qa.db"))
+    assert frames.calls["agent_talk_share"].between(0, 1).all() and frames.calls["interruptions"].notna().all()
+    from qa_pipeline.stats.profiles import style_profile
+
+    style, notes = style_profile(frames.calls, min_calls=1)
+    assert {"agent_talk_share", "interruptions", "non_talk_s"} <= set(style["measure"])
+    assert not any(n.startswith("Share of talk time") for n in notes)
+
+
+def test_agent_view_and_the_agent_page_partials(tmp_path: Path) -> None:
+    from qa_pipeline.config import report_abilities
+    from qa_pipeline.report import ReportOptions, render_agent_report
+    from qa_pipeline.stats import display as d
+
+    view = d.agent_view({"trend_note": "not enough calls yet (8, need 10)", "mean": 70.0, "prev_mean": 80.0,
+                         "mean_change": -10.0, "mean_change_p": 0.001, "mean_change_sig": True, "aht_s": 254.0,
+                         "quartile": 4}, "now", "before")
+    assert view["trend"] == "not enough calls yet (8, need 10)" and not view["trend_shown"]
+    score_row = view["compare"][0]
+    assert score_row["change"] == "\u221210.0 points" and score_row["verdict"] == "worse, beyond noise"
+    assert view["aht"] == "4:14" and view["quarter"] == "bottom quarter of the team"
+    assert ("p-value of the slope", "–") in view["details"]
+
+    synth = synth_frames(SynthStoreOptions(agents=4, days=70, seed=1, chinese_agent=False))
+    goals = [Target("agent", "A002", "2026-11", "qa_score", 85.0)]
+    a = analyse(synth.frames, StatsOptions(), goals, report_abilities(None))
+    page = render_agent_report(a, "A002", tmp_path, ReportOptions(workers=1, pdf=False), pdf=False).agent_pages[0]
+    html = page.read_text(encoding="utf-8")
+    for text in ("Change from the previous period", "<details>", "Ability and style profile", "Listening",
+                 "Average QA score at least 85", "Projected at period end"):
+        assert text in html, text
+    assert "s/wk" not in html and "aht_s" not in html and "qa_score (at least)" not in html

@@ -86,7 +86,7 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder. Default: reports in qa.toml, else ./reports.")] = None,
     agent: Annotated[Optional[str], typer.Option("--agent", help="Only this agent's page (and its call pages).")] = None,
     pdf: Annotated[Optional[bool], typer.Option("--pdf/--no-pdf", help="Write PDF: the team report by default; with --agent, the agent's PDF when asked.")] = None,
-    targets: Annotated[Optional[Path], typer.Option("--targets", help="Goals file (YAML or CSV).")] = None,
+    targets: Annotated[Optional[Path], typer.Option("--targets", help="Goals file (YAML or CSV); replaces [goals] of qa.toml for this report.")] = None,
     title: Annotated[Optional[str], typer.Option("--title", help="Report title. Default: [report] title in qa.toml.")] = None,
     alpha: AlphaOpt = 0.05,
     min_calls: MinCallsOpt = 8,
@@ -96,7 +96,7 @@ def report(
 
     With --agent ID, write only that agent's page and call pages; add --pdf for its PDF.
     """
-    from qa_pipeline.config import load_config
+    from qa_pipeline.config import load_config, report_abilities
     from qa_pipeline.report import ReportOptions, render_agent_report, render_site
     from qa_pipeline.stats import analyse, load_targets
 
@@ -104,8 +104,9 @@ def report(
     config = load_config()
     out = out if out is not None else config.reports
     frames = load_data(calls, criteria, db if db is not None else config.db)
-    goals = load_targets(targets) if targets else ()
-    analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls), goals)
+    # --targets replaces the [goals] of qa.toml for this report.
+    goals = load_targets(targets) if targets else config.goals
+    analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
     opts = ReportOptions(title=title if title is not None else config.report_title, workers=workers, pdf=True if pdf is None else pdf)
     if agent is not None:
         result = render_agent_report(analysis, agent, out, opts, pdf=bool(pdf))
@@ -141,72 +142,96 @@ def sparkline(values: list[float]) -> str:
     return "".join(" " if v != v else SPARK[min(len(SPARK) - 1, int((v - lo) / span * (len(SPARK) - 1) + 0.5))] for v in values)
 
 
-def _fmt(value: object, spec: str = ".1f") -> str:
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if f != f else format(f, spec)
+def print_agent(analysis: Analysis, agent_id: str, reports: Path, console: Console, worst: int = 5, details: bool = False) -> None:
+    """Print one agent's drill-down: flags, this period against the previous one, trend,
+    top problems and worst calls, in plain units (m:ss, points, points per week).
 
-
-def print_agent(analysis: Analysis, agent_id: str, reports: Path, console: Console, worst: int = 5) -> None:
-    """Print one agent's drill-down (stats, flags, trend, problems, worst calls)."""
+    Args:
+        analysis: The analysis.
+        agent_id: The agent's id or name (see :meth:`Analysis.resolve_agent`).
+        reports: The report folder, to point at pages that exist.
+        console: Where to print.
+        worst: Worst calls listed.
+        details: Also print the test statistics behind the trend and the comparison.
+    """
     from qa_pipeline.report.filters import slugify, unique_slugs
     from qa_pipeline.stats import FLAG_ADVICE, FLAG_LABELS, Flag
+    from qa_pipeline.stats import display as d
 
+    agent_id = analysis.resolve_agent(agent_id)
     row = analysis.agent(agent_id)
     team = analysis.teams.set_index("team").loc[row["team"]]
+    opts = analysis.options
+    view = d.agent_view(row.to_dict(), analysis.period.label, analysis.previous_period.label)
     # Untrusted names go in as Text, never as markup.
     console.print(Text.assemble((str(row["agent_name"]), "bold"), f"  {row['agent_id']} · team ", str(row["team"]),
                                 f" · {analysis.period.label} · {int(row['n'])} calls"))
     for flag in row["flags"]:
         console.print(Text.assemble((f"{FLAG_LABELS[Flag(flag)]}: ", "bold"), FLAG_ADVICE[Flag(flag)]))
+    enough = int(row["n"]) >= opts.min_calls
+    if not enough:
+        console.print(f"not enough data: {int(row['n'])} calls, need {opts.min_calls}")
 
     stats = Table(title="Statistics", show_edge=False)
     for col in ("", "agent", "team"):
         stats.add_column(col, justify="right" if col else "left")
-    stats.add_row("mean score", _fmt(row["mean"]), _fmt(team["mean"]))
-    stats.add_row("median", _fmt(row["median"]), _fmt(team["median"]))
-    stats.add_row("std / CV", f"{_fmt(row['std'])} / {_fmt(row['cv'], '.2f')}", f"{_fmt(team['std'])} / {_fmt(team['cv'], '.2f')}")
-    stats.add_row("min – max", f"{_fmt(row['min'], '.0f')} – {_fmt(row['max'], '.0f')}", f"{_fmt(team['min'], '.0f')} – {_fmt(team['max'], '.0f')}")
-    stats.add_row("criteria passed", _fmt(100 * row["pass_rate"], ".0f") + "%", _fmt(100 * team["pass_rate"], ".0f") + "%")
-    stats.add_row("AHT (s)", _fmt(row["aht_s"], ".0f"), _fmt(team["aht_s"], ".0f"))
-    stats.add_row("rank · quartile · z", f"{_fmt(row['rank'], '.0f')}/{int(row['team_size'])} · Q{_fmt(row['quartile'], '.0f')} · {_fmt(row['z'], '+.2f')}", "")
+    stats.add_row("average QA score", d.score(row["mean"]), d.score(team["mean"]))
+    stats.add_row("median", d.score(row["median"]), d.score(team["median"]))
+    stats.add_row("lowest – highest", f"{d.score(row['min'], 0)} – {d.score(row['max'], 0)}", f"{d.score(team['min'], 0)} – {d.score(team['max'], 0)}")
+    stats.add_row("variation (CV)", d.score(row["cv"], 2), d.score(team["cv"], 2))
+    stats.add_row("criteria passed", d.percent(row["pass_rate"]), d.percent(team["pass_rate"]))
+    stats.add_row("average handle time", d.duration(row["aht_s"]), d.duration(team["aht_s"]))
+    if enough:
+        stats.add_row("rank in team", f"{d.score(row['rank'], 0)} of {int(row['team_size'])}", "")
     console.print(stats)
 
-    weekly = analysis.weekly.loc[analysis.weekly["agent_id"] == row["agent_id"], "mean"].tolist()
-    console.print(
-        Text.assemble(
-            ("Trend ", "bold"),
-            f"{_fmt(row['slope_per_week'], '+.2f')} points/week [{_fmt(row['slope_ci_low'], '+.2f')}, {_fmt(row['slope_ci_high'], '+.2f')}], "
-            f"p={_fmt(row['slope_p'], '.3f')}; Theil–Sen {_fmt(row['theil_slope'], '+.2f')}; "
-            f"Kendall τ {_fmt(row['kendall_tau'], '.2f')} (p={_fmt(row['kendall_p'], '.3f')}) → ",
-            (str(row["direction"]), "bold"),
-        )
-    )
-    console.print(Text.assemble("weekly means ", (sparkline(weekly), "cyan"),
-                                f"  {_fmt(min(weekly) if weekly else None)}–{_fmt(max(weekly) if weekly else None)}"))
+    compare = Table(title=f"This period against the previous one ({view['previous']}, {view['previous_calls']} calls)", show_edge=False)
+    for col, just in (("", "left"), ("now", "right"), ("before", "right"), ("change", "right"), ("", "left")):
+        compare.add_column(col, justify=just)
+    for c in view["compare"]:
+        compare.add_row(c["name"], c["now"], c["before"], c["change"], c["verdict"])
+    console.print(compare)
+
+    console.print(Text.assemble(("Trend: ", "bold"), view["trend"]))
+    if view["trend_shown"]:
+        weekly = analysis.weekly.loc[analysis.weekly["agent_id"] == row["agent_id"], "mean"].tolist()
+        console.print(Text.assemble("weekly averages ", (sparkline(weekly), "cyan"),
+                                    f"  {d.score(min(weekly))}–{d.score(max(weekly))}" if weekly else ""))
+    if details:
+        table = Table(title="Details", show_edge=False)
+        table.add_column("statistic")
+        table.add_column("value", justify="right")
+        for name, value in view["details"]:
+            table.add_row(name, value)
+        console.print(table)
 
     problems = analysis.agent_problems(row["agent_id"])
-    table = Table(title="Individual problems (fails more often than the team)", show_edge=False)
-    for col, just in (("criterion", "left"), ("fails", "right"), ("rate", "right"), ("team", "right"), ("p", "right"), ("examples", "left")):
-        table.add_column(col, justify=just)
-    for p in problems.itertuples(index=False):
-        table.add_row(Text(str(p.criterion_title)), f"{p.fails}/{p.n}", f"{100 * p.rate:.0f}%", f"{100 * p.team_rate:.0f}%",
-                      _fmt(p.p_value, ".1e"), Text(", ".join(p.example_calls)))
     if problems.empty:
-        console.print("No individual problems.")
+        small = int(row["n"]) < opts.min_problem_calls
+        console.print(d.not_enough_text(int(row["n"]), opts.min_problem_calls) + ": no problems judged" if small
+                      else "No criterion is failed significantly more often than by the rest of the team.")
     else:
+        table = Table(title="Individual problems, costliest first", show_edge=False)
+        for col, just in (("priority", "right"), ("criterion", "left"), ("failed", "right"), ("rate", "right"),
+                          ("team", "right"), ("cost", "right"), ("examples", "left")):
+            table.add_column(col, justify=just)
+        for p in problems.to_dict("records"):
+            v = d.problem_view(p)
+            table.add_row(str(v["priority"]), Text(str(v["criterion"])), v["fails"], v["rate"], v["team_rate"], v["cost"],
+                          Text(", ".join(v["examples"])))
         console.print(table)
 
     calls = analysis.ranked_calls(worst, worst=True, agent_id=row["agent_id"])
-    table = Table(title="Worst calls", show_edge=False)
-    for col, just in (("call", "left"), ("date", "left"), ("score", "right"), ("report", "left")):
+    ranked = bool(calls["ranked"].all()) if len(calls) else False
+    title = "Worst calls" if ranked else f"Calls to review (too few to rank: {d.not_enough_text(int(row['n']), opts.min_list_calls)})"
+    table = Table(title=title, show_edge=False)
+    for col, just in (("call", "left"), ("date", "left"), ("score", "right"), ("duration", "right"), ("report", "left")):
         table.add_column(col, justify=just)
     slugs = unique_slugs(calls["call_id"])
     for c in calls.itertuples(index=False):
         page = reports / "calls" / f"{slugs.get(c.call_id, slugify(c.call_id))}.html"
-        table.add_row(Text(str(c.call_id)), c.started_at.strftime("%Y-%m-%d %H:%M"), _fmt(c.call_score), Text(str(page) if page.is_file() else "–"))
+        table.add_row(Text(str(c.call_id)), c.started_at.strftime("%Y-%m-%d %H:%M"), d.score(c.call_score), d.duration(c.duration_s),
+                      Text(str(page) if page.is_file() else "no page"))
     console.print(table)
     agent_page = reports / "agents" / f"{unique_slugs(analysis.agents['agent_id'])[row['agent_id']]}.html"
     if agent_page.is_file():
@@ -214,7 +239,7 @@ def print_agent(analysis: Analysis, agent_id: str, reports: Path, console: Conso
 
 
 def agent(
-    agent_id: Annotated[str, typer.Argument(help="The agent's id.")],
+    agent_id: Annotated[str, typer.Argument(metavar="AGENT", help="The agent's id or name (case-insensitive; part of a name works when it is unique).")],
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
     db: DbOpt = None,
@@ -224,10 +249,11 @@ def agent(
     worst: Annotated[int, typer.Option("--worst", min=1, help="Worst calls to list.")] = 5,
     alpha: AlphaOpt = 0.05,
     min_calls: MinCallsOpt = 8,
+    details: Annotated[bool, typer.Option("--details", help="Also print the test statistics (p-values, Theil–Sen, Kendall τ).")] = False,
 ) -> None:
-    """Print one agent's statistics, flags, trend, individual problems and worst calls."""
+    """Print one agent's flags, this period against the previous one, trend, top problems and worst calls."""
     frames = load_data(calls, criteria, db)
     from qa_pipeline.stats import analyse
 
     analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls))
-    print_agent(analysis, agent_id, _reports_folder(reports), Console(), worst)
+    print_agent(analysis, agent_id, _reports_folder(reports), Console(), worst, details)

@@ -200,7 +200,7 @@ def run(
                 typer.echo(f"Removed {len(removed)} PDF(s) rendered before redaction.")
         report_failed = False
         if not no_report:
-            report_failed = not _refresh(store, reports_dir, want_pdf, config.report_title, refresh_reports)
+            report_failed = not _refresh(store, reports_dir, want_pdf, config.report_title, refresh_reports, config)
             if report_failed:
                 _record_report_failure(store, summary, reports_dir)
     if summary.failures or summary.problems or report_failed:
@@ -312,12 +312,16 @@ def _print_plan(summary: Any) -> None:
         typer.echo(f"  … and {len(shown) - 50} more")
 
 
-def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_reports: Any) -> bool:
+def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_reports: Any, config: Any = None) -> bool:
+    from qa_pipeline.config import report_abilities
     from qa_pipeline.errors import QAError
 
     started = time.perf_counter()
     try:
-        result = refresh_reports(store, reports_dir, pdf=pdf, title=title)
+        # The goals and ability grouping of qa.toml, so the nightly site keeps them.
+        goals = config.goals if config is not None else ()
+        abilities = report_abilities(config.scorecard if config is not None else None)
+        result = refresh_reports(store, reports_dir, pdf=pdf, title=title, targets=goals, abilities=abilities)
     except QAError as exc:
         typer.echo(f"Error: reports not refreshed: {exc}", err=True)
         return False

@@ -38,6 +38,7 @@ FLAG_STYLE: dict[str, tuple[str, str]] = {
     "recognise": ("#0072B2", "o"),
     "encourage": ("#009E73", "^"),
     "early_warning": ("#E69F00", "v"),
+    "declining": ("#CC79A7", "v"),
     "coach": ("#D55E00", "s"),
     "insufficient_data": (GREY, "x"),
 }
@@ -177,7 +178,7 @@ def _label_subset(agents: pd.DataFrame, max_labels: int, x: str, y: str) -> pd.I
     """Which points to label: all when few, else flagged and extreme ones."""
     if len(agents) <= max_labels:
         return agents.index
-    priority = agents["flag"].isin(["encourage", "early_warning", "coach"]).astype(int) * 2
+    priority = agents["flag"].isin(["encourage", "early_warning", "declining", "coach"]).astype(int) * 2
     zx = (agents[x] - agents[x].mean()).abs() / (agents[x].std() or 1)
     zy = (agents[y] - agents[y].mean()).abs() / (agents[y].std() or 1)
     rank = priority + zx.fillna(0) + zy.fillna(0)

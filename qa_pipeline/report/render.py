@@ -243,6 +243,7 @@ class _Site:
         goals = analysis.goals
         self.goals = _group_records(goals.loc[goals["scope"] == "agent"], "subject") if len(goals) else {}
         self.team_aht = analysis.teams.set_index("team")["aht_s"]
+        self.stats_views = _stats_views(analysis)
         self._painter: charts.AgentChart | None = None
         self.full_site = agent_ids is None
 
@@ -399,6 +400,7 @@ class _Site:
             "outliers": outliers,
             "outliers_total": len(all_outliers),
             "goals": self.goals.get(agent_id, []),
+            **self.stats_views.agent(agent_id, row),
         }
 
     # ------------------------------------------------------------------ call
@@ -449,6 +451,39 @@ class _Site:
 
     def write_agent_pages(self, agent_ids: list[str]) -> list[Path]:
         return [Path(p) for p in _map(_agent_chunk, agent_ids, self, self.opts.workers)]
+
+
+class _StatsViews:
+    """What the statistics partials (``_period_compare``, ``_agent_profile``, ``_goals``)
+    read, per agent, in display units."""
+
+    def __init__(self, analysis: Analysis):
+        from qa_pipeline.stats import display
+
+        self.display = display
+        self.period = analysis.period.label
+        self.previous = analysis.previous_period.label
+        self.abilities = _group_records(analysis.abilities, "agent_id") if len(analysis.abilities) else {}
+        self.style = _group_records(analysis.style, "agent_id") if len(analysis.style) else {}
+        self.style_notes = list(analysis.style_notes)
+        self.min_list_calls = analysis.options.min_list_calls
+        problems = analysis.problems.loc[analysis.problems["significant"]]
+        self.problems = _group_records(problems, "agent_id")
+
+    def agent(self, agent_id: str, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "summary": self.display.agent_view(row, self.period, self.previous),
+            "calls_ranked": int(row["n"]) >= self.min_list_calls,
+            "calls_note": self.display.not_enough_text(int(row["n"]), self.min_list_calls),
+            "top_problems": [self.display.problem_view(p) for p in self.problems.get(agent_id, [])],
+            "ability_profile": self.abilities.get(agent_id, []),
+            "style_profile": self.style.get(agent_id, []),
+            "style_notes": self.style_notes,
+        }
+
+
+def _stats_views(analysis: Analysis) -> _StatsViews:
+    return _StatsViews(analysis)
 
 
 def _num(value: Any) -> float:

@@ -5,19 +5,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from qa_pipeline.stats.options import not_enough
 
-def control_limits(calls: pd.DataFrame, by: str = "team") -> pd.DataFrame:
+
+SCALE = (0.0, 100.0)
+
+
+def control_limits(calls: pd.DataFrame, by: str = "team", min_calls: int = 3) -> pd.DataFrame:
     """Team mean ± 2σ (warning) and ± 3σ (action) of individual call scores.
 
+    Args:
+        calls: A prepared calls table.
+        by: Grouping column.
+        min_calls: Teams with fewer calls get no limits (all missing, with a ``note``): a
+            standard deviation of a handful of calls gives limits like −25 to 159.
+
     Returns:
-        One row per team: ``mean``, ``sd`` (ddof=1), ``lcl2``, ``ucl2``, ``lcl3``, ``ucl3``.
-        Limits are not clipped to 0–100, so a limit beyond the scale means no call can cross it.
+        One row per team: ``n``, ``mean``, ``sd`` (ddof=1), ``lcl2``, ``ucl2``, ``lcl3``,
+        ``ucl3`` and ``note`` (None, or why there are no limits). Limits are clipped to the
+        0–100 score scale; a limit at the edge of the scale means no call can cross it.
     """
     g = calls.groupby(by, sort=True)["call_score"]
     out = pd.DataFrame({"n": g.size(), "mean": g.mean(), "sd": g.std(ddof=1)})
+    short = out["n"] < min_calls
     for k in (2, 3):
-        out[f"lcl{k}"] = out["mean"] - k * out["sd"]
-        out[f"ucl{k}"] = out["mean"] + k * out["sd"]
+        out[f"lcl{k}"] = (out["mean"] - k * out["sd"]).clip(*SCALE).where(~short)
+        out[f"ucl{k}"] = (out["mean"] + k * out["sd"]).clip(*SCALE).where(~short)
+    out.loc[short, "sd"] = np.nan
+    out["note"] = [not_enough(n, min_calls) if s else None for n, s in zip(out["n"], short)]
     return out.reset_index()
 
 

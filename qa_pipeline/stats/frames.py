@@ -19,6 +19,11 @@ critical_failed     a critical criterion failed (bool); default False
 roles_inferred      agent/customer were guessed from one channel (bool); default False
 audio_path          the recording, or None
 transcript_path     the transcript JSON (:class:`~qa_pipeline.transcript.Transcript`), or None
+agent_speed_per_min optional call characteristics for the style profile (float, missing
+agent_talk_share    when not measured): the agent's talk speed (words or characters per
+interruptions       minute), share of talk time, interruptions, seconds of silence and
+non_talk_s,         questions asked
+questions
 ==================  =========================================================================
 
 **criteria** — one row per (call, criterion):
@@ -68,6 +73,7 @@ CALL_COLUMNS: tuple[str, ...] = CALL_REQUIRED[:3] + ("agent_name",) + CALL_REQUI
     "audio_path",
     "transcript_path",
 )
+STYLE_COLUMNS: tuple[str, ...] = ("agent_speed_per_min", "agent_talk_share", "interruptions", "non_talk_s", "questions")
 CRITERIA_REQUIRED: tuple[str, ...] = ("call_id", "criterion_id", "verdict")
 CRITERIA_FROM_CALLS: tuple[str, ...] = ("agent_id", "team", "started_at", "call_score", "duration_s")
 CRITERIA_COLUMNS: tuple[str, ...] = (
@@ -240,8 +246,8 @@ def prepare_calls(calls: pd.DataFrame, what: str = "calls frame") -> pd.DataFram
         what: Names the table (e.g. its file) in error messages.
 
     Returns:
-        A new frame with the columns of :data:`CALL_COLUMNS` in that order, typed, sorted by
-        ``started_at``.
+        A new frame with the columns of :data:`CALL_COLUMNS` in that order (then those of
+        :data:`STYLE_COLUMNS` that the table has), typed, sorted by ``started_at``.
 
     Raises:
         ReportError: A required column is missing, a value has the wrong type, a score is out
@@ -265,10 +271,13 @@ def prepare_calls(calls: pd.DataFrame, what: str = "calls frame") -> pd.DataFram
         df[col] = _bool(calls[col]) if col in calls.columns else False
     for col in ("audio_path", "transcript_path"):
         df[col] = _optional_text(calls[col]) if col in calls.columns else None
+    style = [c for c in STYLE_COLUMNS if c in calls.columns]
+    for col in style:
+        df[col] = pd.to_numeric(calls[col], errors="coerce").astype(float)
     dup = df["call_id"].duplicated()
     if dup.any():
         raise ReportError(f"{what}: call_id {df.loc[dup, 'call_id'].iloc[0]!r} appears more than once")
-    return df.sort_values(["started_at", "call_id"], kind="stable").reset_index(drop=True)[list(CALL_COLUMNS)]
+    return df.sort_values(["started_at", "call_id"], kind="stable").reset_index(drop=True)[list(CALL_COLUMNS) + style]
 
 
 def prepare_criteria(criteria: pd.DataFrame, calls: pd.DataFrame, what: str = "criteria frame") -> pd.DataFrame:

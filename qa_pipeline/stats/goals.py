@@ -205,22 +205,81 @@ def _bounds(metric: str) -> tuple[float, float]:
     return 0.0, math.inf
 
 
-def goal_attainment(frames: Frames, targets: Iterable[Target], as_of: pd.Timestamp) -> pd.DataFrame:
+def _value_text(metric: str, value: float) -> str:
+    from qa_pipeline.stats import display
+
+    if metric.startswith("pass_rate:"):
+        return display.percent(value)
+    if metric == "aht_s":
+        return display.duration(value)
+    return display.score(value, 1).removesuffix(".0")
+
+
+def goal_label(target: Target, titles: dict[str, str] | None = None) -> str:
+    """A goal in words: "Average QA score at least 85", "Empathy pass rate at least 80%",
+    "Average handle time at most 6:00"."""
+    if target.metric.startswith("pass_rate:"):
+        cid = target.metric.split(":", 1)[1]
+        name = f"{(titles or {}).get(cid, cid.replace('_', ' ').capitalize())} pass rate"
+    elif target.metric == "aht_s":
+        name = "Average handle time"
+    else:
+        name = "Average QA score"
+    way = "at least" if target.direction == "at_least" else "at most"
+    return f"{name} {way} {_value_text(target.metric, target.target)}"
+
+
+STATUS_TEXT = {
+    "met": "met",
+    "missed": "missed",
+    "on_track": "on track",
+    "off_track": "off track",
+    "not_started": "not started",
+    "no_data": "no calls yet",
+}
+
+
+def _progress(t: Target, value: float) -> float:
+    """How far ``value`` is towards the target, 1.0 = reached (capped at 1)."""
+    if value is None or not math.isfinite(value):
+        return math.nan
+    if t.direction == "at_least":
+        return float(np.clip(value / t.target, 0.0, 1.0)) if t.target > 0 else 1.0
+    return float(np.clip(t.target / value, 0.0, 1.0)) if value > 0 else 1.0
+
+
+def goal_attainment(
+    frames: Frames, targets: Iterable[Target], as_of: pd.Timestamp, min_calls: int = 3, min_days: int = 2
+) -> pd.DataFrame:
     """Attainment of each target as of a moment.
 
     Args:
         frames: All calls (not cut to the reporting period: a goal has its own period).
         targets: The goals.
         as_of: "Now": calls after it are ignored and the period is judged up to it.
+        min_calls: Fewer calls so far than this: no trend is projected (the projection is
+            the value so far), since a line through a handful of calls runs off the scale.
+        min_days: Likewise for calls on fewer distinct days.
 
     Returns:
         One row per target: the target's fields, ``period_start``, ``period_end``, ``elapsed``
         (share of the period passed), ``n``, ``actual`` (mean so far), ``projected`` (see the
         module docstring; equals ``actual`` once the period is over), ``status``
         (``met``/``missed`` for a finished period, ``on_track``/``off_track`` while it runs,
-        ``not_started``, or ``no_data``) and ``gap`` (projected - target).
+        ``not_started``, or ``no_data``), ``gap`` (projected - target), and for display
+        ``label`` ("Average QA score at least 85"), ``who`` ("agent Alice Adams", "team
+        North"), ``progress`` (actual towards the target, 0–1), ``target_text``,
+        ``actual_text``, ``projected_text`` (in the metric's unit) and ``status_text``.
     """
     as_of = pd.Timestamp(as_of)
+    targets = tuple(targets)
+    titles: dict[str, str] = {}
+    names: dict[str, str] = {}
+    if targets:
+        first = frames.criteria.drop_duplicates("criterion_id")
+        titles = dict(zip(first["criterion_id"].astype(str), first["criterion_title"].astype(str)))
+        last = frames.calls.drop_duplicates("agent_id", keep="last")
+        names = dict(zip(last["agent_id"].astype(str), last["agent_name"].astype(str)))
     rows = []
     for t in targets:
         first, last = t.bounds
@@ -235,7 +294,7 @@ def goal_attainment(frames: Frames, targets: Iterable[Target], as_of: pd.Timesta
         if n and elapsed < 1.0:
             x = ((values["started_at"] - start) / pd.Timedelta(days=1)).to_numpy(dtype=float)
             y = values["value"].to_numpy(dtype=float)
-            if n >= 3 and np.ptp(x) > 0:
+            if n >= max(min_calls, 3) and len(np.unique(np.floor(x))) >= max(min_days, 2) and np.ptp(x) > 0:
                 slope, intercept = np.polyfit(x, y, 1)
                 elapsed_days = elapsed * span
                 remaining_mid = (elapsed_days + span) / 2
@@ -261,9 +320,17 @@ def goal_attainment(frames: Frames, targets: Iterable[Target], as_of: pd.Timesta
                 "projected": projected,
                 "status": status,
                 "gap": projected - t.target if n else math.nan,
+                "label": goal_label(t, titles),
+                "who": f"agent {names.get(t.subject, t.subject)}" if t.scope == "agent" else f"team {t.subject}",
+                "progress": _progress(t, actual),
+                "target_text": _value_text(t.metric, t.target),
+                "actual_text": _value_text(t.metric, actual),
+                "projected_text": _value_text(t.metric, projected),
+                "status_text": STATUS_TEXT[status],
             }
         )
     columns = list(Target.__dataclass_fields__) + [
-        "period_start", "period_end", "elapsed", "n", "actual", "projected", "status", "gap"
+        "period_start", "period_end", "elapsed", "n", "actual", "projected", "status", "gap",
+        "label", "who", "progress", "target_text", "actual_text", "projected_text", "status_text",
     ]
     return pd.DataFrame(rows, columns=columns)

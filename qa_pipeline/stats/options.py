@@ -89,6 +89,20 @@ class StatsOptions:
         agent_fail_rate: An agent "fails a criterion often" when their failure rate on it is at
             least this.
         examples: Example calls listed per individual problem.
+        min_trend_calls: Fewer calls than this (agent, team or centre): no trend, no slope, no
+            "improving"/"declining"; the figures read "not enough calls yet".
+        min_trend_days: A trend also needs calls on at least this many different days, so a
+            burst of calls on two days is no slope.
+        min_limit_calls: Fewer calls than this in a team: no control limits and no calls
+            "outside the limits".
+        min_compare_calls: The comparison with the previous period tests a change only when
+            both periods have at least this many calls.
+        min_problem_calls: An individual problem needs at least this many applicable calls of
+            the agent on the criterion before it can be called significant.
+        min_common_calls: A criterion is a retraining candidate only once it applied to at
+            least this many calls…
+        min_common_fails: …and failed on at least this many.
+        min_list_calls: An agent's best and worst calls are listed only from this many calls.
     """
 
     period_from: date | None = None
@@ -101,6 +115,14 @@ class StatsOptions:
     common_agent_share: float = 0.30
     agent_fail_rate: float = 0.25
     examples: int = 3
+    min_trend_calls: int = 10
+    min_trend_days: int = 7
+    min_limit_calls: int = 20
+    min_compare_calls: int = 5
+    min_problem_calls: int = 8
+    min_common_calls: int = 30
+    min_common_fails: int = 5
+    min_list_calls: int = 5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "period_from", _as_date(self.period_from, "period_from"))
@@ -121,6 +143,15 @@ class StatsOptions:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
         if self.examples < 0:
             raise ValueError("examples must be >= 0")
+        if self.min_trend_calls < 3 or self.min_trend_days < 2:
+            raise ValueError("min_trend_calls must be >= 3 and min_trend_days >= 2 (a trend needs three points on two days)")
+        if self.min_limit_calls < 3:
+            raise ValueError("min_limit_calls must be >= 3")
+        if self.min_compare_calls < 2:
+            raise ValueError("min_compare_calls must be >= 2 (a variance needs two calls)")
+        for name in ("min_problem_calls", "min_common_calls", "min_common_fails", "min_list_calls"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | StatsOptions | None") -> "StatsOptions":
@@ -131,6 +162,11 @@ class StatsOptions:
         for key in ("period_from", "period_to"):
             out[key] = out[key].isoformat() if out[key] else None
         return out
+
+    def previous_period(self, period: Period) -> Period:
+        """The period of equal length that ends the day before ``period`` starts."""
+        end = period.start - timedelta(days=1)
+        return Period(end - timedelta(days=period.days - 1), end)
 
     def resolve_period(self, started_at: pd.Series) -> Period:
         """The period these options select, given the calls' start times.
@@ -147,3 +183,8 @@ class StatsOptions:
         if start > end:
             raise ConfigError(f"period start {start} is after its end {end}")
         return Period(start, end)
+
+
+def not_enough(n: int, need: int) -> str:
+    """The one wording for a figure withheld for lack of calls."""
+    return f"not enough calls yet ({int(n)}, need {int(need)})"

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from qa_pipeline.stats.describe import pass_rates, rollup_rates
+from qa_pipeline.stats.options import not_enough
 
 
 def fisher_greater(fails: np.ndarray, n: np.ndarray, other_fails: np.ndarray, other_n: np.ndarray) -> np.ndarray:
@@ -48,7 +49,11 @@ def bh_adjust(p: pd.Series, groups: pd.Series) -> pd.Series:
 
 
 def individual_problems(
-    criteria: pd.DataFrame, alpha: float = 0.05, examples: int = 3, rates: pd.DataFrame | None = None
+    criteria: pd.DataFrame,
+    alpha: float = 0.05,
+    examples: int = 3,
+    rates: pd.DataFrame | None = None,
+    min_calls: int = 1,
 ) -> pd.DataFrame:
     """Every (agent, criterion) pair with the agent's failure rate against the rest of the team's.
 
@@ -57,6 +62,8 @@ def individual_problems(
         alpha: Significance level for the adjusted p-value.
         examples: Example call ids kept per significant problem (most recent failures first).
         rates: ``pass_rates(criteria, ["team", "agent_id"])`` when already computed.
+        min_calls: Applicable calls the agent needs on a criterion before a problem can be
+            significant (two failed calls out of two are no finding).
 
     Returns:
         One row per (agent, criterion): ``agent_id``, ``team``, ``criterion_id``,
@@ -76,7 +83,7 @@ def individual_problems(
     out["diff"] = out["rate"] - out["team_rate"]
     out["p_value"] = fisher_greater(out["fails"], out["n"], out["team_fails"], out["team_n"])
     out["q_value"] = bh_adjust(out["p_value"], out["agent_id"])
-    out["significant"] = (out["q_value"].fillna(1.0) < alpha) & (out["diff"].fillna(0.0) > 0)
+    out["significant"] = (out["q_value"].fillna(1.0) < alpha) & (out["diff"].fillna(0.0) > 0) & (out["n"] >= min_calls)
     out["example_calls"] = [()] * len(out)
     if examples and out["significant"].any():
         sig = out.loc[out["significant"], ["agent_id", "criterion_id"]]
@@ -99,19 +106,23 @@ def common_problems(
     agent_fail_rate: float = 0.25,
     min_calls: int = 8,
     rates: pd.DataFrame | None = None,
+    min_criterion_calls: int = 1,
+    min_fails: int = 1,
 ) -> pd.DataFrame:
     """Criteria failed widely: retraining candidates.
 
     A criterion is common when it fails on at least ``call_rate`` of the calls it applies to, or
     when at least ``agent_share`` of the agents (with ``min_calls`` applicable calls) fail it on
-    at least ``agent_fail_rate`` of their calls. ``rates`` is ``pass_rates(criteria,
-    ["team", "agent_id"])`` when already computed.
+    at least ``agent_fail_rate`` of their calls — and in either case it applied to at least
+    ``min_criterion_calls`` calls and failed on at least ``min_fails``, so two failed calls
+    never make a retraining candidate. ``rates`` is ``pass_rates(criteria, ["team",
+    "agent_id"])`` when already computed.
 
     Returns:
         One row per criterion: ``criterion_id``, ``criterion_title``, ``n``, ``fails``,
         ``fail_rate``, ``agents`` (agents assessed), ``agents_failing``, ``agent_share``,
-        ``common`` and ``rank`` (1 = the widest problem), ranked common first, then by agent
-        share and failure rate.
+        ``common``, ``note`` (None, or why it cannot be judged yet) and ``rank`` (1 = the
+        widest problem), ranked common first, then by agent share and failure rate.
     """
     if rates is None:
         rates = pass_rates(criteria, ["team", "agent_id"])
@@ -125,7 +136,55 @@ def common_problems(
     out["agents"] = out["criterion_id"].map(agg["size"]).fillna(0).astype(int)
     out["agents_failing"] = out["criterion_id"].map(agg["sum"]).fillna(0).astype(int)
     out["agent_share"] = out["agents_failing"] / out["agents"].where(out["agents"] > 0)
-    out["common"] = (out["fail_rate"].fillna(0) >= call_rate) | (out["agent_share"].fillna(0) >= agent_share)
+    enough = (out["n"] >= min_criterion_calls) & (out["fails"] >= min_fails)
+    out["common"] = enough & ((out["fail_rate"].fillna(0) >= call_rate) | (out["agent_share"].fillna(0) >= agent_share))
+    out["note"] = [
+        None if ok else (
+            not_enough(n, min_criterion_calls) if n < min_criterion_calls
+            else f"not enough failures yet ({int(f)}, need {min_fails})"
+        )
+        for ok, n, f in zip(enough, out["n"], out["fails"])
+    ]
     out = out.sort_values(["common", "agent_share", "fail_rate"], ascending=False, kind="stable", na_position="last")
     out["rank"] = np.arange(1, len(out) + 1)
+    return out.reset_index(drop=True)
+
+
+def rank_by_impact(problems: pd.DataFrame, criteria: pd.DataFrame, calls_per_agent: pd.Series | None = None) -> pd.DataFrame:
+    """Order each agent's problems by what they cost: points lost per call × share of calls.
+
+    A criterion's impact is the score points (0–100 scale) it takes off the agent's average
+    call: the mean points lost on a failed call — the criterion's share of the call's available
+    points — times the share of the agent's calls that failed it. Fixing the top problem first
+    recovers the most score.
+
+    Args:
+        problems: The table of :func:`individual_problems`.
+        criteria: The criterion rows it was computed from (``points``, ``max_points``).
+        calls_per_agent: Calls per agent id, when already known (else counted from
+            ``criteria``).
+
+    Returns:
+        The table with ``points_lost`` (per failed call), ``fail_share`` (failed calls / all
+        the agent's calls), ``impact`` (their product) and ``priority`` (1 = the costliest
+        significant problem of the agent; missing for rows that are not significant), sorted
+        by agent, significant first, then by impact.
+    """
+    out = problems.copy()
+    crit = criteria
+    failed = crit.loc[(crit["verdict"] == "fail").to_numpy(), ["agent_id", "criterion_id", "call_id", "points", "max_points"]]
+    # Only failed rows need their call's available points: one reduction, looked up for them.
+    available = crit.groupby("call_id", sort=False)["max_points"].sum().reindex(failed["call_id"]).to_numpy(dtype=float)
+    lost = failed["max_points"].to_numpy(dtype=float) - failed["points"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lost_pts = np.where(available > 0, 100.0 * lost / available, np.nan)
+    per = pd.Series(lost_pts, index=failed.index).groupby([failed["agent_id"], failed["criterion_id"]], sort=False).mean()
+    if calls_per_agent is None:
+        calls_per_agent = crit.groupby("agent_id")["call_id"].nunique()
+    idx = pd.MultiIndex.from_frame(out[["agent_id", "criterion_id"]])
+    out["points_lost"] = per.reindex(idx).to_numpy()
+    out["fail_share"] = out["fails"] / out["agent_id"].map(calls_per_agent).where(lambda v: v > 0)
+    out["impact"] = (out["points_lost"] * out["fail_share"]).fillna(0.0)
+    out = out.sort_values(["agent_id", "significant", "impact", "p_value"], ascending=[True, False, False, True], kind="stable")
+    out["priority"] = out.groupby("agent_id").cumcount().add(1).where(out["significant"]).astype("Int64")
     return out.reset_index(drop=True)

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from qa_pipeline.stats.describe import _keys
+from qa_pipeline.stats.options import not_enough
 
 DAY_NS = 86_400 * 10**9
 
@@ -147,6 +148,8 @@ def trend_table(
     origin: pd.Timestamp,
     alpha: float = 0.05,
     robust: bool = True,
+    min_calls: int = 3,
+    min_days: int = 2,
 ) -> pd.DataFrame:
     """Trend of ``value`` over ``started_at`` per group.
 
@@ -158,12 +161,16 @@ def trend_table(
         alpha: Significance level and ``1 - alpha`` interval.
         robust: Also compute Theil–Sen and Kendall's tau on daily means (needed for
             ``direction``); see :func:`robust_by_group`.
+        min_calls: Groups with fewer points get no trend at all (every statistic missing,
+            ``direction`` None): a slope through a handful of calls is noise shown as a finding.
+        min_days: Groups whose points fall on fewer distinct days get no trend either.
 
     Returns:
         One row per group: the columns of :func:`ols_by_group` renamed with a ``slope_per_week``
         prefix style (``slope_per_week``, ``slope_ci_low``, ``slope_ci_high``, ``slope_p``,
         ``intercept``, ``r``), plus ``theil_slope``, ``theil_low``, ``theil_high``,
-        ``kendall_tau``, ``kendall_p``, ``days`` and ``direction``.
+        ``kendall_tau``, ``kendall_p``, ``days`` and ``direction``; and always
+        ``trend_calls``, ``trend_days`` and ``trend_note`` (None, or why there is no trend).
     """
     frame, keys = _keys(df, by)
     if len(keys) != 1:
@@ -186,5 +193,23 @@ def trend_table(
     if robust:
         out = out.join(robust_by_group(k, x, y, alpha))
         out["direction"] = classify(out["slope_per_week"], out["slope_p"], out["theil_slope"], alpha)
+    days = pd.Series(np.floor(x * 7).astype(np.int64)).groupby(k).nunique()
+    out["trend_calls"] = ols["n"].to_numpy()
+    out["trend_days"] = days.reindex(out.index).to_numpy()
+    short = (out["trend_calls"] < min_calls) | (out["trend_days"] < min_days)
+    out["trend_note"] = [
+        _why_no_trend(n, d, min_calls, min_days) if s else None
+        for n, d, s in zip(out["trend_calls"], out["trend_days"], short)
+    ]
+    stats_cols = [c for c in out.columns if c not in ("direction", "trend_calls", "trend_days", "trend_note", "days")]
+    out.loc[short, stats_cols] = np.nan
+    if "direction" in out.columns:
+        out["direction"] = out["direction"].astype(object).where(~short, None)
     out.index.name = key
     return out.reset_index()
+
+
+def _why_no_trend(n: int, days: int, min_calls: int, min_days: int) -> str:
+    if n < min_calls:
+        return not_enough(n, min_calls)
+    return f"not enough days with calls yet ({int(days)}, need {int(min_days)})"

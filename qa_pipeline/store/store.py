@@ -693,6 +693,17 @@ class Store:
                         "missing": row.missing,
                     }
                 )
+            # The characteristics measured with the same scorecard, for the style profile.
+            ch = schema.characteristics.c
+            style_query = (
+                select(ch.call_pk, ch.scorecard_hash, *(getattr(ch, col) for col in STYLE_FRAME_COLUMNS))
+                .join(schema.call_scores, and_(s.call_pk == ch.call_pk, s.scorecard_hash == ch.scorecard_hash))
+                .where(s.id.in_(chosen), s.total.is_not(None))
+            )
+            for row in conn.execute(style_query):
+                call = by_pk.get(row.call_pk)
+                if call is not None and call["scorecard_hash"] == row.scorecard_hash:
+                    call.update({col: getattr(row, col) for col in STYLE_FRAME_COLUMNS})
         return _ScoreRows(calls, criteria)
 
     def export_transcripts(self, folder: str | os.PathLike[str]) -> int:
@@ -735,7 +746,10 @@ CALL_FRAME_COLUMNS: tuple[str, ...] = (
     "call_id", "agent_id", "agent_name", "team", "started_at", "duration_s", "call_score", "critical_failed",
     "roles_inferred", "audio_path", "transcript_path", "language", "scorecard_name", "scorecard_hash",
     "speech_coverage",
+    "agent_speed_per_min", "agent_talk_share", "interruptions", "non_talk_s",
 )
+# Call characteristics in the calls frame (missing when a call was not measured).
+STYLE_FRAME_COLUMNS: tuple[str, ...] = ("agent_speed_per_min", "agent_talk_share", "interruptions", "non_talk_s")
 CRITERIA_FRAME_COLUMNS: tuple[str, ...] = (
     "call_id", "agent_id", "agent_name", "team", "started_at", "criterion_id", "criterion_title", "verdict",
     "points", "max_points", "call_score", "duration_s", "evidence", "missing",
