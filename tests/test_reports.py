@@ -441,7 +441,7 @@ def test_fitted_lines_span_only_the_observed_weeks() -> None:
 def test_team_trend_stays_on_the_score_scale(site) -> None:
     import warnings
 
-    from qa_pipeline.report import charts
+    from qa_pipeline.report import charts, scatter
 
     a = site["analysis"]
     one_week = a.team_weekly.loc[a.team_weekly["week"] == a.team_weekly["week"].max()]
@@ -449,8 +449,9 @@ def test_team_trend_stays_on_the_score_scale(site) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         svg_text = str(charts.team_trends(one_week, teams, a.period.start_ts, a.period.end_ts))
-        # No agent with a trend: an empty scatter and no legend, without a warning.
-        charts.scatter_mean_slope(a.agents.assign(slope_per_week=np.nan))
+        # No agent with a trend: the team's scatters still draw, without a warning.
+        team = a.agents["team"].iloc[0]
+        scatter.team_scatter(a.agents.loc[a.agents["team"] == team].assign(slope_per_week=np.nan), team, 300.0, 1.5)
     ticks = [float(t.replace("\u2212", "-")) for t in re.findall(r">(\u2212?\d+(?:\.\d+)?)</text>", svg_text)]
     assert ticks and min(ticks) >= 0 and max(ticks) <= 100
 
@@ -475,3 +476,39 @@ def test_cli_report_and_agent_default_to_qa_toml(exported, tmp_path: Path, monke
     for args in (["report"], ["agent", "A002"]):
         res = CliRunner().invoke(_app(), args)
         assert res.exit_code == 2 and f"{tmp_path / 'stores' / 'team.db'}: no results store" in res.output, res.output
+
+
+# ----------------------------------------------------------------------------- chart labels
+
+
+def test_label_placer_never_overlaps_or_hides_a_point() -> None:
+    from qa_pipeline.report.labels import covers, intersects, place_labels
+
+    rng = np.random.default_rng(7)
+    points = [(float(x), float(y)) for x, y in rng.uniform(0, 300, size=(80, 2))]
+    sizes = [(float(w), 9.0) for w in rng.uniform(20, 70, size=80)]
+    placed = place_labels(points, sizes, (0, 0, 300, 300), radius=3.0)
+    assert 10 < len(placed) < 80  # a crowded plot: some names are dropped, many are placed
+    boxes = [p.box for p in placed]
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] and a[2] <= 300 and 0 <= a[1] and a[3] <= 300
+        assert not any(intersects(a, b) for b in boxes[i + 1 :])
+        assert not any(covers(a, x, y, 3.0) for x, y in points)
+    # Priority order: the first label has room and is placed next to its point.
+    assert placed[0].index == 0 and not placed[0].leader
+
+
+def test_team_scatters_hide_nothing_and_draw_the_team_median(site) -> None:
+    from qa_pipeline.report import charts, scatter
+
+    a = site["analysis"]
+    for team, agents in a.agents.groupby("team"):
+        with charts.charting():
+            fig, layouts = scatter.team_scatter_layout(agents, team, 240.0, a.options.cv_factor, max_labels=50)
+            # The team's median is drawn in every panel at the height the flags use.
+            medians = {round(float(line.get_ydata()[0]), 6) for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() == "--"}
+        assert medians == {round(float(agents["team_median"].iloc[0]), 6)}
+        assert [lay.name for lay in layouts] == ["trend", "consistency", "handle time"]
+        for lay in layouts:
+            assert scatter.overlaps(lay) == []
+            assert lay.labels and len(lay.fixed) >= 2

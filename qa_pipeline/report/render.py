@@ -31,7 +31,7 @@ import pandas as pd
 from qa_pipeline.errors import ReportError, TranscriptError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import _from_dict
-from qa_pipeline.report import charts, svg
+from qa_pipeline.report import charts, scatter, svg
 from qa_pipeline.report.calibration import CALIBRATION_PAGE, report_call_ids, write_calibration_page
 from qa_pipeline.report.callview import build_call_view
 from qa_pipeline.report.env import environment
@@ -62,8 +62,8 @@ class ReportOptions:
         title: Report title.
         worst_calls: Worst calls listed (and given a call page) per agent.
         best_calls: Best calls listed (and given a call page) per agent.
-        max_labels: Agents named on the scatter charts (flagged and extreme ones first when
-            there are more).
+        max_labels: Agents named on each team's scatter panel at most (the best and worst,
+            flagged and extreme ones first; names that would hide a point are left out).
         heatmap_agents: Agents on the pass-rate heatmap (the lowest-scoring when there are more).
         trend_agents: Agents in the small-multiple trend chart (the clearest trends).
         aht_agents: Agents on the handle-time chart (the longest when there are more).
@@ -80,7 +80,7 @@ class ReportOptions:
     title: str = "Call quality report"
     worst_calls: int = 3
     best_calls: int = 2
-    max_labels: int = 40
+    max_labels: int = 15
     heatmap_agents: int = 40
     trend_agents: int = 8
     aht_agents: int = 40
@@ -293,8 +293,11 @@ class _Site:
         aht = agents.sort_values("aht_s", ascending=False, kind="stable").head(o.aht_agents)
         team_names = a.teams["team"].tolist()
         chart = {
-            "slope": charts.scatter_mean_slope(agents, o.max_labels),
-            "cv": charts.scatter_mean_cv(agents, a.options.cv_factor, o.max_labels),
+            "teams": [
+                {"team": team, "svg": scatter.team_scatter(agents.loc[agents["team"] == team], team, float(self.team_aht.get(team, np.nan)),
+                                                           a.options.cv_factor, o.max_labels)}
+                for team in team_names
+            ],
             "team_trend": charts.team_trends(a.team_weekly, a.teams, a.period.start_ts, a.period.end_ts),
             "agent_trends": charts.agent_trend_grid(a.weekly, by_p, a.period.start_ts, a.period.end_ts) if len(by_p) else None,
             "heatmap": charts.pass_rate_heatmap(a.agent_criteria.loc[a.agent_criteria["agent_id"].isin(set(heat["agent_id"]))], heat),
