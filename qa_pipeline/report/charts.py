@@ -164,6 +164,15 @@ def _clamp_score_axis(ax: Any) -> None:
     ax.set_ylim(max(lo, SCORE_LIMITS[0]), min(hi, SCORE_LIMITS[1]))
 
 
+def _mmss_axis() -> Any:
+    """Tick labels for an axis in minutes, written as m:ss like every duration in the reports."""
+    from matplotlib.ticker import FuncFormatter
+
+    from qa_pipeline.report.filters import mmss
+
+    return FuncFormatter(lambda v, _pos: mmss(v * 60.0))
+
+
 def _nothing_to_show(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#555555")
 
@@ -313,7 +322,8 @@ def aht_distribution(calls: pd.DataFrame, teams: Sequence[str]) -> Markup:
             sub = minutes.loc[calls["team"] == team]
             ax.hist(sub.clip(upper=bins[-1]), bins=bins, histtype="step", lw=1.4, color=OKABE_ITO[i % len(OKABE_ITO)],
                     ls=LINESTYLES[i % len(LINESTYLES)], label=_short(team))
-        ax.set_xlabel("handle time, minutes")
+        ax.xaxis.set_major_formatter(_mmss_axis())
+        ax.set_xlabel("handle time (m:ss)")
         ax.set_ylabel("calls")
         ax.set_title("Handle time distribution")
         _legend(ax)
@@ -332,7 +342,8 @@ def agent_aht(agents: pd.DataFrame) -> Markup:
         if "team_aht_s" in data:
             ax.plot(data["team_aht_s"] / 60, y, "|", color=OKABE_ITO[3], ms=8, mew=1.5, label="team mean")
         ax.set_yticks(y, [_short(n, 22) for n in data["agent_name"]], fontsize=6.5)
-        ax.set_xlabel("mean handle time, minutes")
+        ax.xaxis.set_major_formatter(_mmss_axis())
+        ax.set_xlabel("average handle time (m:ss)")
         ax.set_title("Average handle time per agent")
         ax.grid(axis="y", visible=False)
         _legend(ax, loc="lower right")
@@ -374,7 +385,8 @@ class AgentChart:
             ax.set_ylabel("QA score")
             self.team_aht = ax2.plot([], [], "s--", ms=3, color=GREY, lw=1)[0]
             self.agent_aht = ax2.plot([], [], "o-", ms=3.5, color=OKABE_ITO[1])[0]
-            ax2.set_ylabel("AHT, min")
+            ax2.yaxis.set_major_formatter(_mmss_axis())
+            ax2.set_ylabel("handle time")
             ax.set_xlim(self.origin, self.end)
             # The period is the same for every agent: fix the date ticks once.
             lo, hi = mdates.date2num(self.origin), mdates.date2num(self.end)

@@ -260,6 +260,11 @@ class _Site:
             )
         return out
 
+    def _team_delta(self, call: dict[str, Any]) -> float | None:
+        """A call's score minus its team's mean: the plain-language form of its z."""
+        mean = self.limits.get(call["team"], {}).get("mean")
+        return None if mean is None or call["call_score"] is None else float(call["call_score"]) - float(mean)
+
     def agent_href(self, agent_id: str, root: str) -> str:
         return f"{root}agents/{self.agent_slug[agent_id]}.html"
 
@@ -310,6 +315,7 @@ class _Site:
             r["agent_name"] = names.get(r["agent_id"], r["agent_id"])
             r["agent_href"] = self.agent_href(r["agent_id"], "")
             r["href"] = self.call_href(r["call_id"], "")
+            r["team_delta"] = self._team_delta(r)
         zone_counts = a.outliers.groupby(["team", "zone"]).size().unstack(fill_value=0) if len(a.outliers) else None
         limits = _records(a.limits)
         for r in limits:
@@ -382,7 +388,7 @@ class _Site:
         all_outliers = self.outliers.get(agent_id, [])
         # Furthest from the team mean first; a long list helps nobody in a one-to-one.
         nearest_last = sorted(all_outliers, key=lambda o: -abs(o["z"]))[: self.opts.outlier_rows]
-        outliers = [dict(o, href=self.call_href(o["call_id"], "../")) for o in nearest_last]
+        outliers = [dict(o, href=self.call_href(o["call_id"], "../"), team_delta=self._team_delta(o)) for o in nearest_last]
         return {
             **self.base("../", pdf),
             "lang": "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in str(row["agent_name"])) else "en",
