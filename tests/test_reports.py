@@ -133,8 +133,17 @@ def test_every_agent_has_a_page_and_every_link_resolves(site) -> None:
                 assert out.resolve() in target.parents or target.suffix == ".wav"
                 checked += 1
     assert checked > 100
-    # Each agent page links its worst and best calls that have a transcript.
-    assert len(result.call_pages) == 12 * 5
+    # Every call of the period has a page; those with a transcript show the conversation.
+    assert len(result.call_pages) == len(analysis.calls)
+    full = [p for p in result.call_pages if 'class="conversation"' in p.read_text(encoding="utf-8")]
+    assert len(full) == 12 * 5
+    # Every call id shown in a table is a link to its page.
+    ids = set(analysis.calls["call_id"])
+    for page in [out / "index.html", *result.agent_pages]:
+        text = page.read_text(encoding="utf-8")
+        for cell in re.findall(r"<td>(C\d{7})", text):
+            pytest.fail(f"{page.name}: call {cell} is not a link")
+        assert all(cid in ids for cid in re.findall(r'calls/(C\d{7})\.html', text))
 
 
 def test_untrusted_text_is_escaped_everywhere(site) -> None:
@@ -197,6 +206,8 @@ def test_timeline_marks_holds_overlaps_and_silences(site) -> None:
     crit = frames.criteria.set_index(["call_id", "criterion_id"])["verdict"]
     kinds = {"hold": ("hold_etiquette", "pass"), "overlap": ("interruptions", "fail"), "silence": ("dead_air", "fail")}
     pages = {p.stem: p.read_text(encoding="utf-8") for p in (out / "calls").glob("*.html")}
+    # Only pages made from a transcript have a timeline.
+    pages = {k: v for k, v in pages.items() if 'class="timeline"' in v}
     for kind, (criterion, verdict) in kinds.items():
         calls = [c for c in pages if crit.get((c, criterion)) == verdict]
         assert calls, f"no rendered call with {criterion} {verdict}"
@@ -205,7 +216,8 @@ def test_timeline_marks_holds_overlaps_and_silences(site) -> None:
 
 def test_call_without_recording_has_no_player(site) -> None:
     out: Path = site["out"]
-    others = [p for p in (out / "calls").glob("*.html") if p.stem not in site["audio_calls"]]
+    others = [p for p in sorted((out / "calls").glob("*.html")) if p.stem not in site["audio_calls"]
+              and 'class="conversation"' in p.read_text(encoding="utf-8")]
     html = others[0].read_text(encoding="utf-8")
     assert "<audio" not in html and "Recording not reachable" in html
     assert 'class="seek"' not in html
@@ -318,7 +330,14 @@ def test_cli_report_for_one_agent(exported, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert (out / "agents" / "A002.html").is_file() and not (out / "index.html").exists()
     assert not list(out.rglob("*.pdf"))
-    assert "1 agent page(s), 5 call page(s)" in res.output
+    n_calls = int((pd.read_csv(calls)["agent_id"] == "A002").sum())
+    assert f"1 agent page(s), {n_calls} call page(s)" in res.output
+    assert len(list((out / "calls").glob("*.html"))) == n_calls
+    # A second run keeps the unchanged call pages.
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--from", "2026-09-01",
+                                      "--to", "2026-10-30", "--out", str(out), "--agent", "A002", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert f"1 agent page(s), 0 call page(s) ({n_calls} unchanged call page(s) kept)" in res.output
 
 
 def test_cli_agent_drilldown(exported, site) -> None:
@@ -361,7 +380,11 @@ def test_tiny_team_without_criteria_or_transcripts(tmp_path: Path) -> None:
     a = analyse(frames, period)
     assert a.agents.set_index("agent_id")["flag"].to_dict() == {"many": "recognise", "pair": "insufficient_data", "solo": "insufficient_data"}
     result = write_reports(frames, tmp_path, period, ReportOptions(workers=1, pdf=False))
-    assert len(result.agent_pages) == 3 and not result.call_pages and not result.pdfs
+    assert len(result.agent_pages) == 3 and not result.pdfs
+    # Calls without a transcript still get a page, saying why there is no conversation.
+    assert len(result.call_pages) == len(calls)
+    page = (tmp_path / "calls" / "solo0.html").read_text(encoding="utf-8")
+    assert "No transcript is stored for this call" in page and 'class="conversation"' not in page
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "Pass rate by criterion and agent" not in html and "Insufficient data" in html
 
