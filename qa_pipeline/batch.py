@@ -1186,6 +1186,10 @@ def refresh_reports(store: Store, reports_dir: str | os.PathLike[str], pdf: bool
 
     # None when no human evaluations were imported: the site then has no calibration page.
     calibration = calibration_report(store)
+    from qa_pipeline.report.coverage import coverage
+
+    analysis = analyse(frames)
     return render_site(
-        analyse(frames), reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers), calibration=calibration
+        analysis, reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers), calibration=calibration,
+        coverage=coverage(frames.calls["started_at"], analysis.period),
     )

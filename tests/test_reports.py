@@ -535,3 +535,52 @@ def test_team_scatters_hide_nothing_and_draw_the_team_median(site) -> None:
         for lay in layouts:
             assert scatter.overlaps(lay) == []
             assert lay.labels and len(lay.fixed) >= 2
+
+
+# ----------------------------------------------------------------------------- what the period leaves out
+
+
+def test_every_page_says_what_the_period_leaves_out(tmp_path: Path) -> None:
+    from qa_pipeline.report.coverage import agent_outside_hint, coverage
+
+    synth = synth_frames(SynthStoreOptions(agents=4, days=40, seed=1))
+    frames = synth.frames
+    first = frames.calls["started_at"].min().date()
+    stats = StatsOptions(period_from=str(first + pd.Timedelta(days=20)))
+    result = write_reports(frames, tmp_path, stats, ReportOptions(workers=1, pdf=False))
+    older = int((frames.calls["started_at"] < pd.Timestamp(first + pd.Timedelta(days=20))).sum())
+    sentence = f"{older:,} older calls (from {first.isoformat()}) not shown; run `qa report --from {first.isoformat()}` to include them."
+    for page in [result.index, *result.agent_pages]:
+        assert sentence in page.read_text(encoding="utf-8"), page
+    # Call pages take the line from the shared script, so a moving period does not make them stale.
+    call_page = result.call_pages[0].read_text(encoding="utf-8")
+    assert '<script src="../period.js"></script>' in call_page and 'id="coverage-line"' in call_page
+    assert json_string(sentence) in (tmp_path / "period.js").read_text(encoding="utf-8")
+    # An agent with calls only before the period is told where they are.
+    a = analyse(frames, stats)
+    assert "has" in agent_outside_hint(frames.calls, frames.calls["agent_id"].iloc[0], a.period)
+    assert agent_outside_hint(frames.calls, "NOBODY", a.period) == ""
+    assert coverage(frames.calls["started_at"], a.period).older == older
+
+
+def json_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def test_call_pages_are_rendered_only_when_their_inputs_change(tmp_path: Path) -> None:
+    synth = synth_frames(SynthStoreOptions(agents=3, days=20, seed=2))
+    opts = ReportOptions(workers=1, pdf=False)
+    first = write_reports(synth.frames, tmp_path, None, opts)
+    n = len(first.call_pages)
+    assert n and first.calls_unchanged == 0
+    again = write_reports(synth.frames, tmp_path, None, opts)
+    assert not again.call_pages and again.calls_unchanged == n
+    # A re-scored call is rendered again, alone.
+    calls = synth.frames.calls.copy()
+    rescored = calls["call_id"].iloc[5]
+    calls.loc[calls["call_id"] == rescored, "call_score"] = 1.0
+    third = write_reports(prepare_frames(calls, synth.frames.criteria), tmp_path, None, opts)
+    assert [p.stem for p in third.call_pages] == [rescored] and third.calls_unchanged == n - 1
+    assert ">1.0<" in (tmp_path / "calls" / f"{rescored}.html").read_text(encoding="utf-8")
