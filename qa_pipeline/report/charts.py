@@ -295,7 +295,8 @@ def pass_rate_heatmap(rates: pd.DataFrame, agents: pd.DataFrame) -> Markup | Non
         ax = axes[0, 0]
         ax.grid(False)
         im = ax.imshow(np.ma.masked_invalid(values), cmap="cividis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-        ax.set_xticks(range(len(cols)), [_short(titles.get(c, c), 16) for c in cols], rotation=40, ha="right", fontsize=7)
+        # Upright labels: slanted ones overlap their neighbours' boxes when columns are narrow.
+        ax.set_xticks(range(len(cols)), [_short(titles.get(c, c), 16) for c in cols], rotation=90, ha="center", va="bottom", fontsize=7)
         ax.set_yticks(range(len(grid)), [_short(n, 22) for n in agents["agent_name"]], fontsize=7)
         ax.xaxis.set_ticks_position("top")
         ax.xaxis.set_label_position("top")
