@@ -176,11 +176,14 @@ class _Series:
         return self.empty[column] if pos is None else self.columns[column][pos]
 
 
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def _write(path: Path, text: str, make_parent: bool = True) -> Path:
+    if make_parent:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    # Plain strings and one open: a site has a page per call, and this runs 100,000 times.
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
     return path
 
 
@@ -459,7 +462,7 @@ class _Site:
                 reason = f"The transcript of this call cannot be read ({exc}), so there is no conversation to show."
             else:
                 html = environment().get_template("call.html.j2").render(self.call_context(call, transcript))
-                return _write(path, html), "full"
+                return _write(path, html, make_parent=False), "full"
         elif call["transcript_path"]:
             reason = f"The transcript of this call is missing ({call['transcript_path']}), so there is no conversation to show."
         ctx = {
@@ -469,7 +472,7 @@ class _Site:
             "agent_href": self.agent_href(call["agent_id"], "../"),
             "no_transcript": reason,
         }
-        return _write(path, environment().get_template("call_summary.html.j2").render(ctx)), "summary"
+        return _write(path, environment().get_template("call_summary.html.j2").render(ctx), make_parent=False), "summary"
 
     def write_agent_page(self, agent_id: str) -> Path:
         html = environment().get_template("agent.html.j2").render(self.agent_context(agent_id))
@@ -483,6 +486,7 @@ class _Site:
         """
         self.write_shared_files()
         folder = self.out / "calls"
+        folder.mkdir(parents=True, exist_ok=True)
         manifest = callpages.Manifest(folder)
         key = callpages.template_key(f"{self.opts.title}|{self.base('../', False)['index_href']}")
         paged = self.selected.assign(agent_slug=self.selected["agent_id"].map(self.agent_slug))
