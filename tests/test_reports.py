@@ -584,3 +584,27 @@ def test_call_pages_are_rendered_only_when_their_inputs_change(tmp_path: Path) -
     third = write_reports(prepare_frames(calls, synth.frames.criteria), tmp_path, None, opts)
     assert [p.stem for p in third.call_pages] == [rescored] and third.calls_unchanged == n - 1
     assert ">1.0<" in (tmp_path / "calls" / f"{rescored}.html").read_text(encoding="utf-8")
+
+
+def test_cli_report_errors_are_error_lines(exported, tmp_path: Path) -> None:
+    calls, criteria = exported
+    # Empty and unreadable transcript paths: every call still gets a page, no traceback.
+    table = pd.read_csv(calls)
+    table["transcript_path"] = ""
+    table.loc[0, "transcript_path"] = str(tmp_path)  # a folder, not a file
+    table.to_csv(tmp_path / "calls.csv", index=False)
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(tmp_path / "calls.csv"), "--criteria", str(criteria),
+                                      "--from", "2026-10-25", "--to", "2026-10-30", "--out", str(tmp_path / "r"), "--no-pdf", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    started = pd.to_datetime(table["started_at"])
+    n = int(((started >= "2026-10-25") & (started < "2026-10-31")).sum())
+    assert f"{n} call page(s)" in res.output
+    # A report folder that cannot be written is an Error: line.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the report folder should be", encoding="utf-8")
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--out", str(blocked / "r"), "--no-pdf"])
+    assert res.exit_code == 1 and "Error: cannot create report folder" in res.output and "Traceback" not in res.output
+    # A period without calls is an Error: line too.
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--from", "2030-01-01",
+                                      "--to", "2030-01-31", "--agent", "A002", "--out", str(tmp_path / "r2"), "--no-pdf"])
+    assert res.exit_code == 1 and "Error: no calls in the period 2030-01-01 – 2030-01-31" in res.output

@@ -636,6 +636,15 @@ def render_site(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportError(f"cannot create report folder {out}: {exc.strerror or exc}") from exc
+    try:
+        return _render_site(analysis, out, opts, calibration, coverage)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report in {out}: {exc}") from exc
+
+
+def _render_site(
+    analysis: Analysis, out: Path, opts: ReportOptions, calibration: CalibrationReport | None, coverage: Coverage | None
+) -> SiteResult:
     timings: list[tuple[str, float]] = []
     t = time.perf_counter()
     site = _Site(analysis, out, opts, calibration=calibration, coverage=coverage)
@@ -679,6 +688,15 @@ def render_agent_report(
     opts = options or ReportOptions()
     analysis.agent(agent_id)
     out = Path(out_dir)
+    try:
+        return _render_agent_report(analysis, agent_id, out, opts, pdf, coverage)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report in {out}: {exc}") from exc
+
+
+def _render_agent_report(
+    analysis: Analysis, agent_id: str, out: Path, opts: ReportOptions, pdf: bool, coverage: Coverage | None
+) -> SiteResult:
     timings: list[tuple[str, float]] = []
     t = time.perf_counter()
     site = _Site(analysis, out, opts, agent_ids=[agent_id], coverage=coverage)
