@@ -25,6 +25,15 @@ INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION = (
 
 
 PANELS = (INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION)
+# Options shared with other commands (qa_pipeline.cli.options) carry no panel of their own.
+SHARED_PANELS: dict[str, str] = {
+    **dict.fromkeys(("engine", "model", "language", "device", "compute_type", "beam_size", "vad", "batching", "batch_size",
+                     "cache_dir", "no_cache"), TRANSCRIPTION),
+    **dict.fromkeys(("agent_channel", "customer_channel", "max_duration"), INPUT),
+    "roles_review_below": SCORING,
+    "threads": EXECUTION,
+    **dict.fromkeys(("redact", "redact_entities", "redact_audio"), PERSONAL),
+}
 
 
 class PanelCommand(TyperCommand):
@@ -41,7 +50,8 @@ class PanelCommand(TyperCommand):
             if param.param_type_name == "argument":
                 args.append(record)
             else:
-                groups.setdefault(getattr(param, "rich_help_panel", None) or "Other options", []).append(record)
+                panel = getattr(param, "rich_help_panel", None) or SHARED_PANELS.get(param.name or "", "Other options")
+                groups.setdefault(panel, []).append(record)
         if args:
             with formatter.section("Arguments"):
                 formatter.write_dl(args)
@@ -51,37 +61,7 @@ class PanelCommand(TyperCommand):
                     formatter.write_dl(groups[panel])
 
 
-def _in(panel: str, annotated: Any) -> Any:
-    """A shared option's annotation, shown under ``panel`` in ``qa run --help``."""
-    import copy
-    from typing import get_args
-
-    base, *meta = get_args(annotated)
-    info = copy.copy(next(m for m in meta if isinstance(m, typer.models.OptionInfo)))
-    info.rich_help_panel = panel
-    return Annotated[base, info]
-
-
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).", rich_help_panel=STORE)]
-EngineOpt = _in(TRANSCRIPTION, o.EngineOpt)
-ModelOpt = _in(TRANSCRIPTION, o.ModelOpt)
-LanguageOpt = _in(TRANSCRIPTION, o.LanguageOpt)
-DeviceOpt = _in(TRANSCRIPTION, o.DeviceOpt)
-ComputeOpt = _in(TRANSCRIPTION, o.ComputeOpt)
-BeamOpt = _in(TRANSCRIPTION, o.BeamOpt)
-VadOpt = _in(TRANSCRIPTION, o.VadOpt)
-ThreadsOpt = _in(EXECUTION, o.ThreadsOpt)
-BatchingOpt = _in(TRANSCRIPTION, o.BatchingOpt)
-BatchSizeOpt = _in(TRANSCRIPTION, o.BatchSizeOpt)
-AgentChannelOpt = _in(INPUT, o.AgentChannelOpt)
-CustomerChannelOpt = _in(INPUT, o.CustomerChannelOpt)
-RolesReviewOpt = _in(SCORING, o.RolesReviewOpt)
-MaxDurationOpt = _in(INPUT, o.MaxDurationOpt)
-CacheDirOpt = _in(TRANSCRIPTION, o.CacheDirOpt)
-NoCacheOpt = _in(TRANSCRIPTION, o.NoCacheOpt)
-RedactOpt = _in(PERSONAL, o.RedactOpt)
-RedactEntitiesOpt = _in(PERSONAL, o.RedactEntitiesOpt)
-RedactAudioOpt = _in(PERSONAL, o.RedactAudioOpt)
 
 
 class ExecutorName(str, Enum):
@@ -136,27 +116,27 @@ def run(
     manifest: Annotated[Optional[str], typer.Option("--manifest", help="Manifest CSV file name looked for in the recordings' folders (default calls.csv; '' for none).", rich_help_panel=INPUT)] = None,
     pattern: Annotated[Optional[str], typer.Option("--pattern", help="File-name pattern, e.g. '{agent_id}_{started_at:%Y%m%d-%H%M%S}_{call_id}.wav'.", rich_help_panel=INPUT)] = None,
     min_duration: Annotated[Optional[str], typer.Option("--min-duration", help="Shorter recordings fail as too short (default 1s).", rich_help_panel=INPUT)] = None,
-    engine: EngineOpt = o.EngineName.faster_whisper,
-    model: ModelOpt = None,
-    language: LanguageOpt = None,
-    device: DeviceOpt = o.DeviceName.auto,
-    compute_type: ComputeOpt = "default",
-    beam_size: BeamOpt = 1,
-    vad: VadOpt = True,
-    threads: ThreadsOpt = 0,
-    batching: BatchingOpt = o.BatchingName.call,
-    batch_size: BatchSizeOpt = 8,
-    agent_channel: AgentChannelOpt = "auto",
-    customer_channel: CustomerChannelOpt = None,
-    roles_review_below: RolesReviewOpt = 0.7,
-    max_duration: MaxDurationOpt = "4h",
-    cache_dir: CacheDirOpt = None,
-    no_cache: NoCacheOpt = False,
+    engine: o.EngineOpt = o.EngineName.faster_whisper,
+    model: o.ModelOpt = None,
+    language: o.LanguageOpt = None,
+    device: o.DeviceOpt = o.DeviceName.auto,
+    compute_type: o.ComputeOpt = "default",
+    beam_size: o.BeamOpt = 1,
+    vad: o.VadOpt = True,
+    threads: o.ThreadsOpt = 0,
+    batching: o.BatchingOpt = o.BatchingName.call,
+    batch_size: o.BatchSizeOpt = 8,
+    agent_channel: o.AgentChannelOpt = "auto",
+    customer_channel: o.CustomerChannelOpt = None,
+    roles_review_below: o.RolesReviewOpt = 0.7,
+    max_duration: o.MaxDurationOpt = "4h",
+    cache_dir: o.CacheDirOpt = None,
+    no_cache: o.NoCacheOpt = False,
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
-    redact: RedactOpt = None,
-    redact_entities: RedactEntitiesOpt = None,
-    redact_audio: RedactAudioOpt = None,
+    redact: o.RedactOpt = None,
+    redact_entities: o.RedactEntitiesOpt = None,
+    redact_audio: o.RedactAudioOpt = None,
 ) -> None:
     """Transcribe, score and store every new recording in a folder, then refresh the reports.
 
@@ -298,8 +278,8 @@ def _run_with_progress(store: Any, batch: Any, run_batch: Any) -> Any:
         task = bar.add_task("starting", total=None, stats="", rate="", left="")
 
         def hook(p: Any) -> None:
-            fields = progress_fields(p)
-            bar.update(task, total=p.total, completed=p.done, **fields)
+            f = progress_fields(p)
+            bar.update(task, total=p.total, completed=p.done, description=f["description"], rate=f["rate"], left=f["left"], stats=f["stats"])
 
         return run_batch(store, batch, hook)
 
