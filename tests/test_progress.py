@@ -42,3 +42,27 @@ def test_run_help_groups_options_by_purpose() -> None:
     assert len(res.output.split("\nOther options:\n", 1)[1].strip().splitlines()) == 1
     section = res.output.split("\nPersonal data:\n", 1)[1].split("\n\n", 1)[0]
     assert "--redact" in section and "--engine" not in section
+
+
+def test_batch_reports_loading_then_the_calls_in_flight(tmp_path_factory, tmp_path) -> None:
+    from batch_support import SCORECARD, good_calls, session_audio, write_manifest
+
+    from qa_pipeline.batch import BatchOptions, run_batch
+    from qa_pipeline.store import Store
+
+    audio = session_audio(tmp_path_factory)
+    rec = tmp_path / "rec"
+    write_manifest(rec, good_calls(rec, audio.clips, ("call-001", "call-002", "call-003")))
+    opts = BatchOptions(recordings=rec, scorecard=SCORECARD, cache_dir=audio.cache, log_dir=tmp_path / "logs", workers=1)
+    events: list[BatchProgress] = []
+    with Store.open(tmp_path / "qa.db") as store:
+        run_batch(store, opts, events.append)
+    phases = [e.phase for e in events]
+    # The model is loaded before the first call can finish, and the bar says so.
+    assert "loading model" in phases and phases[-1] == "calls"
+    assert all(e.done == 0 for e in events if e.phase == "loading model")
+    # The bar names the call being worked on, never the one that just finished.
+    working = [e for e in events if e.current]
+    assert working and all(e.call_id not in e.current for e in working if e.call_id)
+    assert {c for e in working for c in e.current} == {"call-001", "call-002", "call-003"}
+    assert events[-1].done == 3 and events[-1].remaining_seconds == 0.0
