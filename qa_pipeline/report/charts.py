@@ -306,7 +306,10 @@ def pass_rate_heatmap(rates: pd.DataFrame, agents: pd.DataFrame) -> Markup | Non
         for (i, j), v in np.ndenumerate(values):
             if annotate and np.isfinite(v):
                 ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=6, color="white" if v < 0.55 else "black")
+        from matplotlib.ticker import PercentFormatter
+
         cbar = fig.colorbar(im, ax=ax, shrink=0.6, pad=0.02)
+        cbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         cbar.set_label("pass rate")
         return to_svg(fig, "Pass rate by criterion and agent")
 
