@@ -65,7 +65,7 @@ def place_labels(
     points: Sequence[tuple[float, float]],
     sizes: Sequence[tuple[float, float] | None],
     bounds: Box,
-    radius: float = 3.0,
+    radius: float | Sequence[float] = 3.0,
     obstacles: Sequence[Box] = (),
     leader_beyond: float = 6.0,
 ) -> list[Placed]:
@@ -76,13 +76,14 @@ def place_labels(
         sizes: ``(width, height)`` of each point's label in pixels, in priority order of the
             points (the first is placed first); None for a point that gets no label.
         bounds: The plot area labels must stay inside.
-        radius: Half-size of a point's marker, in pixels.
+        radius: Half-size of the points' markers in pixels: one for all, or one per point.
         obstacles: Other boxes labels must not overlap (legends, fixed texts).
         leader_beyond: A label further than this from its marker gets a leader line.
 
     Returns:
         The labels that found a place, in the order placed.
     """
+    radii = [float(radius)] * len(points) if isinstance(radius, (int, float)) else [float(r) for r in radius]
     placed: list[Placed] = []
     taken: list[Box] = list(obstacles)
     for i, size in enumerate(sizes):
@@ -92,7 +93,7 @@ def place_labels(
         w, h = size
         for d in _DISTANCES:
             box = next((b for dx, dy in _DIRECTIONS
-                        if _fits(b := _candidate(x, y, w, h, dx, dy, d, radius), bounds, taken, points, radius)), None)
+                        if _fits(b := _candidate(x, y, w, h, dx, dy, d, radii[i]), bounds, taken, points, radii)), None)
             if box is not None:
                 placed.append(Placed(i, box, d > leader_beyond))
                 taken.append(box)
@@ -100,9 +101,9 @@ def place_labels(
     return placed
 
 
-def _fits(box: Box, bounds: Box, taken: list[Box], points: Sequence[tuple[float, float]], radius: float) -> bool:
+def _fits(box: Box, bounds: Box, taken: list[Box], points: Sequence[tuple[float, float]], radii: Sequence[float]) -> bool:
     if box[0] < bounds[0] or box[1] < bounds[1] or box[2] > bounds[2] or box[3] > bounds[3]:
         return False
     if any(intersects(box, t) for t in taken):
         return False
-    return not any(covers(box, px, py, radius) for px, py in points)
+    return not any(covers(box, px, py, r) for (px, py), r in zip(points, radii))

@@ -21,6 +21,8 @@ from qa_pipeline.report.filters import mmss
 from qa_pipeline.report.labels import Box, covers, intersects, place_labels
 
 MARKER_RADIUS_PX = 3.5
+# The ring around an inconsistent agent's marker (s=95 points², about 14 px across).
+RING_RADIUS_PX = 7.0
 LABEL_FONT = 6.5
 QUADRANT_FONT = 7.0
 # Pixels kept free of points above and below the data for the quadrant names.
@@ -35,6 +37,7 @@ class PanelLayout:
     Attributes:
         name: Panel name.
         points: Every point drawn.
+        radii: Half-size of each point's marker (ringed points are larger).
         labels: Boxes of the agent names placed.
         fixed: Boxes of the quadrant names.
         bounds: The plot area.
@@ -42,6 +45,7 @@ class PanelLayout:
 
     name: str
     points: list[tuple[float, float]] = field(default_factory=list)
+    radii: list[float] = field(default_factory=list)
     labels: list[Box] = field(default_factory=list)
     fixed: list[Box] = field(default_factory=list)
     bounds: Box = (0.0, 0.0, 0.0, 0.0)
@@ -90,7 +94,9 @@ def _fix_limits(ax: Any, xs: np.ndarray, ys: np.ndarray, median: float, vline: f
     span = max(hi - lo, 4.0)
     height = max(ax.get_window_extent().height, 60.0)
     # Bands of BAND_PX above and below the data, in data units once the limits are set.
-    pad = (BAND_PX + 4) * span / max(height - 2 * (BAND_PX + 4), 20.0)
+    # The band also clears the largest marker (a ring) drawn on the data's edge.
+    edge = BAND_PX + RING_RADIUS_PX
+    pad = edge * span / max(height - 2 * edge, 20.0)
     ax.set_ylim(lo - pad, hi + pad)
     xv = np.concatenate([xs[ok], [vline] if np.isfinite(vline) else []])
     if symmetric:
@@ -123,6 +129,8 @@ def _place_names(ax: Any, agents: pd.DataFrame, xs: np.ndarray, ys: np.ndarray, 
     bounds = (bb.x0 + 1, bb.y0 + 1, bb.x1 - 1, bb.y1 - 1)
     points = [(float(px), float(py)) for (px, py), good in zip(pix, ok) if good]
     index = [i for i, good in enumerate(ok) if good]
+    ringed = agents["inconsistent"].astype(bool).to_numpy()
+    radii = [RING_RADIUS_PX if ringed[i] else MARKER_RADIUS_PX for i in index]
     order = _priority(agents.iloc[index], xs[ok], ys[ok])[:max_labels]
     names = agents["agent_name"].to_numpy()
     texts: dict[int, Any] = {}
@@ -134,7 +142,7 @@ def _place_names(ax: Any, agents: pd.DataFrame, xs: np.ndarray, ys: np.ndarray, 
         sizes[j] = (e.width, e.height)
     ranked = order + [j for j in range(len(points)) if j not in texts]
     # place_labels takes priority from the order of ``sizes``: feed it re-ordered.
-    placed = place_labels([points[j] for j in ranked], [sizes[j] for j in ranked], bounds, MARKER_RADIUS_PX, fixed)
+    placed = place_labels([points[j] for j in ranked], [sizes[j] for j in ranked], bounds, [radii[j] for j in ranked], fixed)
     inverse = ax.transData.inverted()
     done = set()
     for p in placed:
@@ -153,6 +161,7 @@ def _place_names(ax: Any, agents: pd.DataFrame, xs: np.ndarray, ys: np.ndarray, 
         if j not in done:
             t.remove()
     layout.points = points
+    layout.radii = radii
     layout.bounds = bounds
 
 
@@ -217,7 +226,7 @@ def overlaps(layout: PanelLayout) -> list[str]:
         for b in boxes[i + 1 :]:
             if intersects(a, b):
                 problems.append(f"{layout.name}: boxes {a} and {b} overlap")
-        for x, y in layout.points:
-            if covers(a, x, y, MARKER_RADIUS_PX):
+        for (x, y), r in zip(layout.points, layout.radii):
+            if covers(a, x, y, r):
                 problems.append(f"{layout.name}: box {a} covers the point at {x:.0f},{y:.0f}")
     return problems
