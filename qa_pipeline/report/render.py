@@ -176,14 +176,23 @@ class _Series:
         return self.empty[column] if pos is None else self.columns[column][pos]
 
 
-def _write(path: Path, text: str, make_parent: bool = True) -> Path:
-    if make_parent:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    # Plain strings and one open: a site has a page per call, and this runs 100,000 times.
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+    return path
+
+
+def _write_call_page(path: Path, text: str) -> Path:
+    """One call page, written in place: a site has one per call, 100,000 and more.
+
+    A page cut short by a crash is safe: the manifest is saved only after every page is
+    written, so the next render finds the page stale and writes it again.
+    """
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
     return path
 
 
@@ -462,7 +471,7 @@ class _Site:
                 reason = f"The transcript of this call cannot be read ({exc}), so there is no conversation to show."
             else:
                 html = environment().get_template("call.html.j2").render(self.call_context(call, transcript))
-                return _write(path, html, make_parent=False), "full"
+                return _write_call_page(path, html), "full"
         elif call["transcript_path"]:
             reason = f"The transcript of this call is missing ({call['transcript_path']}), so there is no conversation to show."
         ctx = {
@@ -472,7 +481,7 @@ class _Site:
             "agent_href": self.agent_href(call["agent_id"], "../"),
             "no_transcript": reason,
         }
-        return _write(path, environment().get_template("call_summary.html.j2").render(ctx), make_parent=False), "summary"
+        return _write_call_page(path, environment().get_template("call_summary.html.j2").render(ctx)), "summary"
 
     def write_agent_page(self, agent_id: str) -> Path:
         html = environment().get_template("agent.html.j2").render(self.agent_context(agent_id))
