@@ -266,7 +266,7 @@ class BatchProgress:
         current: The calls being worked on now (at most one per worker).
         calls_seconds: Wall time since the first call finished after loading (the span the
             call rate is measured over).
-        calls_done: Calls finished within ``calls_seconds``.
+        calls_done: Calls finished within ``calls_seconds`` (after that first one).
     """
 
     total: int
@@ -1064,9 +1064,10 @@ class _Runner:
                             pool.shutdown(wait=False, cancel_futures=True)
                             raise ConfigError(f"cannot start a worker: {outcome.error}")
                         if self.phase != "calls":
-                            # The model is loaded: measure the call rate from here.
+                            # The model is loaded: the rate counts the calls finishing from here on
+                            # (this first one spent its time loading).
                             self.phase = "calls"
-                            self.rate_t0, self.rate_done0 = time.perf_counter(), self.succeeded + len(self.failures)
+                            self.rate_t0, self.rate_done0 = time.perf_counter(), self.succeeded + len(self.failures) + 1
                         self._save_outcome(item, outcome)
                 if broken:
                     # Every call still in flight went down with the pool.
