@@ -9,9 +9,11 @@ TORCH_PIN ?= torch==2.13.0
 
 # Debian packages: pango/harfbuzz for the PDF renderer, a CJK font for Chinese names and
 # evidence in charts and PDFs; the tests also render PDFs to PNG (poppler), start a real
-# PostgreSQL server and speak a Mandarin clip for the language gate (espeak-ng).
+# PostgreSQL server, speak a Mandarin clip for the language gate (espeak-ng) and check the
+# report site in a real browser (Debian's chromium, driven by Playwright's Python package,
+# which downloads no browser of its own).
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
-TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) poppler-utils postgresql espeak-ng
+TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) poppler-utils postgresql espeak-ng chromium
 
 .PHONY: setup setup-dev system-packages system-packages-dev speedups demo test bench clean
 

@@ -287,6 +287,12 @@ class BatchProgress:
         audio_seconds: Audio processed so far.
         elapsed_seconds: Wall time since processing started.
         call_id: The call just finished, or None.
+        phase: ``loading model`` while the workers load the recogniser (no call can finish
+            before), then ``calls``.
+        current: The calls being worked on now (at most one per worker).
+        calls_seconds: Wall time since the first call finished after loading (the span the
+            call rate is measured over).
+        calls_done: Calls finished within ``calls_seconds`` (after that first one).
     """
 
     total: int
@@ -296,11 +302,28 @@ class BatchProgress:
     audio_seconds: float
     elapsed_seconds: float
     call_id: str | None = None
+    phase: str = "calls"
+    current: tuple[str, ...] = ()
+    calls_seconds: float = 0.0
+    calls_done: int = 0
 
     @property
     def speed(self) -> float:
         """Audio seconds per wall second (× real time)."""
         return self.audio_seconds / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    @property
+    def calls_per_second(self) -> float | None:
+        """Calls finished per second once the model is loaded; None until it can be measured."""
+        if self.calls_done < 1 or self.calls_seconds <= 0:
+            return None
+        return self.calls_done / self.calls_seconds
+
+    @property
+    def remaining_seconds(self) -> float | None:
+        """Estimated seconds until every call is done, at the current rate; None when unknown."""
+        rate = self.calls_per_second
+        return None if rate is None else max(self.total - self.done, 0) / rate
 
 
 ProgressHook = Callable[[BatchProgress], None]
@@ -1084,6 +1107,8 @@ class _Runner:
         self.store.set_run_counts(self.run_id, self.counts(plan.discovered))
         self.total = len(failures) + len(work)
         self.t0 = time.perf_counter()
+        self.phase, self.in_flight, self.slots = "calls", {}, 1
+        self.rate_t0, self.rate_done0 = self.t0, 0
         self._report(None)
         for item in failures:
             self._save_failure(item, item.error or "failed", item.error_kind or ErrorKind.INTERNAL, CallTimings())
@@ -1150,16 +1175,23 @@ class _Runner:
         strikes: Counter[str] = Counter()
         workers = max(1, min(self.options.workers, len(work)))
         window = 2 * workers
+        self.slots = workers
+        if config.load_engine:
+            # Nothing can finish while the workers load the model: say so instead of a still bar.
+            self.phase = "loading model"
+            self._report(None)
         # Spawned, not forked: a worker must not inherit the lock file or database connections.
         context = mp.get_context("spawn")
         while pending:
             in_flight: dict[Future[CallOutcome], PlannedCall] = {}
+            self.in_flight = in_flight
             broken = False
             with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(config,)) as pool:
                 while (pending or in_flight) and not broken:
                     while pending and len(in_flight) < window:
                         item = pending.popleft()
                         in_flight[pool.submit(process_call, self._task(item))] = item
+                    self._report(None)
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for fut in done:
                         item = in_flight.pop(fut)
@@ -1172,6 +1204,11 @@ class _Runner:
                         if outcome.fatal:
                             pool.shutdown(wait=False, cancel_futures=True)
                             raise ConfigError(f"cannot start a worker: {outcome.error}")
+                        if self.phase != "calls":
+                            # The model is loaded: the rate counts the calls finishing from here on
+                            # (this first one spent its time loading).
+                            self.phase = "calls"
+                            self.rate_t0, self.rate_done0 = time.perf_counter(), self.succeeded + len(self.failures) + 1
                         self._save_outcome(item, outcome)
                 if broken:
                     # Every call still in flight went down with the pool.
@@ -1287,15 +1324,23 @@ class _Runner:
     def _report(self, call_id: str | None) -> None:
         if self.progress is None:
             return
+        now = time.perf_counter()
+        done = self.succeeded + len(self.failures)
+        # Submitted first, started first: the oldest calls in flight are the ones being worked on.
+        current = tuple(item.meta.call_id for item in list(self.in_flight.values())[: self.slots])
         self.progress(
             BatchProgress(
                 total=self.total,
-                done=self.succeeded + len(self.failures),
+                done=done,
                 failed=len(self.failures),
                 skipped=self.skipped,
                 audio_seconds=self.audio_seconds,
-                elapsed_seconds=time.perf_counter() - self.t0,
+                elapsed_seconds=now - self.t0,
                 call_id=call_id,
+                phase=self.phase,
+                current=current,
+                calls_seconds=now - self.rate_t0,
+                calls_done=done - self.rate_done0,
             )
         )
 
@@ -1357,7 +1402,10 @@ def refresh_reports(
 
     # None when no human evaluations were imported: the site then has no calibration page.
     calibration = calibration_report(store)
+    from qa_pipeline.report.coverage import coverage
+
+    analysis = analyse(frames, targets=tuple(targets), abilities=abilities)
     return render_site(
-        analyse(frames, targets=tuple(targets), abilities=abilities), reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers),
-        calibration=calibration
+        analysis, reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers), calibration=calibration,
+        coverage=coverage(frames.calls["started_at"], analysis.period),
     )

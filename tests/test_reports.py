@@ -133,8 +133,17 @@ def test_every_agent_has_a_page_and_every_link_resolves(site) -> None:
                 assert out.resolve() in target.parents or target.suffix == ".wav"
                 checked += 1
     assert checked > 100
-    # Each agent page links its worst and best calls that have a transcript.
-    assert len(result.call_pages) == 12 * 5
+    # Every call of the period has a page; those with a transcript show the conversation.
+    assert len(result.call_pages) == len(analysis.calls)
+    full = [p for p in result.call_pages if 'class="conversation"' in p.read_text(encoding="utf-8")]
+    assert len(full) == 12 * 5
+    # Every call id shown in a table is a link to its page.
+    ids = set(analysis.calls["call_id"])
+    for page in [out / "index.html", *result.agent_pages]:
+        text = page.read_text(encoding="utf-8")
+        for cell in re.findall(r"<td>(C\d{7})", text):
+            pytest.fail(f"{page.name}: call {cell} is not a link")
+        assert all(cid in ids for cid in re.findall(r'calls/(C\d{7})\.html', text))
 
 
 def test_untrusted_text_is_escaped_everywhere(site) -> None:
@@ -197,6 +206,8 @@ def test_timeline_marks_holds_overlaps_and_silences(site) -> None:
     crit = frames.criteria.set_index(["call_id", "criterion_id"])["verdict"]
     kinds = {"hold": ("hold_etiquette", "pass"), "overlap": ("interruptions", "fail"), "silence": ("dead_air", "fail")}
     pages = {p.stem: p.read_text(encoding="utf-8") for p in (out / "calls").glob("*.html")}
+    # Only pages made from a transcript have a timeline.
+    pages = {k: v for k, v in pages.items() if 'class="timeline"' in v}
     for kind, (criterion, verdict) in kinds.items():
         calls = [c for c in pages if crit.get((c, criterion)) == verdict]
         assert calls, f"no rendered call with {criterion} {verdict}"
@@ -205,7 +216,8 @@ def test_timeline_marks_holds_overlaps_and_silences(site) -> None:
 
 def test_call_without_recording_has_no_player(site) -> None:
     out: Path = site["out"]
-    others = [p for p in (out / "calls").glob("*.html") if p.stem not in site["audio_calls"]]
+    others = [p for p in sorted((out / "calls").glob("*.html")) if p.stem not in site["audio_calls"]
+              and 'class="conversation"' in p.read_text(encoding="utf-8")]
     html = others[0].read_text(encoding="utf-8")
     assert "<audio" not in html and "Recording not reachable" in html
     assert 'class="seek"' not in html
@@ -318,7 +330,14 @@ def test_cli_report_for_one_agent(exported, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert (out / "agents" / "A002.html").is_file() and not (out / "index.html").exists()
     assert not list(out.rglob("*.pdf"))
-    assert "1 agent page(s), 5 call page(s)" in res.output
+    n_calls = int((pd.read_csv(calls)["agent_id"] == "A002").sum())
+    assert f"1 agent page(s), {n_calls} call page(s)" in res.output
+    assert len(list((out / "calls").glob("*.html"))) == n_calls
+    # A second run keeps the unchanged call pages.
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--from", "2026-09-01",
+                                      "--to", "2026-10-30", "--out", str(out), "--agent", "A002", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert f"1 agent page(s), 0 call page(s) ({n_calls} unchanged call page(s) kept)" in res.output
 
 
 def test_cli_agent_drilldown(exported, site) -> None:
@@ -361,7 +380,11 @@ def test_tiny_team_without_criteria_or_transcripts(tmp_path: Path) -> None:
     a = analyse(frames, period)
     assert a.agents.set_index("agent_id")["flag"].to_dict() == {"many": "recognise", "pair": "insufficient_data", "solo": "insufficient_data"}
     result = write_reports(frames, tmp_path, period, ReportOptions(workers=1, pdf=False))
-    assert len(result.agent_pages) == 3 and not result.call_pages and not result.pdfs
+    assert len(result.agent_pages) == 3 and not result.pdfs
+    # Calls without a transcript still get a page, saying why there is no conversation.
+    assert len(result.call_pages) == len(calls)
+    page = (tmp_path / "calls" / "solo0.html").read_text(encoding="utf-8")
+    assert "No transcript is stored for this call" in page and 'class="conversation"' not in page
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "Pass rate by criterion and agent" not in html and "Insufficient data" in html
 
@@ -444,7 +467,7 @@ def test_fitted_lines_span_only_the_observed_weeks() -> None:
 def test_team_trend_stays_on_the_score_scale(site) -> None:
     import warnings
 
-    from qa_pipeline.report import charts
+    from qa_pipeline.report import charts, scatter
 
     a = site["analysis"]
     one_week = a.team_weekly.loc[a.team_weekly["week"] == a.team_weekly["week"].max()]
@@ -452,8 +475,9 @@ def test_team_trend_stays_on_the_score_scale(site) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         svg_text = str(charts.team_trends(one_week, teams, a.period.start_ts, a.period.end_ts))
-        # No agent with a trend: an empty scatter and no legend, without a warning.
-        charts.scatter_mean_slope(a.agents.assign(slope_per_week=np.nan))
+        # No agent with a trend: the team's scatters still draw, without a warning.
+        team = a.agents["team"].iloc[0]
+        scatter.team_scatter(a.agents.loc[a.agents["team"] == team].assign(slope_per_week=np.nan), team, 300.0, 1.5)
     ticks = [float(t.replace("\u2212", "-")) for t in re.findall(r">(\u2212?\d+(?:\.\d+)?)</text>", svg_text)]
     assert ticks and min(ticks) >= 0 and max(ticks) <= 100
 
@@ -478,3 +502,112 @@ def test_cli_report_and_agent_default_to_qa_toml(exported, tmp_path: Path, monke
     for args in (["report"], ["agent", "A002"]):
         res = CliRunner().invoke(_app(), args)
         assert res.exit_code == 2 and f"{tmp_path / 'stores' / 'team.db'}: no results store" in res.output, res.output
+
+
+# ----------------------------------------------------------------------------- chart labels
+
+
+def test_label_placer_never_overlaps_or_hides_a_point() -> None:
+    from qa_pipeline.report.labels import covers, intersects, place_labels
+
+    rng = np.random.default_rng(7)
+    points = [(float(x), float(y)) for x, y in rng.uniform(0, 300, size=(80, 2))]
+    sizes = [(float(w), 9.0) for w in rng.uniform(20, 70, size=80)]
+    placed = place_labels(points, sizes, (0, 0, 300, 300), radius=3.0)
+    assert 10 < len(placed) < 80  # a crowded plot: some names are dropped, many are placed
+    boxes = [p.box for p in placed]
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] and a[2] <= 300 and 0 <= a[1] and a[3] <= 300
+        assert not any(intersects(a, b) for b in boxes[i + 1 :])
+        assert not any(covers(a, x, y, 3.0) for x, y in points)
+    # Priority order: the first label has room and is placed next to its point.
+    assert placed[0].index == 0 and not placed[0].leader
+
+
+def test_team_scatters_hide_nothing_and_draw_the_team_median(site) -> None:
+    from qa_pipeline.report import charts, scatter
+
+    a = site["analysis"]
+    for team, agents in a.agents.groupby("team"):
+        with charts.charting():
+            fig, layouts = scatter.team_scatter_layout(agents, team, 240.0, a.options.cv_factor, max_labels=50)
+            # The team's median is drawn in every panel at the height the flags use.
+            medians = {round(float(line.get_ydata()[0]), 6) for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() == "--"}
+        assert medians == {round(float(agents["team_median"].iloc[0]), 6)}
+        assert [lay.name for lay in layouts] == ["trend", "consistency", "handle time"]
+        for lay in layouts:
+            assert scatter.overlaps(lay) == []
+            assert lay.labels and len(lay.fixed) >= 2
+
+
+# ----------------------------------------------------------------------------- what the period leaves out
+
+
+def test_every_page_says_what_the_period_leaves_out(tmp_path: Path) -> None:
+    from qa_pipeline.report.coverage import agent_outside_hint, coverage
+
+    synth = synth_frames(SynthStoreOptions(agents=4, days=40, seed=1))
+    frames = synth.frames
+    first = frames.calls["started_at"].min().date()
+    stats = StatsOptions(period_from=str(first + pd.Timedelta(days=20)))
+    result = write_reports(frames, tmp_path, stats, ReportOptions(workers=1, pdf=False))
+    older = int((frames.calls["started_at"] < pd.Timestamp(first + pd.Timedelta(days=20))).sum())
+    sentence = f"{older:,} older calls (from {first.isoformat()}) not shown; run `qa report --from {first.isoformat()}` to include them."
+    for page in [result.index, *result.agent_pages]:
+        assert sentence in page.read_text(encoding="utf-8"), page
+    # Call pages take the line from the shared script, so a moving period does not make them stale.
+    call_page = result.call_pages[0].read_text(encoding="utf-8")
+    assert '<script src="../period.js"></script>' in call_page and 'id="coverage-line"' in call_page
+    assert json_string(sentence) in (tmp_path / "period.js").read_text(encoding="utf-8")
+    # An agent with calls only before the period is told where they are.
+    a = analyse(frames, stats)
+    assert "has" in agent_outside_hint(frames.calls, frames.calls["agent_id"].iloc[0], a.period)
+    assert agent_outside_hint(frames.calls, "NOBODY", a.period) == ""
+    assert coverage(frames.calls["started_at"], a.period).older == older
+
+
+def json_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def test_call_pages_are_rendered_only_when_their_inputs_change(tmp_path: Path) -> None:
+    synth = synth_frames(SynthStoreOptions(agents=3, days=20, seed=2))
+    opts = ReportOptions(workers=1, pdf=False)
+    first = write_reports(synth.frames, tmp_path, None, opts)
+    n = len(first.call_pages)
+    assert n and first.calls_unchanged == 0
+    again = write_reports(synth.frames, tmp_path, None, opts)
+    assert not again.call_pages and again.calls_unchanged == n
+    # A re-scored call is rendered again, alone.
+    calls = synth.frames.calls.copy()
+    rescored = calls["call_id"].iloc[5]
+    calls.loc[calls["call_id"] == rescored, "call_score"] = 1.0
+    third = write_reports(prepare_frames(calls, synth.frames.criteria), tmp_path, None, opts)
+    assert [p.stem for p in third.call_pages] == [rescored] and third.calls_unchanged == n - 1
+    assert ">1.0<" in (tmp_path / "calls" / f"{rescored}.html").read_text(encoding="utf-8")
+
+
+def test_cli_report_errors_are_error_lines(exported, tmp_path: Path) -> None:
+    calls, criteria = exported
+    # Empty and unreadable transcript paths: every call still gets a page, no traceback.
+    table = pd.read_csv(calls)
+    table["transcript_path"] = ""
+    table.loc[0, "transcript_path"] = str(tmp_path)  # a folder, not a file
+    table.to_csv(tmp_path / "calls.csv", index=False)
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(tmp_path / "calls.csv"), "--criteria", str(criteria),
+                                      "--from", "2026-10-25", "--to", "2026-10-30", "--out", str(tmp_path / "r"), "--no-pdf", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    started = pd.to_datetime(table["started_at"])
+    n = int(((started >= "2026-10-25") & (started < "2026-10-31")).sum())
+    assert f"{n} call page(s)" in res.output
+    # A report folder that cannot be written is an Error: line.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the report folder should be", encoding="utf-8")
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--out", str(blocked / "r"), "--no-pdf"])
+    assert res.exit_code == 1 and "Error: cannot create report folder" in res.output and "Traceback" not in res.output
+    # A period without calls is an Error: line too.
+    res = CliRunner().invoke(_app(), ["report", "--calls", str(calls), "--criteria", str(criteria), "--from", "2030-01-01",
+                                      "--to", "2030-01-31", "--agent", "A002", "--out", str(tmp_path / "r2"), "--no-pdf"])
+    assert res.exit_code == 1 and "Error: no calls in the period 2030-01-01 – 2030-01-31" in res.output

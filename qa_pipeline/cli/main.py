@@ -46,7 +46,7 @@ from qa_pipeline.cli import status as _status  # noqa: E402
 from qa_pipeline.cli import synth as _synth  # noqa: E402
 from qa_pipeline.cli import transcribe as _transcribe  # noqa: E402
 
-app.command("run")(_run.run)
+app.command("run", cls=_run.PanelCommand)(_run.run)
 app.command("status")(_status.status)
 app.command("transcribe")(_transcribe.transcribe)
 app.command("score")(_score.score)

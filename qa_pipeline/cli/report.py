@@ -97,7 +97,9 @@ def report(
     With --agent ID, write only that agent's page and call pages; add --pdf for its PDF.
     """
     from qa_pipeline.config import load_config, report_abilities
+    from qa_pipeline.errors import ReportError
     from qa_pipeline.report import ReportOptions, render_agent_report, render_site
+    from qa_pipeline.report.coverage import agent_outside_hint, coverage
     from qa_pipeline.stats import analyse, load_targets
 
     started = time.perf_counter()
@@ -108,17 +110,25 @@ def report(
     goals = load_targets(targets) if targets else config.goals
     analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
     opts = ReportOptions(title=title if title is not None else config.report_title, workers=workers, pdf=True if pdf is None else pdf)
+    outside = coverage(frames.calls["started_at"], analysis.period)
     if agent is not None:
-        result = render_agent_report(analysis, agent, out, opts, pdf=bool(pdf))
+        try:
+            result = render_agent_report(analysis, agent, out, opts, pdf=bool(pdf), coverage=outside)
+        except ReportError as exc:
+            raise ReportError(f"{exc}{agent_outside_hint(frames.calls, agent, analysis.period)}") from exc
     else:
-        result = render_site(analysis, out, opts, calibration=_calibration(calls, criteria, db if db is not None else config.db))
+        result = render_site(analysis, out, opts, calibration=_calibration(calls, criteria, db if db is not None else config.db),
+                             coverage=outside)
     wall = time.perf_counter() - started
     where = result.index or result.agent_pages[0]
     typer.echo(
         f"Wrote {where}: {len(result.agent_pages)} agent page(s), {len(result.call_pages)} call page(s)"
+        + (f" ({result.calls_unchanged} unchanged call page(s) kept)" if result.calls_unchanged else "")
         + "".join(f", {p}" for p in result.pdfs)
         + f" for {analysis.period.label} in {wall:.1f}s"
     )
+    if not outside.complete:
+        typer.echo(outside.sentence())
 
 
 def _calibration(calls: Path | None, criteria: Path | None, db: str) -> Any:

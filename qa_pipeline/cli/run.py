@@ -13,13 +13,56 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from qa_pipeline.cli import options as o
 from qa_pipeline.cli.app import new_app
 from qa_pipeline.cli.escape import visible
 from qa_pipeline.errors import ConfigError
 
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).")]
+# ``qa run --help`` groups its many options by purpose.
+INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION = (
+    "Input", "Transcription", "Scoring", "Store", "Reports", "Personal data", "Execution")
+
+
+PANELS = (INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION)
+# Options shared with other commands (qa_pipeline.cli.options) carry no panel of their own.
+SHARED_PANELS: dict[str, str] = {
+    **dict.fromkeys(("engine", "model", "language", "device", "compute_type", "beam_size", "vad", "batching", "batch_size",
+                     "cache_dir", "no_cache"), TRANSCRIPTION),
+    **dict.fromkeys(("agent_channel", "customer_channel", "max_duration"), INPUT),
+    "roles_review_below": SCORING,
+    "threads": EXECUTION,
+    **dict.fromkeys(("redact", "redact_entities", "redact_audio"), PERSONAL),
+}
+
+
+class PanelCommand(TyperCommand):
+    """A command whose plain-text help lists its options in sections by purpose
+    (the ``rich_help_panel`` of each option), in the order of :data:`PANELS`."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args: list[tuple[str, str]] = []
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append(record)
+            else:
+                panel = getattr(param, "rich_help_panel", None) or SHARED_PANELS.get(param.name or "", "Other options")
+                groups.setdefault(panel, []).append(record)
+        if args:
+            with formatter.section("Arguments"):
+                formatter.write_dl(args)
+        for panel in (*PANELS, *sorted(set(groups) - set(PANELS))):
+            if panel in groups:
+                with formatter.section(panel):
+                    formatter.write_dl(groups[panel])
+
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).", rich_help_panel=STORE)]
 
 
 class ExecutorName(str, Enum):
@@ -27,8 +70,8 @@ class ExecutorName(str, Enum):
     ray = "ray"
 
 
-ExecutorOpt = Annotated[Optional[ExecutorName], typer.Option("--executor", help="Where calls are transcribed and scored: local (worker processes on this machine; the default, or executor in qa.toml) or ray (a Ray cluster, see docs/ray.md; pip install 'qa-pipeline[ray]').")]
-RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="The Ray cluster for --executor ray: auto (the cluster this machine belongs to), HOST:PORT, or ray://HOST:10001 (Ray Client); default: a new local cluster (or ray_address in qa.toml, or RAY_ADDRESS).")]
+ExecutorOpt = Annotated[Optional[ExecutorName], typer.Option("--executor", help="Where calls are transcribed and scored: local (worker processes on this machine; the default, or executor in qa.toml) or ray (a Ray cluster, see docs/ray.md; pip install 'qa-pipeline[ray]').", rich_help_panel=EXECUTION)]
+RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="The Ray cluster for --executor ray: auto (the cluster this machine belongs to), HOST:PORT, or ray://HOST:10001 (Ray Client); default: a new local cluster (or ray_address in qa.toml, or RAY_ADDRESS).", rich_help_panel=EXECUTION)]
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -58,22 +101,22 @@ def _strict_bool(value: Any) -> bool:
 
 def run(
     ctx: typer.Context,
-    recordings: Annotated[Optional[Path], typer.Argument(help="Recordings folder, searched recursively (default: recordings in qa.toml).")] = None,
+    recordings: Annotated[Optional[Path], typer.Argument(help="Recordings folder, searched recursively (default: recordings in qa.toml).", rich_help_panel=INPUT)] = None,
     db: DbOpt = None,
-    reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).")] = None,
-    logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).")] = None,
-    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the project's scorecards/default.<language>.yaml).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default: workers in qa.toml, else one per core up to 4 on a CPU, 1 on a GPU or with openai-whisper).")] = None,
-    rescore: Annotated[bool, typer.Option("--rescore", help="Only re-score stored transcripts that lack a score for this scorecard; no transcription.")] = False,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process calls that failed in earlier runs again.")] = False,
-    since: Annotated[Optional[datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only calls that started on or after this day (YYYY-MM-DD).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Process at most N calls; the rest wait for the next run.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write nothing.")] = False,
-    no_report: Annotated[bool, typer.Option("--no-report", help="Do not refresh the reports after the run.")] = False,
-    pdf: Annotated[Optional[bool], typer.Option("--pdf/--no-pdf", help="Also write the team PDF when refreshing reports (default: report.pdf in qa.toml, else no).")] = None,
-    manifest: Annotated[Optional[str], typer.Option("--manifest", help="Manifest CSV file name looked for in the recordings' folders (default calls.csv; '' for none).")] = None,
-    pattern: Annotated[Optional[str], typer.Option("--pattern", help="File-name pattern, e.g. '{agent_id}_{started_at:%Y%m%d-%H%M%S}_{call_id}.wav'.")] = None,
-    min_duration: Annotated[Optional[str], typer.Option("--min-duration", help="Shorter recordings fail as too short (default 1s).")] = None,
+    reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).", rich_help_panel=REPORTS)] = None,
+    logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).", rich_help_panel=EXECUTION)] = None,
+    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the project's scorecards/default.<language>.yaml).", rich_help_panel=SCORING)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default: workers in qa.toml, else one per core up to 4 on a CPU, 1 on a GPU or with openai-whisper).", rich_help_panel=EXECUTION)] = None,
+    rescore: Annotated[bool, typer.Option("--rescore", help="Only re-score stored transcripts that lack a score for this scorecard; no transcription.", rich_help_panel=SCORING)] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process calls that failed in earlier runs again.", rich_help_panel=INPUT)] = False,
+    since: Annotated[Optional[datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only calls that started on or after this day (YYYY-MM-DD).", rich_help_panel=INPUT)] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Process at most N calls; the rest wait for the next run.", rich_help_panel=INPUT)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write nothing.", rich_help_panel=EXECUTION)] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not refresh the reports after the run.", rich_help_panel=REPORTS)] = False,
+    pdf: Annotated[Optional[bool], typer.Option("--pdf/--no-pdf", help="Also write the team PDF when refreshing reports (default: report.pdf in qa.toml, else no).", rich_help_panel=REPORTS)] = None,
+    manifest: Annotated[Optional[str], typer.Option("--manifest", help="Manifest CSV file name looked for in the recordings' folders (default calls.csv; '' for none).", rich_help_panel=INPUT)] = None,
+    pattern: Annotated[Optional[str], typer.Option("--pattern", help="File-name pattern, e.g. '{agent_id}_{started_at:%Y%m%d-%H%M%S}_{call_id}.wav'.", rich_help_panel=INPUT)] = None,
+    min_duration: Annotated[Optional[str], typer.Option("--min-duration", help="Shorter recordings fail as too short (default 1s).", rich_help_panel=INPUT)] = None,
     engine: o.EngineOpt = o.EngineName.faster_whisper,
     model: o.ModelOpt = None,
     language: o.LanguageOpt = None,
@@ -236,27 +279,44 @@ def _open_store(target: str, dry_run: bool) -> Any:
         return Store.open("sqlite://")
 
 
+def progress_fields(p: Any) -> dict[str, str]:
+    """What the progress bar shows for one :class:`~qa_pipeline.batch.BatchProgress`."""
+    if p.phase == "loading model":
+        return {"description": "loading model", "rate": "", "left": "", "stats": ""}
+    now = ", ".join(p.current[:2]) + (f" +{len(p.current) - 2}" if len(p.current) > 2 else "")
+    rate = p.calls_per_second
+    left = p.remaining_seconds
+    return {
+        "description": f"calls (now: {now})" if now else "calls",
+        "rate": f"{rate:.2f} calls/s" if rate is not None else "– calls/s",
+        "left": f"{_duration(left)} left" if left is not None else "time left: measuring",
+        "stats": f"{p.done - p.failed} ok · {p.failed} failed · {p.speed:.1f}× real time",
+    }
+
+
 def _run_with_progress(store: Any, batch: Any, run_batch: Any) -> Any:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
     with Progress(
+        SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[left]}"),
         TextColumn("{task.fields[stats]}"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
         disable=not console.is_terminal,
     ) as bar:
-        task = bar.add_task("calls", total=None, stats="")
+        task = bar.add_task("starting", total=None, stats="", rate="", left="")
 
         def hook(p: Any) -> None:
-            stats = f"{p.done - p.failed} ok · {p.failed} failed · {p.audio_seconds / 3600:.2f} h audio · {p.speed:.1f}× real time"
-            bar.update(task, total=p.total, completed=p.done, stats=stats,
-                       description=f"calls ({p.call_id})" if p.call_id else "calls")
+            f = progress_fields(p)
+            bar.update(task, total=p.total, completed=p.done, description=f["description"], rate=f["rate"], left=f["left"], stats=f["stats"])
 
         return run_batch(store, batch, hook)
 
@@ -346,7 +406,7 @@ def _group() -> None:
     """Run the batch over a recordings folder."""
 
 
-app.command("run")(run)
+app.command("run", cls=PanelCommand)(run)
 
 if __name__ == "__main__":
     app()

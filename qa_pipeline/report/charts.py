@@ -165,6 +165,15 @@ def _clamp_score_axis(ax: Any) -> None:
     ax.set_ylim(max(lo, SCORE_LIMITS[0]), min(hi, SCORE_LIMITS[1]))
 
 
+def _mmss_axis() -> Any:
+    """Tick labels for an axis in minutes, written as m:ss like every duration in the reports."""
+    from matplotlib.ticker import FuncFormatter
+
+    from qa_pipeline.report.filters import mmss
+
+    return FuncFormatter(lambda v, _pos: mmss(v * 60.0))
+
+
 def _nothing_to_show(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#555555")
 
@@ -172,94 +181,6 @@ def _nothing_to_show(ax: Any, text: str) -> None:
 def _short(name: str, n: int = 18) -> str:
     name = str(name)
     return name if len(name) <= n else name[: n - 1] + "…"
-
-
-def _label_subset(agents: pd.DataFrame, max_labels: int, x: str, y: str) -> pd.Index:
-    """Which points to label: all when few, else flagged and extreme ones."""
-    if len(agents) <= max_labels:
-        return agents.index
-    priority = agents["flag"].isin(["encourage", "early_warning", "declining", "coach"]).astype(int) * 2
-    zx = (agents[x] - agents[x].mean()).abs() / (agents[x].std() or 1)
-    zy = (agents[y] - agents[y].mean()).abs() / (agents[y].std() or 1)
-    rank = priority + zx.fillna(0) + zy.fillna(0)
-    return rank.sort_values(ascending=False).index[:max_labels]
-
-
-def _flag_scatter(ax: Any, agents: pd.DataFrame, x: str, y: str, max_labels: int) -> None:
-    for flag, (colour, marker) in FLAG_STYLE.items():
-        sub = agents.loc[agents["flag"] == flag]
-        if sub.empty:
-            continue
-        style = {"c": colour} if marker == "x" else {"facecolors": colour, "edgecolors": "white"}
-        ax.scatter(sub[x], sub[y], s=30, marker=marker, linewidths=0.5, label=flag.replace("_", " "), zorder=3, **style)
-    inc = agents.loc[agents["inconsistent"].astype(bool)]
-    if not inc.empty:
-        ax.scatter(inc[x], inc[y], s=95, facecolors="none", edgecolors="#000000", linewidths=0.9,
-                   label="inconsistent (ringed)", zorder=2)
-    for i in _label_subset(agents, max_labels, x, y):
-        row = agents.loc[i]
-        if pd.notna(row[x]) and pd.notna(row[y]):
-            ax.annotate(_short(row["agent_name"]), (row[x], row[y]), xytext=(4, 3), textcoords="offset points",
-                        fontsize=6.5, color="#333333")
-
-
-def _quadrant_labels(ax: Any, labels: dict[str, str]) -> None:
-    spots = {"tl": (0.02, 0.98, "left", "top"), "tr": (0.98, 0.98, "right", "top"),
-             "bl": (0.02, 0.02, "left", "bottom"), "br": (0.98, 0.02, "right", "bottom")}
-    for pos, text in labels.items():
-        x, y, ha, va = spots[pos]
-        ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=7.5, color="#555555", style="italic",
-                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
-
-
-def scatter_mean_slope(agents: pd.DataFrame, max_labels: int = 40) -> Markup:
-    """Agents by mean score and trend slope; quadrants named after the coaching flags."""
-    data = agents.loc[agents["slope_per_week"].notna()]
-    with charting():
-        fig, axes = new_figure(6.4, 4.4)
-        ax = axes[0, 0]
-        median = float(data["team_median"].median()) if data["team_median"].notna().any() else float(data["mean"].median())
-        ax.axvline(0, color=GREY, lw=0.8)
-        ax.axhline(median, color=GREY, lw=0.8, ls="--")
-        _flag_scatter(ax, data, "slope_per_week", "mean", max_labels)
-        _quadrant_labels(ax, {"tl": "early warning", "tr": "recognise", "bl": "coach", "br": "encourage"})
-        lim = max(abs(data["slope_per_week"]).max() * 1.15, 0.5) if len(data) else 1
-        ax.set_xlim(-lim, lim)
-        if data.empty:
-            ax.set_ylim(0, 100)
-            _nothing_to_show(ax, "no agent has a trend in this period yet")
-        else:
-            _clamp_score_axis(ax)
-        ax.set_xlabel("trend, score points per week (OLS)")
-        ax.set_ylabel("mean QA score")
-        ax.set_title("Level and trend")
-        _legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
-        return to_svg(fig, "Agents by mean score and trend")
-
-
-def scatter_mean_cv(agents: pd.DataFrame, cv_factor: float, max_labels: int = 40) -> Markup:
-    """Agents by mean score and coefficient of variation; the inconsistency threshold marked."""
-    data = agents.loc[agents["cv"].notna()]
-    with charting():
-        fig, axes = new_figure(6.4, 4.4)
-        ax = axes[0, 0]
-        median = float(data["team_median"].median()) if data["team_median"].notna().any() else float(data["mean"].median())
-        threshold = cv_factor * float(data["team_cv"].median()) if data["team_cv"].notna().any() else np.nan
-        ax.axhline(median, color=GREY, lw=0.8, ls="--")
-        if np.isfinite(threshold):
-            ax.axvline(threshold, color=GREY, lw=0.8)
-        _flag_scatter(ax, data, "cv", "mean", max_labels)
-        _quadrant_labels(ax, {"tl": "consistent, above median", "tr": "inconsistent", "bl": "consistent, below median"})
-        if data.empty:
-            ax.set_ylim(0, 100)
-            _nothing_to_show(ax, "no agent has a spread of scores in this period yet")
-        else:
-            _clamp_score_axis(ax)
-        ax.set_xlabel("coefficient of variation (std / mean)")
-        ax.set_ylabel("mean QA score")
-        ax.set_title("Level and consistency")
-        _legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
-        return to_svg(fig, "Agents by mean score and consistency")
 
 
 def fit_span(weeks: Any, origin: pd.Timestamp, intercept: float, slope: float) -> tuple[list[pd.Timestamp], list[float]] | None:
@@ -375,7 +296,8 @@ def pass_rate_heatmap(rates: pd.DataFrame, agents: pd.DataFrame) -> Markup | Non
         ax = axes[0, 0]
         ax.grid(False)
         im = ax.imshow(np.ma.masked_invalid(values), cmap="cividis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-        ax.set_xticks(range(len(cols)), [_short(titles.get(c, c), 16) for c in cols], rotation=40, ha="right", fontsize=7)
+        # Upright labels: slanted ones overlap their neighbours' boxes when columns are narrow.
+        ax.set_xticks(range(len(cols)), [_short(titles.get(c, c), 16) for c in cols], rotation=90, ha="center", va="bottom", fontsize=7)
         ax.set_yticks(range(len(grid)), [_short(n, 22) for n in agents["agent_name"]], fontsize=7)
         ax.xaxis.set_ticks_position("top")
         ax.xaxis.set_label_position("top")
@@ -385,7 +307,10 @@ def pass_rate_heatmap(rates: pd.DataFrame, agents: pd.DataFrame) -> Markup | Non
         for (i, j), v in np.ndenumerate(values):
             if annotate and np.isfinite(v):
                 ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=6, color="white" if v < 0.55 else "black")
+        from matplotlib.ticker import PercentFormatter
+
         cbar = fig.colorbar(im, ax=ax, shrink=0.6, pad=0.02)
+        cbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         cbar.set_label("pass rate")
         return to_svg(fig, "Pass rate by criterion and agent")
 
@@ -402,7 +327,8 @@ def aht_distribution(calls: pd.DataFrame, teams: Sequence[str]) -> Markup:
             sub = minutes.loc[calls["team"] == team]
             ax.hist(sub.clip(upper=bins[-1]), bins=bins, histtype="step", lw=1.4, color=OKABE_ITO[i % len(OKABE_ITO)],
                     ls=LINESTYLES[i % len(LINESTYLES)], label=_short(team))
-        ax.set_xlabel("handle time, minutes")
+        ax.xaxis.set_major_formatter(_mmss_axis())
+        ax.set_xlabel("handle time (m:ss)")
         ax.set_ylabel("calls")
         ax.set_title("Handle time distribution")
         _legend(ax)
@@ -421,7 +347,8 @@ def agent_aht(agents: pd.DataFrame) -> Markup:
         if "team_aht_s" in data:
             ax.plot(data["team_aht_s"] / 60, y, "|", color=OKABE_ITO[3], ms=8, mew=1.5, label="team mean")
         ax.set_yticks(y, [_short(n, 22) for n in data["agent_name"]], fontsize=6.5)
-        ax.set_xlabel("mean handle time, minutes")
+        ax.xaxis.set_major_formatter(_mmss_axis())
+        ax.set_xlabel("average handle time (m:ss)")
         ax.set_title("Average handle time per agent")
         ax.grid(axis="y", visible=False)
         _legend(ax, loc="lower right")
@@ -463,7 +390,8 @@ class AgentChart:
             ax.set_ylabel("QA score")
             self.team_aht = ax2.plot([], [], "s--", ms=3, color=GREY, lw=1)[0]
             self.agent_aht = ax2.plot([], [], "o-", ms=3.5, color=OKABE_ITO[1])[0]
-            ax2.set_ylabel("AHT, min")
+            ax2.yaxis.set_major_formatter(_mmss_axis())
+            ax2.set_ylabel("handle time")
             ax.set_xlim(self.origin, self.end)
             # The period is the same for every agent: fix the date ticks once.
             lo, hi = mdates.date2num(self.origin), mdates.date2num(self.end)

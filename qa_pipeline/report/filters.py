@@ -65,6 +65,26 @@ def signed(value: Any, digits: int = 2) -> str:
     return ("+" if v > 0 else "\u2212") + text
 
 
+def points(value: Any, digits: int = 1) -> str:
+    """A difference in points (score points or percentage points of a rate), signed:
+    4.25 → ``+4.3 points``, −3.2 → ``−3.2 points``; one convention on every page: positive is
+    better for the agent, negative worse."""
+    if _missing(value):
+        return DASH
+    return f"{signed(value, digits)}\u00a0points"
+
+
+def mmss_signed(seconds: Any) -> str:
+    """A change of duration as signed ``m:ss``: 12.4 → ``+0:12``, −75 → ``−1:15``."""
+    if _missing(seconds):
+        return DASH
+    v = float(seconds)
+    text = mmss(abs(v))
+    if int(round(abs(v))) == 0:
+        return text
+    return ("+" if v > 0 else "\u2212") + text
+
+
 def pvalue(value: Any) -> str:
     """A p-value: ``<0.001`` below a thousandth, else three decimals."""
     if _missing(value):
@@ -97,6 +117,8 @@ def na(value: Any) -> str:
 FILTERS: dict[str, Callable[..., str]] = {
     "na": na,
     "mmss": mmss,
+    "mmss_signed": mmss_signed,
+    "points": points,
     "percent": percent,
     "score": score,
     "number": number,

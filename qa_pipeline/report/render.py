@@ -4,13 +4,15 @@ Layout of the output folder::
 
     index.html                 team overview
     agents/<agent>.html        one page per agent (file names are slugs of the untrusted ids)
-    calls/<call>.html          the worst and best calls of each agent that have a transcript
+    calls/<call>.html          every call of the period (a summary when it has no transcript)
+    calls/manifest.json        inputs hash of each call page, so a re-run renders only what changed
+    style.css, period.js       shared by the call pages
     audio/<call>.wav           16-bit PCM copies of their recordings that browsers cannot play
     qa-report.pdf              the team overview as PDF
     agents/<agent>.pdf         one agent as PDF, on request
 
 Everything per agent is precomputed once with group-bys, so a page is a template render plus
-one chart; call pages are only made for the few calls each agent page links to.
+one chart; call pages are rendered only when their inputs changed.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ import pandas as pd
 from qa_pipeline.errors import ReportError, TranscriptError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import _from_dict
-from qa_pipeline.report import charts, svg
+from qa_pipeline.report import callpages, charts, scatter, svg
 from qa_pipeline.report.calibration import CALIBRATION_PAGE, report_call_ids, write_calibration_page
 from qa_pipeline.report.callview import build_call_view
+from qa_pipeline.report.coverage import Coverage, coverage as period_coverage
 from qa_pipeline.report.env import environment
 from qa_pipeline.report.filters import nan_to_none, unique_slugs
 from qa_pipeline.report.pdf import write_pdf
@@ -62,8 +65,8 @@ class ReportOptions:
         title: Report title.
         worst_calls: Worst calls listed (and given a call page) per agent.
         best_calls: Best calls listed (and given a call page) per agent.
-        max_labels: Agents named on the scatter charts (flagged and extreme ones first when
-            there are more).
+        max_labels: Agents named on each team's scatter panel at most (the best and worst,
+            flagged and extreme ones first; names that would hide a point are left out).
         heatmap_agents: Agents on the pass-rate heatmap (the lowest-scoring when there are more).
         trend_agents: Agents in the small-multiple trend chart (the clearest trends).
         aht_agents: Agents on the handle-time chart (the longest when there are more).
@@ -80,7 +83,7 @@ class ReportOptions:
     title: str = "Call quality report"
     worst_calls: int = 3
     best_calls: int = 2
-    max_labels: int = 40
+    max_labels: int = 15
     heatmap_agents: int = 40
     trend_agents: int = 8
     aht_agents: int = 40
@@ -131,6 +134,7 @@ class SiteResult:
     pdfs: tuple[Path, ...]
     timings: tuple[tuple[str, float], ...]
     calibration: Path | None = None
+    calls_unchanged: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +145,7 @@ class SiteResult:
             "pdfs": [str(p) for p in self.pdfs],
             "timings": dict(self.timings),
             "calibration": str(self.calibration) if self.calibration else None,
+            "calls_unchanged": self.calls_unchanged,
         }
 
 
@@ -184,6 +189,20 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+def _write_call_page(path: Path, text: str) -> Path:
+    """One call page, written in place: a site has one per call, 100,000 and more.
+
+    A page cut short by a crash is safe: the manifest is saved only after every page is
+    written, so the next render finds the page stale and writes it again.
+    """
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
 class _Site:
     """Precomputed per-agent material shared by every page of one render."""
 
@@ -194,6 +213,7 @@ class _Site:
         options: ReportOptions,
         agent_ids: Iterable[str] | None = None,
         calibration: CalibrationReport | None = None,
+        coverage: Coverage | None = None,
     ):
         self.a = analysis
         self.out = out_dir
@@ -210,21 +230,19 @@ class _Site:
             best = best.loc[best["agent_id"].isin(wanted)]
         self.worst = _group_records(worst, "agent_id")
         self.best = _group_records(best, "agent_id")
-        paged = [worst, best]
-        if calibration is not None:
-            # Calls people and the machine disagree on get a page, for the calibration page to link.
-            disputed = calls.loc[calls["call_id"].isin({d.call_id for d in calibration.disagreements})]
-            if len(disputed):
-                paged.append(disputed)
-        selected = pd.concat(paged).drop_duplicates("call_id")
         self.calibration_href = CALIBRATION_PAGE if calibration is not None or (out_dir / CALIBRATION_PAGE).is_file() else None
-        has_t = np.array([bool(p) and Path(p).is_file() for p in selected["transcript_path"]], dtype=bool)
-        self.selected = selected.loc[has_t] if len(selected) else selected
-        self.call_slug = unique_slugs(self.selected["call_id"])
+        # Every call of the render gets a page: the full one with a readable transcript, else a summary.
+        scope = calls if wanted is None else calls.loc[calls["agent_id"].isin(wanted)]
+        self.selected = scope
+        self.call_slug = unique_slugs(scope["call_id"])
         crit = analysis.criteria
-        sel_crit = crit.loc[crit["call_id"].isin(set(selected["call_id"]))]
-        self.call_criteria = _group_records(sel_crit.loc[sel_crit["call_id"].isin(set(self.call_slug))], "call_id")
-        self.quotes = self._quotes(sel_crit)
+        scope_crit = crit if wanted is None else crit.loc[crit["call_id"].isin(set(scope["call_id"]))]
+        self.scope_criteria = scope_crit
+        self.call_rows = callpages.Rows(scope_crit, "call_id", callpages.CRITERION_COLUMNS)
+        listed = set(worst["call_id"]) | set(best["call_id"])
+        self.quotes = self._quotes(crit.loc[crit["call_id"].isin(listed)])
+        self.coverage = coverage
+        self.calls_written = {"full": 0, "summary": 0, "unchanged": 0}
 
         self.limits = {r["team"]: r for r in _records(analysis.limits)}
         self.teams = {r["team"]: r for r in _records(analysis.teams)}
@@ -266,6 +284,11 @@ class _Site:
             )
         return out
 
+    def _team_delta(self, call: dict[str, Any]) -> float | None:
+        """A call's score minus its team's mean: the plain-language form of its z."""
+        mean = self.limits.get(call["team"], {}).get("mean")
+        return None if mean is None or call["call_score"] is None else float(call["call_score"]) - float(mean)
+
     def agent_href(self, agent_id: str, root: str) -> str:
         return f"{root}agents/{self.agent_slug[agent_id]}.html"
 
@@ -283,7 +306,21 @@ class _Site:
             "pdf": pdf,
             "options": self.a.options,
             "lang": "en",
+            "coverage": self.coverage.sentence() if self.coverage is not None else None,
         }
+
+    def call_base(self) -> dict[str, Any]:
+        """The frame of a call page: shared stylesheet, period line from ``period.js``."""
+        return dict(self.base("../", False), stylesheet=f"../{callpages.STYLESHEET}", period_script=f"../{callpages.PERIOD_SCRIPT}",
+                    generated_at=None, coverage=None)
+
+    def write_shared_files(self) -> None:
+        """``style.css`` and ``period.js``, which every call page loads."""
+        env = environment()
+        _write(self.out / callpages.STYLESHEET, env.get_template("style.css.j2").render(pdf=False))
+        line = f"Period {self.a.period.start.isoformat()} – {self.a.period.end.isoformat()} · generated {self.generated:%Y-%m-%d %H:%M} UTC"
+        cov = self.coverage.sentence() if self.coverage is not None else ""
+        _write(self.out / callpages.PERIOD_SCRIPT, callpages.period_script(line, cov))
 
     # ------------------------------------------------------------------ index
     def index_context(self, pdf: bool = False) -> dict[str, Any]:
@@ -299,8 +336,11 @@ class _Site:
         aht = agents.sort_values("aht_s", ascending=False, kind="stable").head(o.aht_agents)
         team_names = a.teams["team"].tolist()
         chart = {
-            "slope": charts.scatter_mean_slope(agents, o.max_labels),
-            "cv": charts.scatter_mean_cv(agents, a.options.cv_factor, o.max_labels),
+            "teams": [
+                {"team": team, "svg": scatter.team_scatter(agents.loc[agents["team"] == team], team, float(self.team_aht.get(team, np.nan)),
+                                                           a.options.cv_factor, o.max_labels)}
+                for team in team_names
+            ],
             "team_trend": charts.team_trends(a.team_weekly, a.teams, a.period.start_ts, a.period.end_ts),
             "agent_trends": charts.agent_trend_grid(a.weekly, by_p, a.period.start_ts, a.period.end_ts) if len(by_p) else None,
             "heatmap": charts.pass_rate_heatmap(a.agent_criteria.loc[a.agent_criteria["agent_id"].isin(set(heat["agent_id"]))], heat),
@@ -313,6 +353,7 @@ class _Site:
             r["agent_name"] = names.get(r["agent_id"], r["agent_id"])
             r["agent_href"] = self.agent_href(r["agent_id"], "")
             r["href"] = self.call_href(r["call_id"], "")
+            r["team_delta"] = self._team_delta(r)
         zone_counts = a.outliers.groupby(["team", "zone"]).size().unstack(fill_value=0) if len(a.outliers) else None
         limits = _records(a.limits)
         for r in limits:
@@ -385,7 +426,7 @@ class _Site:
         all_outliers = self.outliers.get(agent_id, [])
         # Furthest from the team mean first; a long list helps nobody in a one-to-one.
         nearest_last = sorted(all_outliers, key=lambda o: -abs(o["z"]))[: self.opts.outlier_rows]
-        outliers = [dict(o, href=self.call_href(o["call_id"], "../")) for o in nearest_last]
+        outliers = [dict(o, href=self.call_href(o["call_id"], "../"), team_delta=self._team_delta(o)) for o in nearest_last]
         return {
             **self.base("../", pdf),
             "lang": "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in str(row["agent_name"])) else "en",
@@ -407,7 +448,7 @@ class _Site:
     def call_context(self, call: dict[str, Any], transcript: Transcript) -> dict[str, Any]:
         view = build_call_view(
             call,
-            self.call_criteria.get(call["call_id"], []),
+            self.call_rows.get(call["call_id"]),
             transcript,
             self.out / "calls",
             self.opts.silence_seconds,
@@ -416,37 +457,73 @@ class _Site:
             audio_name=self.call_slug[call["call_id"]],
         )
         return {
-            **self.base("../", False),
+            **self.call_base(),
             "lang": view.language,
             "view": view,
             "call": call,
             "agent_href": self.agent_href(call["agent_id"], "../"),
         }
 
-    def write_call_page(self, call: dict[str, Any]) -> Path | None:
-        """Write one call page; None when its transcript cannot be read (logged)."""
-        try:
-            transcript = Transcript.load(call["transcript_path"])
-        except TranscriptError as exc:
-            log.warning("no call page for %s: %s", call["call_id"], exc)
-            return None
-        html = environment().get_template("call.html.j2").render(self.call_context(call, transcript))
-        return _write(self.out / "calls" / f"{self.call_slug[call['call_id']]}.html", html)
+    def write_call_page(self, call: dict[str, Any]) -> tuple[Path, str]:
+        """Write one call's page: the full page, or a summary when its transcript cannot be read.
+
+        Returns:
+            The page and its kind (``full`` or ``summary``).
+        """
+        path = self.out / "calls" / f"{self.call_slug[call['call_id']]}.html"
+        reason = "No transcript is stored for this call, so there is no conversation to show."
+        if callpages.readable(call["transcript_path"]):
+            try:
+                transcript = Transcript.load(call["transcript_path"])
+            except TranscriptError as exc:
+                log.warning("call %s: summary page only: %s", call["call_id"], exc)
+                reason = f"The transcript of this call cannot be read ({exc}), so there is no conversation to show."
+            else:
+                html = environment().get_template("call.html.j2").render(self.call_context(call, transcript))
+                return _write_call_page(path, html), "full"
+        elif call["transcript_path"]:
+            reason = f"The transcript of this call is missing ({call['transcript_path']}), so there is no conversation to show."
+        ctx = {
+            **self.call_base(),
+            "call": call,
+            "verdicts": self.call_rows.get(call["call_id"]),
+            "agent_href": self.agent_href(call["agent_id"], "../"),
+            "no_transcript": reason,
+        }
+        return _write_call_page(path, environment().get_template("call_summary.html.j2").render(ctx)), "summary"
 
     def write_agent_page(self, agent_id: str) -> Path:
         html = environment().get_template("agent.html.j2").render(self.agent_context(agent_id))
         return _write(self.out / "agents" / f"{self.agent_slug[agent_id]}.html", html)
 
     def write_call_pages(self) -> list[Path]:
-        """Write every selected call's page (in parallel); calls whose page failed lose their link."""
-        calls = _records(self.selected)
-        paths = _map(_call_chunk, calls, self, self.opts.workers)
+        """Write the page of every call whose inputs changed since the last render (in parallel).
+
+        Returns:
+            The pages written now (unchanged pages are kept and not listed).
+        """
+        self.write_shared_files()
+        folder = self.out / "calls"
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = callpages.Manifest(folder)
+        key = callpages.template_key(f"{self.opts.title}|{self.base('../', False)['index_href']}")
+        paged = self.selected.assign(agent_slug=self.selected["agent_id"].map(self.agent_slug))
+        hashes = callpages.input_hashes(paged, self.scope_criteria, key)
+        todo = [c for c in _records(self.selected) if manifest.stale(self.call_slug[c["call_id"]], hashes[c["call_id"]], folder)]
+        results = _map(_call_chunk, todo, self, self.opts.workers)
         written = []
-        for call, path in zip(calls, paths):
-            if path is None:
-                self.call_slug.pop(call["call_id"], None)
-            else:
-                written.append(Path(path))
+        for path, kind in results:
+            written.append(Path(path))
+            self.calls_written[kind] += 1
+        self.calls_written["unchanged"] = len(self.selected) - len(todo)
+        pages = dict(manifest.pages) if not self.full_site else {}
+        pages.update({self.call_slug[cid]: digest for cid, digest in hashes.items()})
+        if self.full_site:
+            # Pages of calls no longer in the period are removed, so the folder matches the site.
+            keep = set(pages)
+            for old in set(manifest.pages) - keep:
+                (folder / f"{old}.html").unlink(missing_ok=True)
+        manifest.save(pages)
         return written
 
     def write_agent_pages(self, agent_ids: list[str]) -> list[Path]:
@@ -500,12 +577,12 @@ def _active() -> _Site:
     return _ACTIVE
 
 
-def _call_chunk(calls: list[dict[str, Any]]) -> list[str | None]:
+def _call_chunk(calls: list[dict[str, Any]]) -> list[tuple[str, str]]:
     site = _active()
     out = []
     for call in calls:
-        path = site.write_call_page(call)
-        out.append(str(path) if path else None)
+        path, kind = site.write_call_page(call)
+        out.append((str(path), kind))
     return out
 
 
@@ -577,7 +654,8 @@ def write_reports(
     Raises:
         ReportError: No calls in the period, or the output cannot be written.
     """
-    return render_site(analyse(frames, stats, targets), out_dir, options)
+    analysis = analyse(frames, stats, targets)
+    return render_site(analysis, out_dir, options, coverage=period_coverage(frames.calls["started_at"], analysis.period))
 
 
 def render_site(
@@ -585,6 +663,7 @@ def render_site(
     out_dir: str | Path,
     options: ReportOptions | None = None,
     calibration: CalibrationReport | None = None,
+    coverage: Coverage | None = None,
 ) -> SiteResult:
     """Write the whole site (and the team PDF unless ``options.pdf`` is off).
 
@@ -592,8 +671,12 @@ def render_site(
     read only loses its own page, never leaves a dangling link.
 
     With a ``calibration`` (:func:`qa_pipeline.calibration.calibration_report`), the site also
-    gets ``calibration.html``, linked from the overview, and the calls people and the machine
-    disagree on get call pages.
+    gets ``calibration.html``, linked from the overview.
+
+    Every call of the period gets a page; pages whose inputs did not change since the last
+    render into the same folder are kept (see :mod:`qa_pipeline.report.callpages`). With a
+    ``coverage`` (:func:`qa_pipeline.report.coverage.coverage`), every page says how many calls
+    fall outside the period and how to include them.
 
     Raises:
         ReportError: The output folder cannot be written, or the PDF cannot be made.
@@ -604,9 +687,18 @@ def render_site(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportError(f"cannot create report folder {out}: {exc.strerror or exc}") from exc
+    try:
+        return _render_site(analysis, out, opts, calibration, coverage)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report in {out}: {exc}") from exc
+
+
+def _render_site(
+    analysis: Analysis, out: Path, opts: ReportOptions, calibration: CalibrationReport | None, coverage: Coverage | None
+) -> SiteResult:
     timings: list[tuple[str, float]] = []
     t = time.perf_counter()
-    site = _Site(analysis, out, opts, calibration=calibration)
+    site = _Site(analysis, out, opts, calibration=calibration, coverage=coverage)
     t = _timed(timings, "prepare", t)
     env = environment()
     index_template = env.get_template("index.html.j2")
@@ -631,11 +723,13 @@ def render_site(
         pdfs.append(pdf_job())
         t = _timed(timings, "team pdf (wait)", t)
     log.info("report: %d agent pages, %d call pages in %s", len(agent_pages), len(call_pages), out)
-    return SiteResult(out, index, tuple(agent_pages), tuple(call_pages), tuple(pdfs), tuple(timings), calibration_page)
+    return SiteResult(out, index, tuple(agent_pages), tuple(call_pages), tuple(pdfs), tuple(timings), calibration_page,
+                      site.calls_written["unchanged"])
 
 
 def render_agent_report(
-    analysis: Analysis, agent_id: str, out_dir: str | Path, options: ReportOptions | None = None, pdf: bool = True
+    analysis: Analysis, agent_id: str, out_dir: str | Path, options: ReportOptions | None = None, pdf: bool = True,
+    coverage: Coverage | None = None,
 ) -> SiteResult:
     """Write one agent's page, its call pages and (``pdf``) ``agents/<agent>.pdf``.
 
@@ -645,9 +739,18 @@ def render_agent_report(
     opts = options or ReportOptions()
     analysis.agent(agent_id)
     out = Path(out_dir)
+    try:
+        return _render_agent_report(analysis, agent_id, out, opts, pdf, coverage)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report in {out}: {exc}") from exc
+
+
+def _render_agent_report(
+    analysis: Analysis, agent_id: str, out: Path, opts: ReportOptions, pdf: bool, coverage: Coverage | None
+) -> SiteResult:
     timings: list[tuple[str, float]] = []
     t = time.perf_counter()
-    site = _Site(analysis, out, opts, agent_ids=[agent_id])
+    site = _Site(analysis, out, opts, agent_ids=[agent_id], coverage=coverage)
     call_pages = site.write_call_pages()
     t = _timed(timings, "call pages", t)
     template = environment().get_template("agent.html.j2")
@@ -659,7 +762,7 @@ def render_agent_report(
     if pdf:
         pdfs.append(write_pdf(template.render(dict(ctx, pdf=True)), out / "agents" / f"{slug}.pdf", out / "agents"))
         t = _timed(timings, "agent pdf", t)
-    return SiteResult(out, None, (page,), tuple(call_pages), tuple(pdfs), tuple(timings))
+    return SiteResult(out, None, (page,), tuple(call_pages), tuple(pdfs), tuple(timings), None, site.calls_written["unchanged"])
 
 
 def agent_page_path(analysis: Analysis, agent_id: str, out_dir: str | Path) -> Path:
@@ -668,9 +771,7 @@ def agent_page_path(analysis: Analysis, agent_id: str, out_dir: str | Path) -> P
 
 
 def call_page_paths(analysis: Analysis, call_ids: Iterable[str], out_dir: str | Path) -> dict[str, Path]:
-    """Where the site puts the pages of calls that have a transcript (others are absent)."""
-    calls = analysis.calls.loc[analysis.calls["call_id"].isin(set(call_ids))]
-    has = calls.loc[calls["transcript_path"].map(lambda p: bool(p) and Path(p).is_file()), "call_id"]
-    # The slugs of a render depend on the set of calls it selects; ids that are already safe
-    # (the usual case) map to themselves, which is what this lookup relies on.
-    return {cid: Path(out_dir) / "calls" / f"{slug}.html" for cid, slug in unique_slugs(has).items()}
+    """Where the site puts the pages of the given calls of the period (every call has one)."""
+    wanted = set(call_ids)
+    slugs = unique_slugs(analysis.calls["call_id"])
+    return {cid: Path(out_dir) / "calls" / f"{slug}.html" for cid, slug in slugs.items() if cid in wanted}
