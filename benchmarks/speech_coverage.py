@@ -6,7 +6,7 @@ speech, and the figures of each are printed: detected speech seconds, covered se
 coverage, and the words the second decode recovered. Also prints the language the gate
 identified.
 
-    python benchmarks/coverage.py [FILES...] [--batching call|channel|off] [--model NAME]
+    python benchmarks/speech_coverage.py [FILES...] [--batching call|channel|off] [--model NAME]
 """
 
 from __future__ import annotations
