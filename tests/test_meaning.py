@@ -226,7 +226,7 @@ def _normalised(text: str) -> str:
 
 
 def test_phrasings_are_independent_of_scorecards_and_renderer() -> None:
-    import phrasings
+    phrasings = _load_phrasings_benchmark()
 
     def text_of(paths) -> str:
         return " ".join(_normalised(p.read_text(encoding="utf-8")) for p in paths)
@@ -239,7 +239,7 @@ def test_phrasings_are_independent_of_scorecards_and_renderer() -> None:
 
 
 def test_no_scorecard_example_copies_a_held_out_phrasing() -> None:
-    import phrasings
+    phrasings = _load_phrasings_benchmark()
 
     from qa_pipeline.semantic import embed, similarity_matrix
 

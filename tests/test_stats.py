@@ -209,6 +209,10 @@ def test_significant_ols_needs_theil_sen_to_agree() -> None:
 
     # Significant OLS slope but Theil–Sen flat or opposite: no trend.
     assert classify([2.0, 2.0, -2.0], [0.001, 0.001, 0.001], [0.0, -0.5, -1.0], 0.05).tolist() == ["flat", "flat", "declining"]
+    # A rank test alone can carry the direction (zeros from critical failures widen the
+    # least-squares interval), but never against the sign of either slope.
+    assert classify([2.0, 2.0, -2.0, 2.0], [0.06, 0.06, 0.06, 0.06], [1.0, -0.5, -1.0, 1.0], 0.05,
+                    [0.02, 0.02, 0.02, 0.2]).tolist() == ["improving", "flat", "declining", "flat"]
 
 
 def test_rank_quartile_and_z(constructed: pd.DataFrame) -> None:

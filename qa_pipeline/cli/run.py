@@ -29,7 +29,7 @@ PANELS = (INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION)
 # Options shared with other commands (qa_pipeline.cli.options) carry no panel of their own.
 SHARED_PANELS: dict[str, str] = {
     **dict.fromkeys(("engine", "model", "language", "device", "compute_type", "beam_size", "vad", "batching", "batch_size",
-                     "cache_dir", "no_cache"), TRANSCRIPTION),
+                     "cache_dir", "no_cache", "language_check", "coverage_review_below"), TRANSCRIPTION),
     **dict.fromkeys(("agent_channel", "customer_channel", "max_duration"), INPUT),
     "roles_review_below": SCORING,
     "threads": EXECUTION,

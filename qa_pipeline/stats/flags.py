@@ -6,7 +6,7 @@ is warned — a decline is never hidden behind "coach". Every agent gets a flag,
 rank.
 
 An agent is **declining** when the score trend within the period is significantly downward
-(least squares confirmed by Theil–Sen) *or* the mean score fell significantly from the previous
+(least squares or Mann–Kendall, with Theil–Sen agreeing) *or* the mean score fell significantly from the previous
 period of equal length (Welch t-test); **improving** likewise upward. A significant trend
 within the period wins over the comparison when the two disagree.
 

@@ -130,11 +130,25 @@ def robust_by_group(keys: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: float
     )
 
 
-def classify(slope: np.ndarray, p_value: np.ndarray, theil_slope: np.ndarray, alpha: float) -> np.ndarray:
-    """Direction of each trend: improving/declining only when the OLS slope is significant
-    (``p < alpha``) and the Theil–Sen slope has the same sign; flat otherwise."""
+def classify(
+    slope: np.ndarray,
+    p_value: np.ndarray,
+    theil_slope: np.ndarray,
+    alpha: float,
+    kendall_p: np.ndarray | None = None,
+) -> np.ndarray:
+    """Direction of each trend: improving/declining only when the least-squares and Theil–Sen
+    slopes agree in sign and either the least-squares slope (``p < alpha``) or the Mann–Kendall
+    rank test (``kendall_p < alpha``) is significant; flat otherwise.
+
+    The rank test counts because QA scores are heavy-tailed: a critical failure scores 0, and a
+    couple of such calls inflate the least-squares error enough to hide a steady climb that
+    every rank-based statistic sees.
+    """
     slope = np.asarray(slope, dtype=float)
     sig = np.nan_to_num(np.asarray(p_value, dtype=float), nan=1.0) < alpha
+    if kendall_p is not None:
+        sig = sig | (np.nan_to_num(np.asarray(kendall_p, dtype=float), nan=1.0) < alpha)
     ts = np.nan_to_num(np.asarray(theil_slope, dtype=float))
     up = sig & (slope > 0) & (ts > 0)
     down = sig & (slope < 0) & (ts < 0)
@@ -192,7 +206,7 @@ def trend_table(
     )
     if robust:
         out = out.join(robust_by_group(k, x, y, alpha))
-        out["direction"] = classify(out["slope_per_week"], out["slope_p"], out["theil_slope"], alpha)
+        out["direction"] = classify(out["slope_per_week"], out["slope_p"], out["theil_slope"], alpha, out["kendall_p"])
     days = pd.Series(np.floor(x * 7).astype(np.int64)).groupby(k).nunique()
     out["trend_calls"] = ols["n"].to_numpy()
     out["trend_days"] = days.reindex(out.index).to_numpy()
