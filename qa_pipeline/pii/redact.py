@@ -292,7 +292,7 @@ def redact_transcript(transcript: Transcript, options: RedactionOptions | None =
             first, last = party.words[f.first], party.words[f.last]
             spans.append(RedactedSpan(f.entity, speaker, transcript.turns[ti].channel, first.start, last.end))
     new_turns = [
-        Turn(turn.speaker, tuple(w for wi, w in enumerate(words) if (ti, wi) not in removed), turn.channel)
+        replace(turn, words=tuple(w for wi, w in enumerate(words) if (ti, wi) not in removed))
         for ti, (turn, words) in enumerate(zip(transcript.turns, turns))
     ]
     spans.sort(key=lambda s: (s.start, s.end, s.speaker.value))
