@@ -21,7 +21,7 @@ from qa_pipeline.log import get_logger
 from qa_pipeline.pii.context import CueIndex, cue_at
 from qa_pipeline.pii.findings import Finding, PartyWords
 from qa_pipeline.pii.options import DETECTOR_VERSION, TOKENS, Entity, RedactionOptions
-from qa_pipeline.transcript import Speaker, Transcript, Turn, Word
+from qa_pipeline.transcript import Speaker, Transcript, Word
 
 log = get_logger("pii")
 
