@@ -1,7 +1,9 @@
 """From a recording to a speaker-attributed transcript.
 
 ``transcribe_call`` is the one path the CLI, the batch runner, the benchmarks and notebooks
-share: decode once, transcribe each party's channel separately, assign roles, merge turns.
+share: decode once, transcribe each party's channel separately (diarize a mono one into
+voices), merge turns, redact, cache; roles are then decided by the role step
+(:mod:`qa_pipeline.role_step`), which a caller with a scorecard runs again with its phrases.
 Overlapping speech survives because channels are recognised independently and turns keep
 their true times.
 """
