@@ -121,3 +121,16 @@ def test_a_transcript_from_before_the_role_step_keeps_its_roles() -> None:
     old = make_transcript([("agent", 0.0, "hello"), ("customer", 1.0, "I'm calling about my card")])
     assert old.parties is None and "parties" not in old.to_dict()
     assert assign_roles(old, ("hello there",), 0.99) is old
+
+
+def test_transcribe_refuses_a_bad_scorecard_before_loading_a_model(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from qa_pipeline.cli.main import app
+
+    card = tmp_path / "card.yaml"
+    card.write_text("name: broken\ncriteria: 3\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["transcribe", str(_stereo_call(tmp_path / "call.wav")), "--out",
+                                      str(tmp_path / "out"), "--scorecard", str(card), "--no-cache"])
+    assert result.exit_code == 1
+    assert "card.yaml" in result.output and not (tmp_path / "out").exists()
