@@ -197,9 +197,6 @@ def transcribe_audio(
             words_to_turns(words, Speaker.CUSTOMER, ch, options.turn_gap_seconds)
             for ch, words in zip(channels, channel_words)
         ))
-    timings.merge += time.perf_counter() - started
-    if progress:
-        progress("done", 1.0)
     transcript = Transcript(
         call_id=call_id,
         audio=audio.info,
@@ -213,7 +210,11 @@ def transcribe_audio(
         language_check=check,
         parties=parties,
     )
-    return assign_roles(transcript, agent_phrases, audio_options.roles_review_below)
+    transcript = assign_roles(transcript, agent_phrases, audio_options.roles_review_below)
+    timings.merge += time.perf_counter() - started
+    if progress:
+        progress("done", 1.0)
+    return transcript
 
 
 # Roles of a transcript not yet through the role step (never returned to callers).
