@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from qa_pipeline.asr.base import ChannelResult
@@ -134,3 +136,42 @@ def test_transcribe_refuses_a_bad_scorecard_before_loading_a_model(tmp_path: Pat
                                       str(tmp_path / "out"), "--scorecard", str(card), "--no-cache"])
     assert result.exit_code == 1
     assert "card.yaml" in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def worker(tmp_path: Path):
+    """A batch worker of this process, with the recogniser double in place of a model."""
+    from qa_pipeline import batch
+    from qa_pipeline.log import LOGGER_NAME
+    from qa_pipeline.scoring import ScoringOptions
+
+    logger = logging.getLogger(LOGGER_NAME)
+    saved = (logger.handlers[:], logger.level, logger.propagate, batch._STATE)
+    card = load_scorecard(SCORECARD)
+    batch.init_worker(batch.WorkerConfig(
+        scorecard=str(SCORECARD), scorecard_hash=card.content_hash, audio=AudioOptions(),
+        transcribe=TranscribeOptions(redecode_uncovered=False), scoring=ScoringOptions(),
+        cache_dir=str(tmp_path / "cache"), load_engine=False, engine_threads=1, min_duration_seconds=2.0,
+    ))
+    assert batch._STATE is not None and batch._STATE.fatal is None, batch._STATE and batch._STATE.fatal
+    batch._STATE.engine = WordsByLevel()
+    try:
+        yield batch
+    finally:
+        logger.handlers[:], logger.level, logger.propagate, batch._STATE = saved
+
+
+def test_the_batch_worker_decides_roles_with_its_scorecard_on_a_cached_transcript(tmp_path: Path, worker) -> None:
+    call = _stereo_call(tmp_path / "call.wav")
+    # `qa transcribe` first, into the cache the worker uses.
+    plain = transcribe_call(call, WordsByLevel(), AudioOptions(), TranscribeOptions(redecode_uncovered=False),
+                            cache=TranscriptCache(tmp_path / "cache"))
+    assert plain.roles.agent_channel == 1
+    outcome = worker.process_call(worker.CallTask("call", str(call)))
+    assert outcome.ok, outcome.error
+    assert outcome.timings.cached and worker._STATE.engine.calls == 0
+    assert outcome.transcript.roles.agent_channel == 0
+    # A transcript stored with other roles (another scorecard) is decided again when re-scored.
+    rescored = worker.process_call(worker.CallTask("call", str(call), transcript_json=plain.to_json()))
+    assert rescored.ok and rescored.transcript is not None
+    assert rescored.transcript.roles.agent_channel == 0
