@@ -28,13 +28,7 @@ from qa_pipeline.asr.language import (
     screened_english,
 )
 from qa_pipeline.audio import (
-    FRAME_SECONDS,
-    Audio,
-    channel_activity,
-    file_sha256,
-    frame_levels_db,
-    load_audio,
-    speech_onset,
+    FRAME_SECONDS, Audio, channel_activity, file_sha256, frame_levels_db, load_audio, speech_onset,
 )
 from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.errors import AudioError
@@ -46,13 +40,7 @@ from qa_pipeline.role_step import assign_roles
 from qa_pipeline.speechchecks import LanguageCheck, SpeechCoverage
 from qa_pipeline.textmatch import to_simplified
 from qa_pipeline.transcript import (
-    RoleAssignment,
-    RolesSource,
-    Speaker,
-    Transcript,
-    Word,
-    merge_turns,
-    words_to_turns,
+    RoleAssignment, RolesSource, Speaker, Transcript, Word, merge_turns, words_to_turns,
 )
 
 if TYPE_CHECKING:
@@ -116,9 +104,10 @@ def transcribe_audio(
 ) -> Transcript:
     """Transcribe decoded audio into a Transcript.
 
-    A mono recording is diarized (who spoke when) and each word given to its speaker; the
-    role evidence then picks the agent. That needs the optional ``diarization`` extra,
-    checked before recognition starts so a missing extra costs no ASR time.
+    A mono recording is diarized (who spoke when) and each word given to its voice. That
+    needs the optional ``diarization`` extra, checked before recognition starts so a missing
+    extra costs no ASR time. The role step (:func:`qa_pipeline.role_step.assign_roles`) then
+    picks the agent among the channels or voices, with ``agent_phrases`` as extra evidence.
 
     Args:
         audio: Decoded recording (16 kHz channels).
