@@ -115,6 +115,7 @@ def main() -> None:
     from qa_pipeline.diarization.evaluate import diarization_error
     from qa_pipeline.options import AudioOptions, TranscribeOptions
     from qa_pipeline.pipeline import StageTimings, transcribe_audio, transcribe_call
+    from qa_pipeline.role_step import assign_roles
     from qa_pipeline.roles import scorecard_agent_phrases
     from qa_pipeline.scorecard import load_scorecard
     from qa_pipeline.scoring import score_transcript
@@ -167,7 +168,7 @@ def main() -> None:
             "pipeline_diarize_merge_s": round(stage.merge, 3),
         }
         if not voicemail:
-            stereo = transcribe_call(stereo_path, engine, call_id=truth.call_id, cache=cache, agent_phrases=phrases)
+            stereo = assign_roles(transcribe_call(stereo_path, engine, call_id=truth.call_id, cache=cache), phrases)
             s_score, m_score = score_transcript(stereo, card), score_transcript(mono, card)
             ids = [r.id for r in s_score.results]
             row["verdicts_same"] = sum(s_score.result(c).verdict == m_score.result(c).verdict for c in ids)

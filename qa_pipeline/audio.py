@@ -560,7 +560,12 @@ def speech_onset(
     return float(starts[long_runs[0]] * round(sample_rate * FRAME_SECONDS) / sample_rate)
 
 
-def channel_activity(samples: np.ndarray, sample_rate: int, threshold_db: float = -40.0) -> float:
+# Frames quieter than this count as silence when telling a silent recording from one with
+# sound but no words.
+SILENCE_DB = -40.0
+
+
+def channel_activity(samples: np.ndarray, sample_rate: int, threshold_db: float = SILENCE_DB) -> float:
     """Fraction of 20 ms frames whose RMS level exceeds ``threshold_db`` dBFS (0.0 if none).
 
     A near-zero value marks a silent or dead channel.

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Mapping
 
 from qa_pipeline import __version__
+from qa_pipeline.audio import SILENCE_DB
 from qa_pipeline.errors import AudioError, ConfigError, ModelError, QAError, ScorecardError, TranscriptError
 from qa_pipeline.ingest import IgnoredFile
 from qa_pipeline.log import LOGGER_NAME, get_logger
@@ -67,7 +68,6 @@ from qa_pipeline.transcript import Transcript
 
 log = get_logger("batch")
 
-SILENCE_DB = -40.0
 # A channel sounding in less than this share of 20 ms frames counts as silent.
 SILENT_ACTIVITY = 0.005
 
@@ -799,6 +799,7 @@ def process_call(task: CallTask) -> CallOutcome:
     """Transcribe (or take the stored transcript) and score one call, in a worker."""
     from qa_pipeline.pii import write_redacted_copy
     from qa_pipeline.pipeline import StageTimings, transcribe_call
+    from qa_pipeline.role_step import assign_roles
     from qa_pipeline.scoring import score_transcript
 
     state = _STATE
@@ -813,6 +814,8 @@ def process_call(task: CallTask) -> CallOutcome:
         if task.transcript_json is not None:
             stored = Transcript.from_dict(json.loads(task.transcript_json))
             transcript = redact_stored(stored, state.config.redaction)
+            # The scorecard may have changed since: its agent phrases decide the roles again.
+            transcript = assign_roles(transcript, state.agent_phrases, state.config.audio.roles_review_below)
             stage.cached = True
             if state.cache is not None and task.sha256 and state.config.redaction.enabled:
                 # Cached transcripts made with other redaction settings may hold what is now redacted.
@@ -822,13 +825,14 @@ def process_call(task: CallTask) -> CallOutcome:
             cfg = state.config
             transcript = transcribe_call(
                 task.path, state.engine, cfg.audio, cfg.transcribe, task.call_id, state.cache, stage, sha256=task.sha256,
-                redaction=cfg.redaction, agent_phrases=state.agent_phrases,
+                redaction=cfg.redaction,
             )
+            transcript = assign_roles(transcript, state.agent_phrases, cfg.audio.roles_review_below)
             copy = write_redacted_copy(task.path, transcript, cfg.redaction)
             playback = "" if copy is None else str(Path(copy).resolve())
             new_transcript = transcript
             audio_seconds = transcript.duration
-            check_scorable(transcript, Path(task.path), cfg.audio, cfg.min_duration_seconds)
+            check_scorable(transcript, Path(task.path), cfg.audio, cfg.min_duration_seconds, stage.activity)
         audio_seconds = transcript.duration
         started = time.perf_counter()
         score = score_transcript(transcript, state.scorecard, state.config.scoring)
@@ -883,8 +887,18 @@ def transcript_document(transcript: Transcript) -> str:
     return json.dumps(transcript.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
-def check_scorable(transcript: Transcript, path: Path, audio: AudioOptions, min_duration_seconds: float) -> None:
+def check_scorable(
+    transcript: Transcript, path: Path, audio: AudioOptions, min_duration_seconds: float, activity: float | None = None
+) -> None:
     """Refuse recordings that cannot be scored meaningfully, with the specific reason.
+
+    Args:
+        transcript: The call's transcript.
+        path: The recording, for messages (and decoded only when ``activity`` is unknown).
+        audio: How to decode it.
+        min_duration_seconds: Shorter calls are refused.
+        activity: The loudest channel's share of sounding frames, when the transcription
+            measured it (a fresh transcript without words); None after a cache hit.
 
     Raises:
         AudioError: Too short, silent, or sound without speech (music, tones, noise).
@@ -894,10 +908,11 @@ def check_scorable(transcript: Transcript, path: Path, audio: AudioOptions, min_
         raise AudioError(f"{path}: too short to score: {duration:.2f}s of audio (minimum {min_duration_seconds:g}s)")
     if transcript.turns:
         return
-    from qa_pipeline.audio import channel_activity, load_audio
+    if activity is None:
+        from qa_pipeline.audio import channel_activity, load_audio
 
-    decoded = load_audio(path, audio)
-    activity = max(channel_activity(ch, decoded.sample_rate, SILENCE_DB) for ch in decoded.channels)
+        decoded = load_audio(path, audio)
+        activity = max(channel_activity(ch, decoded.sample_rate, SILENCE_DB) for ch in decoded.channels)
     if activity < SILENT_ACTIVITY:
         raise AudioError(f"{path}: silent: no sound above {SILENCE_DB:g} dBFS in {duration:.1f}s of audio")
     raise AudioError(

@@ -48,8 +48,8 @@ from qa_pipeline.options import TranscribeOptions
 
 log = get_logger("bench")
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
-DEFAULT_SCENARIO = SAMPLES_DIR / "drift.yaml"
+# A copy of samples/drift.yaml shipped inside the package (a test keeps them identical).
+DEFAULT_SCENARIO = Path(__file__).resolve().parent / "data" / "scenarios" / "drift.yaml"
 
 
 @dataclass(frozen=True)
@@ -643,7 +643,7 @@ def run_child(spec_path: Path, result_path: Path) -> None:
     work = Path(spec["work"])
     card = bundled_scorecard("en")
     if card is None:
-        raise ConfigError("the project's default scorecard (scorecards/default.en.yaml) is missing")
+        raise ConfigError("the bundled default scorecard (qa_pipeline/data/scorecards/default.en.yaml) is missing")
     options = BatchOptions(
         recordings=Path(spec["recordings"]),
         scorecard=card,

@@ -14,6 +14,9 @@ from qa_pipeline.transcript import Transcript
 
 log = get_logger("cache")
 
+# Raised when what a cache entry must hold changes (2: transcripts carry their parties).
+CACHE_LAYOUT = 2
+
 
 def default_cache_dir() -> Path:
     """``$QA_PIPELINE_CACHE``, else ``$XDG_CACHE_HOME/qa_pipeline``, else ``~/.cache/qa_pipeline``."""
@@ -42,9 +45,16 @@ class TranscriptCache:
         options: TranscribeOptions,
         audio_options: AudioOptions,
     ) -> str:
-        """Content hash of the audio plus everything that changes the transcript."""
+        """Content hash of the audio plus everything that changes the transcript.
+
+        Roles are not part of it: the role step decides them after every hit, so the
+        scorecard's agent phrases and ``roles_review_below`` are no inputs of the key.
+        """
         recipe = json.dumps(
             {
+                # Entries from before roles were a separate step carry no parties to decide
+                # them again from; the layout number makes them misses.
+                "layout": CACHE_LAYOUT,
                 "engine": engine,
                 "model": model,
                 "options": options.to_dict(),

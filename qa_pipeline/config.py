@@ -310,12 +310,13 @@ def _unknown(data: Mapping[str, Any], known: tuple[str, ...], path: Path, sectio
 
 
 
-# The default scorecards ship with the project, beside the package.
-SCORECARDS_DIR = Path(__file__).resolve().parent.parent / "scorecards"
+# The default scorecards ship inside the package, so an installed wheel has them too; the
+# repository's scorecards/ holds the documented copies (a test keeps them byte-identical).
+SCORECARDS_DIR = Path(__file__).resolve().parent / "data" / "scorecards"
 
 
 def bundled_scorecard(language: str | None = None) -> Path | None:
-    """The project's default scorecard for a language (English when unknown), if present."""
+    """The bundled default scorecard for a language (English when unknown), if present."""
     lang = (language or "en").split("-")[0].lower()
     for name in (f"default.{lang}.yaml", "default.en.yaml"):
         path = SCORECARDS_DIR / name

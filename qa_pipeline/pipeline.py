@@ -1,7 +1,9 @@
 """From a recording to a speaker-attributed transcript.
 
 ``transcribe_call`` is the one path the CLI, the batch runner, the benchmarks and notebooks
-share: decode once, transcribe each party's channel separately, assign roles, merge turns.
+share: decode once, transcribe each party's channel separately (diarize a mono one into
+voices), merge turns, redact, cache; roles are then decided by the role step
+(:mod:`qa_pipeline.role_step`), which a caller with a scorecard runs again with its phrases.
 Overlapping speech survives because channels are recognised independently and turns keep
 their true times.
 """
@@ -25,16 +27,21 @@ from qa_pipeline.asr.language import (
     looks_foreign,
     screened_english,
 )
-from qa_pipeline.audio import FRAME_SECONDS, Audio, file_sha256, frame_levels_db, load_audio, speech_onset
+from qa_pipeline.audio import (
+    FRAME_SECONDS, Audio, channel_activity, file_sha256, frame_levels_db, load_audio, speech_onset,
+)
 from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.errors import AudioError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import AudioOptions, TranscribeOptions
 from qa_pipeline.pii import RedactionOptions, redact_transcript
-from qa_pipeline.roles import assign_stereo_roles
+from qa_pipeline.parties import CHANNEL, Parties
+from qa_pipeline.role_step import assign_roles
 from qa_pipeline.speechchecks import LanguageCheck, SpeechCoverage
 from qa_pipeline.textmatch import to_simplified
-from qa_pipeline.transcript import Speaker, Transcript, Word, merge_turns, words_to_turns
+from qa_pipeline.transcript import (
+    RoleAssignment, RolesSource, Speaker, Transcript, Word, merge_turns, words_to_turns,
+)
 
 if TYPE_CHECKING:
     from qa_pipeline.diarization import DiarizationOptions
@@ -47,6 +54,9 @@ class StageTimings:
     """Wall seconds spent per stage of one call (for logs and benchmarks).
 
     ``vad`` is the part of ``asr`` spent finding speech, where the engine reports it.
+    ``activity`` is the loudest channel's share of sounding frames
+    (:func:`qa_pipeline.audio.channel_activity`), measured only for a freshly decoded call
+    without words.
     """
 
     hash: float = 0.0
@@ -57,6 +67,7 @@ class StageTimings:
     cached: bool = False
     speech_seconds: float = 0.0
     dropped_segments: list[str] = field(default_factory=list)
+    activity: float | None = None
 
     @property
     def total(self) -> float:
@@ -93,9 +104,10 @@ def transcribe_audio(
 ) -> Transcript:
     """Transcribe decoded audio into a Transcript.
 
-    A mono recording is diarized (who spoke when) and each word given to its speaker; the
-    role evidence then picks the agent. That needs the optional ``diarization`` extra,
-    checked before recognition starts so a missing extra costs no ASR time.
+    A mono recording is diarized (who spoke when) and each word given to its voice. That
+    needs the optional ``diarization`` extra, checked before recognition starts so a missing
+    extra costs no ASR time. The role step (:func:`qa_pipeline.role_step.assign_roles`) then
+    picks the agent among the channels or voices, with ``agent_phrases`` as extra evidence.
 
     Args:
         audio: Decoded recording (16 kHz channels).
@@ -157,41 +169,45 @@ def transcribe_audio(
         refine_word_starts(r.words, audio.channels[ch], audio.sample_rate) for ch, r in zip(channels, results)
     ]
     if len(channels) == 1:
-        from qa_pipeline.diarization import attribute_mono
+        from qa_pipeline.diarization import diarize_mono
 
-        mono = attribute_mono(
-            audio.channels[channels[0]], audio.sample_rate, channel_words[0], options.turn_gap_seconds,
-            audio_options.roles_review_below, agent_phrases, diarization,
+        mono = diarize_mono(
+            audio.channels[channels[0]], audio.sample_rate, channel_words[0], options.turn_gap_seconds, diarization
         )
-        merged, roles = mono.turns, mono.roles
+        turns, parties = mono.turns, mono.parties
     else:
         configured = None if audio_options.agent_channel == "auto" else int(audio_options.agent_channel)
         if audio.num_channels > 2:
             configured = channels[0]
-        onsets = [speech_onset(audio.channels[ch], audio.sample_rate) for ch in channels]
-        roles = assign_stereo_roles(
-            channel_words, onsets, configured, channels, agent_phrases, audio_options.roles_review_below
-        )
-        by_speaker = {}
-        for ch, words in zip(channels, channel_words):
-            speaker = Speaker.AGENT if ch == roles.agent_channel else Speaker.CUSTOMER
-            by_speaker[speaker] = words_to_turns(words, speaker, ch, options.turn_gap_seconds)
-        merged = merge_turns(*by_speaker.values())
-    timings.merge += time.perf_counter() - started
-    if progress:
-        progress("done", 1.0)
-    return Transcript(
+        onsets = tuple(speech_onset(audio.channels[ch], audio.sample_rate) for ch in channels)
+        parties = Parties(CHANNEL, tuple(channels), onsets, configured)
+        # The speaker is a placeholder until the role step labels the channels.
+        turns = merge_turns(*(
+            words_to_turns(words, Speaker.CUSTOMER, ch, options.turn_gap_seconds)
+            for ch, words in zip(channels, channel_words)
+        ))
+    transcript = Transcript(
         call_id=call_id,
         audio=audio.info,
-        roles=roles,
+        roles=_UNDECIDED,
         language=language,
         engine=engine.name,
         model=engine.model_name,
-        turns=merged,
+        turns=turns,
         options=options.to_dict() | {"agent_channel": audio_options.agent_channel},
         coverage=coverage,
         language_check=check,
+        parties=parties,
     )
+    transcript = assign_roles(transcript, agent_phrases, audio_options.roles_review_below)
+    timings.merge += time.perf_counter() - started
+    if progress:
+        progress("done", 1.0)
+    return transcript
+
+
+# Roles of a transcript not yet through the role step (never returned to callers).
+_UNDECIDED = RoleAssignment(RolesSource.CHANNEL, "default", None, 0.0, "roles not decided yet", review=True)
 
 
 # Whisper engines compute the log-mel features of everything they are given at once: for an
@@ -339,7 +355,6 @@ def transcribe_call(
     progress: ProgressHook | None = None,
     sha256: str | None = None,
     redaction: RedactionOptions | None = None,
-    agent_phrases: Sequence[str] = (),
 ) -> Transcript:
     """Decode and transcribe one recording, reusing a cached transcript when one matches.
 
@@ -352,7 +367,10 @@ def transcribe_call(
     or returned, so no store ever holds the raw text; the redaction options are part of the
     cache key.
 
-    ``agent_phrases`` (the scorecard's agent phrases) are extra evidence of who the agent is.
+    Roles are decided by the role step (:func:`qa_pipeline.role_step.assign_roles`) on the
+    redacted transcript, fresh or cached, without a scorecard; a caller scoring against one
+    runs the role step again with its agent phrases. The scorecard is therefore no input of
+    transcription nor of its cache key.
 
     Raises:
         AudioError: The file cannot be decoded or breaks a limit; the message names the file.
@@ -376,15 +394,20 @@ def transcribe_call(
         if hit is not None:
             timings.cached = True
             log.info("%s: transcript from cache", path)
-            return _rebrand(hit, call_id or path.stem, str(path))
+            return assign_roles(_rebrand(hit, call_id or path.stem, str(path)), (), audio_options.roles_review_below)
     started = time.perf_counter()
     audio = load_audio(path, audio_options, sha256=digest)
     timings.decode += time.perf_counter() - started
-    transcript = transcribe_audio(audio, engine, audio_options, options, call_id, timings, progress, agent_phrases)
+    transcript = transcribe_audio(audio, engine, audio_options, options, call_id, timings, progress)
+    if not transcript.turns:
+        # Measured while the audio is decoded, to tell silence from sound without words.
+        timings.activity = max((channel_activity(ch, audio.sample_rate) for ch in audio.channels), default=0.0)
+    # Redaction groups words by party, which needs provisional roles; the final ones are
+    # decided on the redacted words, so a fresh and a cached transcript get the same.
     transcript = redact_transcript(transcript, redaction).transcript
     if cache is not None and key is not None:
         cache.put(key, transcript)
-    return transcript
+    return assign_roles(transcript, (), audio_options.roles_review_below)
 
 
 def _rebrand(t: Transcript, call_id: str, path: str) -> Transcript:

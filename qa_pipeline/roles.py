@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import yaml
 
@@ -400,8 +400,3 @@ def assign_speaker_roles(
         f"mono recording, {n} voices: {decision.reason} (confidence {decision.confidence:.2f})",
         review=decision.confidence < review_below,
     )
-
-
-def evidence_summary(parties: Iterable[PartyEvidence]) -> list[dict[str, Any]]:
-    """The evidence per party as plain data, for logs and benchmarks."""
-    return [p.to_dict() for p in parties]

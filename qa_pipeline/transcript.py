@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from qa_pipeline.errors import TranscriptError
+from qa_pipeline.parties import Parties
 from qa_pipeline.speechchecks import LanguageCheck, SpeechCoverage
 
 SCHEMA_VERSION = 1
@@ -92,11 +93,13 @@ class Turn:
         speaker: Agent or customer.
         words: The words, in time order.
         channel: Audio channel the words came from (0 for mono).
+        voice: The diarized voice of a mono recording that said the words; None for stereo.
     """
 
     speaker: Speaker
     words: tuple[Word, ...]
     channel: int = 0
+    voice: int | None = None
 
     def __post_init__(self) -> None:
         if not self.words:
@@ -126,14 +129,16 @@ class Turn:
             "end": round(self.end, 3),
             "text": self.text,
             "words": [w.to_dict() for w in self.words],
-        }
+        } | ({"voice": self.voice} if self.voice is not None else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Turn":
+        voice = data.get("voice")
         return cls(
             speaker=Speaker(data["speaker"]),
             words=tuple(Word.from_dict(w) for w in data["words"]),
             channel=int(data.get("channel", 0)),
+            voice=None if voice is None else int(voice),
         )
 
 
@@ -257,6 +262,9 @@ class Transcript:
             transcripts written before it was measured (the key is optional in the JSON).
         language_check: The language identified before transcription (the language gate);
             None in transcripts written before it existed.
+        parties: What the role step needs to decide the roles again (onsets, channels,
+            diarization notes); None in transcripts written before roles were a separate step,
+            whose roles stay as written.
     """
 
     call_id: str
@@ -270,6 +278,7 @@ class Transcript:
     schema_version: int = SCHEMA_VERSION
     coverage: SpeechCoverage | None = None
     language_check: LanguageCheck | None = None
+    parties: Parties | None = None
 
     @property
     def duration(self) -> float:
@@ -306,7 +315,7 @@ class Transcript:
             "turns": [t.to_dict() for t in self.turns],
         } | ({"coverage": self.coverage.to_dict()} if self.coverage is not None else {}) | (
             {"language_check": self.language_check.to_dict()} if self.language_check is not None else {}
-        )
+        ) | ({"parties": self.parties.to_dict()} if self.parties is not None else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Transcript":
@@ -328,6 +337,7 @@ class Transcript:
                 schema_version=int(version),
                 coverage=SpeechCoverage.from_dict(data["coverage"]) if data.get("coverage") else None,
                 language_check=LanguageCheck.from_dict(data["language_check"]) if data.get("language_check") else None,
+                parties=Parties.from_dict(data["parties"]) if data.get("parties") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TranscriptError(f"malformed transcript: {exc!r}") from exc

@@ -105,7 +105,7 @@ def run(
     db: DbOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).", rich_help_panel=REPORTS)] = None,
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).", rich_help_panel=EXECUTION)] = None,
-    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the project's scorecards/default.<language>.yaml).", rich_help_panel=SCORING)] = None,
+    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the bundled default.<language>.yaml, as in scorecards/).", rich_help_panel=SCORING)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default: workers in qa.toml, else one per core up to 4 on a CPU, 1 on a GPU or with openai-whisper).", rich_help_panel=EXECUTION)] = None,
     rescore: Annotated[bool, typer.Option("--rescore", help="Only re-score stored transcripts that lack a score for this scorecard; no transcription.", rich_help_panel=SCORING)] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process calls that failed in earlier runs again.", rich_help_panel=INPUT)] = False,

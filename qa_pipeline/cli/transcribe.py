@@ -40,12 +40,14 @@ def transcribe(
     redact: o.RedactOpt = None,
     redact_entities: o.RedactEntitiesOpt = None,
     redact_audio: o.RedactAudioOpt = None,
+    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML whose agent phrases help decide who the agent is (default: none).")] = None,
 ) -> None:
     """Transcribe recordings into JSON transcripts (plus VTT/SRT/TXT on request).
 
     Each party's channel is transcribed separately and merged into time-ordered turns.
     A file that cannot be decoded fails alone; the others are still transcribed, and the
     command exits 1 listing the failures. Personal data is redacted unless --no-redact.
+    Roles are decided without a scorecard unless --scorecard names one.
     """
     from qa_pipeline.asr import create_engine
     from qa_pipeline.cache import TranscriptCache
@@ -53,6 +55,7 @@ def transcribe(
     from qa_pipeline.ingest import call_ids, discover_audio
     from qa_pipeline.pii import write_redacted_copy
     from qa_pipeline.pipeline import StageTimings, transcribe_call
+    from qa_pipeline.role_step import assign_roles
 
     wanted = {f.strip().lower() for spec in (formats or []) for f in spec.split(",") if f.strip()}
     unknown = sorted(wanted - set(FORMATS))
@@ -66,6 +69,12 @@ def transcribe(
         language_check=language_check,
     )
     redaction = o.build_redaction(redact, redact_entities, redact_audio, load_config().redaction)
+    phrases: tuple[str, ...] = ()
+    if scorecard is not None:
+        from qa_pipeline.roles import scorecard_agent_phrases
+        from qa_pipeline.scorecard import load_scorecard
+
+        phrases = scorecard_agent_phrases(load_scorecard(scorecard))
     paths = discover_audio(inputs)
     if not paths:
         raise AudioError(f"no recordings found in {', '.join(str(i) for i in inputs)}")
@@ -89,6 +98,8 @@ def transcribe(
             timings = StageTimings()
             try:
                 t = transcribe_call(path, asr, audio_opts, asr_opts, ids[path], cache, timings, redaction=redaction)
+                if phrases:
+                    t = assign_roles(t, phrases, audio_opts.roles_review_below)
                 write_redacted_copy(path, t, redaction)
             except AudioError as exc:
                 failures.append((path, str(exc)))

@@ -111,9 +111,6 @@ class ScoringContext:
         """The speaker's normalised token stream."""
         return self._tracks[speaker]
 
-    def has_phrases(self, set_id: int) -> bool:
-        return set_id in self.index.sets
-
     def phrases(self, set_id: int) -> tuple[str, ...]:
         """The phrases of a set as written in the scorecard."""
         pset = self.index.sets.get(set_id)
@@ -290,14 +287,3 @@ class ScoringContext:
             hi = min(window[1], self.characteristics.duration_seconds)
             rule += f", within {clock(lo)}–{clock(hi)}"
         return Evidence("match", rule, speaker, match.start, match.end, text, self.context_of(match))
-
-    def turn_evidence(self, turn: Turn, rule: str, kind: str = "match") -> Evidence:
-        return Evidence(
-            kind=kind,
-            rule=rule,
-            speaker=turn.speaker,
-            start=turn.start,
-            end=turn.end,
-            text=turn.text,
-            context=turn.text,
-        )

@@ -22,7 +22,7 @@ from qa_pipeline.diarization.encoder import (
     diarization_available,
     require_diarization,
 )
-from qa_pipeline.diarization.mono import MonoAttribution, attribute_mono
+from qa_pipeline.diarization.mono import MonoVoices, diarize_mono
 from qa_pipeline.diarization.options import DiarizationOptions
 from qa_pipeline.diarization.records import DiarizationResult, SpeakerSegment, SpeakerWord, Span
 from qa_pipeline.diarization.vad import speech_regions
@@ -33,13 +33,13 @@ __all__ = [
     "Clustering",
     "DiarizationOptions",
     "DiarizationResult",
-    "MonoAttribution",
+    "MonoVoices",
     "SpeakerEncoder",
     "SpeakerSegment",
     "SpeakerWord",
     "Span",
     "assign_words",
-    "attribute_mono",
+    "diarize_mono",
     "cluster_speakers",
     "diarization_available",
     "diarize",

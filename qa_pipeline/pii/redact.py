@@ -21,7 +21,7 @@ from qa_pipeline.log import get_logger
 from qa_pipeline.pii.context import CueIndex, cue_at
 from qa_pipeline.pii.findings import Finding, PartyWords
 from qa_pipeline.pii.options import DETECTOR_VERSION, TOKENS, Entity, RedactionOptions
-from qa_pipeline.transcript import Speaker, Transcript, Turn, Word
+from qa_pipeline.transcript import Speaker, Transcript, Word
 
 log = get_logger("pii")
 
@@ -292,7 +292,7 @@ def redact_transcript(transcript: Transcript, options: RedactionOptions | None =
             first, last = party.words[f.first], party.words[f.last]
             spans.append(RedactedSpan(f.entity, speaker, transcript.turns[ti].channel, first.start, last.end))
     new_turns = [
-        Turn(turn.speaker, tuple(w for wi, w in enumerate(words) if (ti, wi) not in removed), turn.channel)
+        replace(turn, words=tuple(w for wi, w in enumerate(words) if (ti, wi) not in removed))
         for ti, (turn, words) in enumerate(zip(transcript.turns, turns))
     ]
     spans.sort(key=lambda s: (s.start, s.end, s.speaker.value))

@@ -768,10 +768,3 @@ def _render_agent_report(
 def agent_page_path(analysis: Analysis, agent_id: str, out_dir: str | Path) -> Path:
     """Where the site puts an agent's page."""
     return Path(out_dir) / "agents" / f"{unique_slugs(analysis.agents['agent_id'])[agent_id]}.html"
-
-
-def call_page_paths(analysis: Analysis, call_ids: Iterable[str], out_dir: str | Path) -> dict[str, Path]:
-    """Where the site puts the pages of the given calls of the period (every call has one)."""
-    wanted = set(call_ids)
-    slugs = unique_slugs(analysis.calls["call_id"])
-    return {cid: Path(out_dir) / "calls" / f"{slug}.html" for cid, slug in slugs.items() if cid in wanted}

@@ -105,16 +105,6 @@ def pooled_pass_rate(rates: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFram
     return out.reset_index()[keys + ["pass_rate"]]
 
 
-def overall_pass_rate(criteria: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
-    """The share of applicable criterion verdicts that passed, all criteria pooled, per group."""
-    df, keys = _keys(criteria, by)
-    verdict = df["verdict"].to_numpy()
-    tmp = df[keys].assign(passes=(verdict == "pass").astype(np.int64), applicable=(verdict != "na").astype(np.int64))
-    out = tmp.groupby(keys, sort=True, observed=True)[["passes", "applicable"]].sum()
-    out["pass_rate"] = out["passes"] / out["applicable"].where(out["applicable"] > 0)
-    return out.reset_index()[keys + ["pass_rate"]]
-
-
 def week_start(started_at: pd.Series) -> pd.Series:
     """The Monday (00:00) of each timestamp's ISO week."""
     day = started_at.dt.floor("D")
