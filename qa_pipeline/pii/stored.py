@@ -60,9 +60,8 @@ def calls_to_redact(
         since: Only calls that started on or after this day.
         include_failed: Also calls whose last scoring failed.
     """
-    from qa_pipeline.metadata import CallMetadata
     from qa_pipeline.store import CallStatus, schema
-    from qa_pipeline.store.store import _stored_call
+    from qa_pipeline.store.store import _call_metadata, _stored_call
 
     if not options.enabled:
         return []
@@ -89,16 +88,7 @@ def calls_to_redact(
             recorded = {}
         if not needs_redaction(recorded if isinstance(recorded, dict) else {}, options):
             continue
-        meta = CallMetadata(
-            path=Path(row.path),
-            call_id=row.call_id,
-            agent_id=row.agent_id,
-            agent_name=row.agent_name,
-            team=row.team,
-            started_at=row.started_at or datetime(1970, 1, 1),
-            sources=json.loads(row.metadata or "{}"),
-        )
-        out.append((_stored_call(row, scored=False), meta))
+        out.append((_stored_call(row, scored=False), _call_metadata(row)))
     return out
 
 

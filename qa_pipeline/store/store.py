@@ -510,17 +510,7 @@ class Store:
             rows = conn.execute(query).all()
         out = []
         for row in rows:
-            stored = _stored_call(row, scored=False)
-            meta = CallMetadata(
-                path=Path(row.path),
-                call_id=row.call_id,
-                agent_id=row.agent_id,
-                agent_name=row.agent_name,
-                team=row.team,
-                started_at=row.started_at or datetime(1970, 1, 1),
-                sources=json.loads(row.metadata or "{}"),
-            )
-            out.append((stored, meta))
+            out.append((_stored_call(row, scored=False), _call_metadata(row)))
         return out
 
     def transcript_json(self, pk: int) -> str:
@@ -880,6 +870,19 @@ def _bounds(period_from: date | datetime | None, period_to: date | datetime | No
     if period_to is not None:
         end = period_to if isinstance(period_to, datetime) else datetime.combine(period_to + timedelta(days=1), time())
     return start, end
+
+
+def _call_metadata(row: Any) -> CallMetadata:
+    """A stored call's metadata as the batch planner builds it from a recording."""
+    return CallMetadata(
+        path=Path(row.path),
+        call_id=row.call_id,
+        agent_id=row.agent_id,
+        agent_name=row.agent_name,
+        team=row.team,
+        started_at=row.started_at or datetime(1970, 1, 1),
+        sources=json.loads(row.metadata or "{}"),
+    )
 
 
 def _stored_call(row: Any, scored: bool) -> StoredCall:
