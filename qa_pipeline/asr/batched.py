@@ -24,7 +24,7 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -139,8 +139,6 @@ def transcribe_packed(
         One result per stream, in order, with words in that stream's own time; and the
         window statistics.
     """
-    from faster_whisper import BatchedInferencePipeline
-
     regions, vad_per_stream = find_regions(streams, SAMPLE_RATE, options.vad)
     vad_seconds = sum(vad_per_stream)
     windows = pack_windows(regions, SAMPLE_RATE)
@@ -151,17 +149,10 @@ def transcribe_packed(
     probability = 1.0 if language else 0.0
     detected = language or "en"
     decode_started = time.perf_counter()
-    if windows:
-        pipeline = BatchedInferencePipeline(model)
-        group = max(1, options.batch_size * _BATCHES_PER_CALL)
-        for first in range(0, len(windows), group):
-            chosen = windows[first : first + group]
-            segments, info = _decode_windows(pipeline, streams, chosen, options, language)
-            if language is None:
-                # The first windows decide for the whole call; later groups keep that language.
-                language, detected, probability = info.language, info.language, float(info.language_probability)
-            for segment in segments:
-                _split_segment(segment, chosen, per_stream)
+    for info in _decode_groups(model, streams, windows, options, language, per_stream):
+        if language is None:
+            # The first windows decide for the whole call; later groups keep that language.
+            language, detected, probability = info.language, info.language, float(info.language_probability)
     decode_seconds = time.perf_counter() - decode_started
     results = []
     for index, segments in enumerate(per_stream):
@@ -186,6 +177,36 @@ def transcribe_packed(
         stats.speech_seconds, len(streams), stats.windows, vad_seconds, decode_seconds,
     )
     return results, stats
+
+
+def _decode_groups(
+    model: Any,
+    streams: Sequence[np.ndarray],
+    windows: Sequence[PackedWindow],
+    options: TranscribeOptions,
+    language: str | None,
+    per_stream: list[list[guards.RawSegment]],
+) -> Iterator[Any]:
+    """Decode packed windows a few batches at a time, splitting segments back per channel.
+
+    Groups bound the memory one pipeline call holds. When ``language`` is None the first group
+    detects it and every later group keeps that language, so one call never mixes languages.
+    Yields each group's transcription info after its segments are added to ``per_stream``.
+    """
+    if not windows:
+        return
+    from faster_whisper import BatchedInferencePipeline
+
+    pipeline = BatchedInferencePipeline(model)
+    group = max(1, options.batch_size * _BATCHES_PER_CALL)
+    for first in range(0, len(windows), group):
+        chosen = windows[first : first + group]
+        segments, info = _decode_windows(pipeline, streams, chosen, options, language)
+        for segment in segments:
+            _split_segment(segment, chosen, per_stream)
+        if language is None:
+            language = info.language
+        yield info
 
 
 def _decode_windows(
@@ -261,8 +282,6 @@ def redecode_stretches(
     Returns:
         Per channel, the words found inside its stretches, in time order.
     """
-    from faster_whisper import BatchedInferencePipeline
-
     regions: list[SpeechRegion] = []
     longest = SPEECH_SECONDS - 2 * REDECODE_PAD_SECONDS
     for index, spans in enumerate(stretches):
@@ -278,14 +297,8 @@ def redecode_stretches(
                 start = part_end
     windows = [PackedWindow((region,), SAMPLE_RATE, int(1.0 * SAMPLE_RATE)) for region in regions]
     per_stream: list[list[guards.RawSegment]] = [[] for _ in streams]
-    if windows:
-        pipeline = BatchedInferencePipeline(model)
-        group = max(1, options.batch_size * _BATCHES_PER_CALL)
-        for first in range(0, len(windows), group):
-            chosen = windows[first : first + group]
-            segments, _ = _decode_windows(pipeline, streams, chosen, options, language)
-            for segment in segments:
-                _split_segment(segment, chosen, per_stream)
+    for _ in _decode_groups(model, streams, windows, options, language, per_stream):
+        pass
     found: list[tuple[Word, ...]] = []
     for index, segments in enumerate(per_stream):
         spans = list(stretches[index]) if index < len(stretches) else []
