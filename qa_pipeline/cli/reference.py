@@ -198,7 +198,7 @@ def _table(params: Sequence[ParamDoc], first: str) -> list[str]:
     lines = [f"| {first} | value | meaning | default |", "| --- | --- | --- | --- |"]
     for p in params:
         flags = ", ".join(f"`{f}`" for f in p.flags)
-        value = f"`{p.value}`".replace("|", "\\|") if p.value else " "
+        value = f"`{p.value}`".replace("|", "\\|") if p.value else ""
         lines.append(f"| {flags} | {value} | {_cell(p.help)} | {p.default.replace('|', chr(92) + '|')} |")
     return lines
 
