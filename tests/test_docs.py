@@ -13,11 +13,14 @@ import re
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
+from typing import Annotated, List, Optional
 
 import pytest
 import typer
 import yaml
+from typer.core import TyperCommand
 from typer.testing import CliRunner
 
 from batch_support import scripted_transcript
@@ -76,16 +79,62 @@ def test_the_reference_names_no_command_or_option_that_is_gone() -> None:
         assert not gone, f"docs/cli.md documents {', '.join(gone)} of `{title}`, which no longer exist: {REGENERATE}"
 
 
-def test_the_reference_is_written_from_the_commands_help() -> None:
-    text = render_markdown(LIVE)
-    run = next(d for d in LIVE if d.path == ("qa", "run"))
-    assert "## qa scorecard validate" in text and "[`qa run`](#qa-run)" in text
-    # Option groups as `qa run --help` prints them, each option once, with its default.
-    assert {o.section for o in run.options} >= {"Input", "Transcription", "Store"}
-    assert sum(1 for o in run.options if "--beam-size" in o.flags) == 1
-    assert re.search(r"^\| `--beam-size` \| `int ≥ 1` \| .* \| `1` \|$", text, re.M)
-    assert re.search(r"^\| `--vad`, `--no-vad` \|  \| .* \| `--vad` \|$", text, re.M)
-    assert "--help" not in {f for d in LIVE for o in d.options for f in o.flags}
+class _Shade(str, Enum):
+    light = "light"
+    dark = "dark"
+
+
+class _Grouped(TyperCommand):
+    """Prints its options in two sections, as ``qa run`` does."""
+
+    def format_options(self, ctx, formatter) -> None:
+        rows = [(p, p.get_help_record(ctx)) for p in self.get_params(ctx)]
+        for title, names in (("Look", {"shade", "vad"}), ("Amount", {"beams", "tags"})):
+            with formatter.section(title):
+                formatter.write_dl([r for p, r in rows if r and p.name in names])
+
+
+def _toy_app() -> typer.Typer:
+    toy = typer.Typer(add_completion=False, rich_markup_mode=None)
+
+    @toy.callback()
+    def _root() -> None:
+        """A toy <tool>."""
+
+    @toy.command("paint", cls=_Grouped)
+    def paint(
+        target: Annotated[Path, typer.Argument(help="What to paint.")],
+        shade: Annotated[_Shade, typer.Option(help="Colour | tone.")] = _Shade.dark,
+        vad: Annotated[bool, typer.Option("--vad/--no-vad", help="Skip the gaps.")] = True,
+        beams: Annotated[int, typer.Option("--beams", "-b", min=1, help="How many.")] = 2,
+        tags: Annotated[Optional[List[str]], typer.Option("--tag", help="Labels.")] = None,
+    ) -> None:
+        """Paint a thing.
+
+        Second paragraph.
+        """
+
+    return toy
+
+
+def test_the_reference_is_read_off_the_commands_help() -> None:
+    docs = command_docs(_toy_app())
+    assert [d.title for d in docs] == ["qa", "qa paint"]
+    paint = docs[1]
+    assert paint.usage == "qa paint [OPTIONS] TARGET"
+    # Sections in the order the command prints them, options in their order within each.
+    assert [(o.section, o.flags) for o in paint.options] == [
+        ("Look", ("--shade",)), ("Look", ("--vad", "--no-vad")), ("Amount", ("--beams", "-b")), ("Amount", ("--tag",))]
+    text = render_markdown(docs)
+    assert "A toy \\<tool\\>." in text  # plain text, not an HTML tag
+    assert "| [`qa paint`](#qa-paint) | Paint a thing. |" in text
+    assert "### Look" in text and text.index("### Look") < text.index("### Amount")
+    assert "| `TARGET` | `path` | What to paint. | required |" in text
+    assert "| `--shade` | `light\\|dark` | Colour \\| tone. | `dark` |" in text
+    assert "| `--vad`, `--no-vad` |  | Skip the gaps. | `--vad` |" in text
+    assert "| `--beams`, `-b` | `int ≥ 1` | How many. | `2` |" in text
+    assert "| `--tag` | `str, repeatable` | Labels. | – |" in text
+    assert "--help" not in text.split("## qa paint")[1]
 
 
 # --- (b) every `qa …` line of the docs parses against the live command -------------------

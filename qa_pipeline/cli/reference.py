@@ -9,6 +9,7 @@ defaults and ``qa run``'s option sections — so it cannot drift from them once 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -119,6 +120,10 @@ def _value(param: Any, ctx: Any) -> str:
     if getattr(param, "is_flag", False) or getattr(param, "count", False):
         return ""
     shown = str(param.display_type_rich(ctx) or "").removeprefix("<").removesuffix(">").replace(" range", "")
+    # A value given many times is shown as list[X]; the table says "repeatable" (options) and
+    # the usage line "..." (arguments) instead.
+    shown = re.sub(r"^list\[(.*)\]$", r"\1", shown)
+    shown = "path" if shown == "Path" else shown
     low, high = getattr(param, "min", None), getattr(param, "max", None)
     if low is not None and high is not None:
         shown += f" {low}–{high}"
