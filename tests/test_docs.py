@@ -56,7 +56,7 @@ def _documented_flags(body: str) -> set[str]:
     return flags
 
 
-# --- (a) every command and option is documented ------------------------------------------
+# --- every command and option is in docs/cli.md ----------------------------------------------
 
 
 @pytest.mark.parametrize("doc", LIVE, ids=lambda d: d.title)
@@ -137,7 +137,7 @@ def test_the_reference_is_read_off_the_commands_help() -> None:
     assert "--help" not in text.split("## qa paint")[1]
 
 
-# --- (b) every `qa …` line of the docs parses against the live command -------------------
+# --- every `qa …` line of the docs parses against the live command ---------------------------
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,9 @@ def _walk(command: Any, path: tuple[str, ...], parent: Any) -> Iterator[CommandD
     pieces += [a.flags[0] for a in arguments]
     if children is not None:
         pieces.append("COMMAND [ARGS]...")
-    yield CommandDoc(path=path, help=(command.help or "").strip(), usage=" ".join(pieces),
+    # As in --help: a form feed ends what is shown of a docstring.
+    help_text = (command.help or "").split("\f")[0].strip()
+    yield CommandDoc(path=path, help=help_text, usage=" ".join(pieces),
                      arguments=arguments, options=options, subcommands=subcommands)
     for name in subcommands:
         yield from _walk(children[name], (*path, name), ctx)
