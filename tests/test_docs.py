@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from batch_support import scripted_transcript
 from qa_pipeline.cli.main import app
 from qa_pipeline.cli.reference import CommandDoc, command_docs, render_markdown
+from qa_pipeline.cli.reference import main as reference_main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -135,6 +136,16 @@ def test_the_reference_is_read_off_the_commands_help() -> None:
     assert "| `--beams`, `-b` | `int ≥ 1` | How many. | `2` |" in text
     assert "| `--tag` | `str, repeatable` | Labels. | – |" in text
     assert "--help" not in text.split("## qa paint")[1]
+
+
+def test_regeneration_is_one_command_and_check_finds_a_stale_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "cli.md"
+    assert reference_main([str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == render_markdown(LIVE)
+    assert reference_main(["--check", str(target)]) == 0
+    target.write_text(target.read_text(encoding="utf-8").replace("`--beam-size`", "`--beams`"), encoding="utf-8")
+    assert reference_main(["--check", str(target)]) == 1
+    assert "out of date: run `make docs`" in capsys.readouterr().err
 
 
 # --- every `qa …` line of the docs parses against the live command ---------------------------
