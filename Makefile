@@ -15,7 +15,7 @@ TORCH_PIN ?= torch==2.13.0
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) poppler-utils postgresql espeak-ng chromium
 
-.PHONY: setup setup-dev system-packages system-packages-dev speedups demo test bench clean
+.PHONY: setup setup-dev system-packages system-packages-dev speedups demo test bench docs clean
 
 # Installs what is missing, with apt-get as root (or through sudo).
 define apt_install
@@ -92,6 +92,11 @@ test: setup-dev
 
 bench: setup-dev
 	$(BIN)/python benchmarks/transcribe.py
+
+# docs/cli.md, the reference of every command and option, is generated from the commands'
+# help: run after adding or changing one (tests/test_docs.py fails while one is missing).
+docs: | $(VENV)/.setup
+	$(BIN)/python -m qa_pipeline.cli.reference docs/cli.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache qa.db qa.db-* qa.db.lock logs build qa_pipeline/kernels*.so

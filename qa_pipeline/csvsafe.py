@@ -70,8 +70,3 @@ def restore_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def _textual(column: pd.Series) -> bool:
     return pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
-
-
-def neutralise_row(row: Any) -> list[Any]:
-    """A ``csv.writer`` row with every text cell neutralised."""
-    return [neutralise_cell(v) for v in row]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -56,16 +55,6 @@ class Engine(Protocol):
             samples: 16 kHz mono float32 samples in [-1, 1].
             language: ISO code, or None to detect.
         """
-        ...
-
-
-class Redecoder(Protocol):
-    """An engine that can decode stretches of detected speech again, each on its own."""
-
-    def redecode(
-        self, channels: Sequence[np.ndarray], stretches: Sequence[Sequence[tuple[float, float]]], language: str | None
-    ) -> list[tuple[Word, ...]]:
-        """Decode each stretch (seconds on its channel) alone; words per channel, channel time."""
         ...
 
 

@@ -101,11 +101,6 @@ class DiarizationResult:
     windows: int
 
     @property
-    def single_speaker(self) -> bool:
-        """True when the call has speech from one voice only (a voicemail, a monologue)."""
-        return self.num_speakers == 1
-
-    @property
     def overlap_seconds(self) -> float:
         return sum(o.duration for o in self.overlaps)
 

@@ -180,30 +180,6 @@ def site_audio(
     return copy
 
 
-def player_source(audio_path: str | os.PathLike[str], audio_dir: Path, name: str) -> Path:
-    """The file the call page's player should load: the recording, or its PCM copy.
-
-    Kept for callers without a transcript; call pages use :func:`site_audio`.
-
-    Args:
-        audio_path: The recording, which exists.
-        audio_dir: Folder of the copies (``<reports>/audio``).
-        name: File-name-safe stem of the copy (the call page's slug).
-
-    Returns:
-        The recording when browsers play it, else ``<audio_dir>/<name>.wav``; the recording
-        again (logged) when the copy cannot be made, so the page still links it.
-    """
-    path = Path(audio_path)
-    if browser_playable(path):
-        return path
-    try:
-        return playable_copy(path, audio_dir / f"{name}.wav")
-    except OSError as exc:
-        log.warning("no playable copy of %s: %s", path, exc)
-        return path
-
-
 def _fresh(src: Path, dst: Path) -> bool:
     return dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime
 
