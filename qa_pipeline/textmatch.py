@@ -1,6 +1,6 @@
 """Text normalisation and fuzzy phrase matching over word-timed speech, English and Chinese.
 
-Both scorecard phrases and transcript words go through the same :func:`normalize_text`:
+Both scorecard phrases and transcript words go through the same :func:`normalise_text`:
 NFKC (full/half width), casefold, apostrophes unified, contractions expanded (``I'm`` →
 ``i am``, ``can't``/``cannot`` → ``can not``), small numbers spelled out (``2`` → ``two``),
 punctuation dropped and true fillers (``um``, ``uh``, ``嗯``…) removed. Latin-script text
@@ -40,7 +40,6 @@ import bisect
 import importlib.util
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import chain
@@ -50,6 +49,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.lang import is_cjk, load_languages
+from qa_pipeline.lang import normalise_text as lang_normalise
 from qa_pipeline.log import get_logger
 from qa_pipeline.transcript import Speaker, Turn, Word, join_words
 
@@ -117,29 +118,16 @@ _WILDCARD_TOKEN = "\x00name"
 
 _CACHE_LIMIT = 200_000
 
-FILLERS = frozenset(
-    {"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "ahh", "hmm", "hm", "嗯", "呃", "唔"}
-)
-
-STOPWORDS = frozenset(
-    """a about above after again all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further
-    get got had has have having he her here hers herself him himself his how i if in into is it
-    its itself just let me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own really same she should so some such than that the their theirs
-    them themselves then there these they this those through to too under until up us very was
-    we were what when where which while who whom why will with would you your yours yourself
-    yourselves okay yes yeah oh well right sure alright please thanks thank going want like know
-    one two see look need today ma'am maam sir mr mrs ms""".split()
-)
-
+# Every shipped language's word lists (see :mod:`qa_pipeline.lang`): a call's words are read
+# with all of them, since calls switch language and Whisper writes either script.
+_LANG = load_languages()
+FILLERS = _LANG.fillers
+# English function words and Chinese function characters: the two never meet, since every
+# CJK character is a token of its own and Latin tokens hold none.
+STOPWORDS = _LANG.stopwords
 # Words that follow "I'm", "this is" or "my name is" without being a name: a ``{name}``
 # wildcard never stands for them.
-NOT_NAMES = frozenset(
-    """sorry happy glad pleased delighted afraid sure able unable ready calling going looking
-    trying speaking helping working checking available back here there fine great good new
-    still also really just actually currently""".split()
-)
+NOT_NAMES = _LANG.not_names
 
 _NAME_DATA: tuple[frozenset[str], frozenset[str]] | None = None
 
@@ -198,9 +186,9 @@ def names_plausible(match: "PhraseMatch", track: "TokenTrack") -> bool:
     :func:`is_name_like`); True for phrases without a wildcard."""
     if WILDCARD not in match.phrase:
         return True
-    literal = set(normalize_text(match.phrase.replace(WILDCARD, " ")))
+    literal = set(normalise_text(match.phrase.replace(WILDCARD, " ")))
     for word in track.words[match.first_word : match.last_word + 1]:
-        for token in normalize_text(word.text):
+        for token in normalise_text(word.text):
             if token in literal or token in FILLERS:
                 continue
             if not is_name_like(token, word.text):
@@ -210,136 +198,21 @@ def names_plausible(match: "PhraseMatch", track: "TokenTrack") -> bool:
 
 # The most frequent words of service calls, most frequent first: the worse an anchor a word
 # is. Anchoring a phrase on its least frequent word keeps the number of alignments per call low.
-_FREQUENT = (
-    "i you the to a and it is that of for can in my your have be on this do we not what so "
-    "me just are was okay will with yes at if there no about all get one call like know let "
-    "right here account how would help need up out now see yeah could thank thanks is it's "
-    "time they been then well sure any back today going want from our us by as an or did "
-    "please go check make day good he she them some something more got has had just very "
-    "really think look take give name number anything else again just way".split()
-)
-_FREQUENT_RANK = {w: r for r, w in reversed(list(enumerate(_FREQUENT)))}
+_FREQUENT_RANK = {w: r for r, w in enumerate(_LANG.frequent_words)}
 
 # Words a match may never skip, nor accept misheard or fuzzily: they flip or redirect the
 # meaning ("that is not a problem" must not match "that is not my problem", "anything else I
 # can do" not "nothing I can do").
-PROTECTED = frozenset(
-    "not no never nothing nobody none nor without my your our their his her can will do does "
-    "did is was are anything something everything anyone someone everyone "
-    "不 没 别 无 非 未 我 您 你".split()
-)
+PROTECTED = _LANG.protected
 
 # Frequent Chinese function characters: poor anchors and not content for overlap measures.
-STOP_CHARS = frozenset("的了是我您你他她它们吗呢吧啊呀嘛哦嗯这那个就都也还在有和与或一不很")
+STOP_CHARS = frozenset(w for w in STOPWORDS if len(w) == 1 and is_cjk(w))
 
-_NUMBERS = {
-    "0": "zero",
-    "1": "one",
-    "2": "two",
-    "3": "three",
-    "4": "four",
-    "5": "five",
-    "6": "six",
-    "7": "seven",
-    "8": "eight",
-    "9": "nine",
-    "10": "ten",
-    "11": "eleven",
-    "12": "twelve",
-    "13": "thirteen",
-    "14": "fourteen",
-    "15": "fifteen",
-    "16": "sixteen",
-    "17": "seventeen",
-    "18": "eighteen",
-    "19": "nineteen",
-    "20": "twenty",
-    "30": "thirty",
-    "40": "forty",
-    "45": "forty five",
-    "50": "fifty",
-    "60": "sixty",
-    "90": "ninety",
-}
-
-_WHOLE_WORD = {
-    "cannot": ("can", "not"),
-    "can't": ("can", "not"),
-    "won't": ("will", "not"),
-    "shan't": ("shall", "not"),
-    "ain't": ("is", "not"),
-    "let's": ("let", "us"),
-    "y'all": ("you", "all"),
-    "gonna": ("going", "to"),
-    "wanna": ("want", "to"),
-    "gotta": ("got", "to"),
-    "ok": ("okay",),
-    "o.k": ("okay",),
-    # Apostrophes ASR sometimes leaves out, where the bare form is not another word.
-    "dont": ("do", "not"),
-    "doesnt": ("does", "not"),
-    "didnt": ("did", "not"),
-    "cant": ("can", "not"),
-    "isnt": ("is", "not"),
-    "wasnt": ("was", "not"),
-    "arent": ("are", "not"),
-    "couldnt": ("could", "not"),
-    "wouldnt": ("would", "not"),
-    "shouldnt": ("should", "not"),
-    "havent": ("have", "not"),
-    "hasnt": ("has", "not"),
-    "im": ("i", "am"),
-    "ive": ("i", "have"),
-    "youre": ("you", "are"),
-    "youve": ("you", "have"),
-    "youll": ("you", "will"),
-    "thats": ("that", "is"),
-    "whats": ("what", "is"),
-    "theres": ("there", "is"),
-}
-_SUFFIXES = (
-    ("n't", ("not",)),
-    ("'re", ("are",)),
-    ("'ve", ("have",)),
-    ("'ll", ("will",)),
-    ("'d", ("would",)),
-    ("'m", ("am",)),
-)
-# "'s" means "is" after these; elsewhere it is a possessive and is dropped.
-_S_IS = frozenset(
-    "it that what there here he she who where how this everything nothing something name".split()
-)
-
-_EQUIVALENT_GROUPS = (
-    ("to", "too", "two"),
-    ("for", "four"),
-    ("you", "ya", "u"),
-    ("bye", "by", "buy"),
-    ("hi", "hey"),
-    ("apologise", "apologize"),
-    ("apologised", "apologized"),
-    ("您", "你"),
-    ("的", "得", "地"),
-    ("他", "她", "它"),
-    ("在", "再"),
-    ("那", "哪"),
-    ("账", "帐"),
-    ("吗", "嘛"),
-    ("做", "作"),
-)
-_EQUIVALENT = {w: grp for grp in _EQUIVALENT_GROUPS for w in grp}
+_EQUIVALENT = {w: grp for grp in _LANG.equivalents for w in grp}
 
 # Traditional → simplified for the characters call-centre phrases use most (Whisper writes
-# either script for Mandarin). A full conversion would need OpenCC; this covers the
-# default phrase lists and the frequent words around them.
-_TRAD_TO_SIMP = str.maketrans(
-    "謝請幫問題還別麼嗎這個們說對確認歡電話號為務讓帶來時間鐘會兒沒辦氣煩經試過錢費帳戶聽見覺關係"
-    "實際應該處聯繫員復單點幾現掛斷機線轉給與歸規樣總結開頭歲當從裡邊後變動碼資訊記錄標準嗯謂"
-    "們種隨聲響亂難擔憂專業態購買訂貨寶網詢查詢認證東覆決辦",
-    "谢请帮问题还别么吗这个们说对确认欢电话号为务让带来时间钟会儿没办气烦经试过钱费账户听见觉关系"
-    "实际应该处联系员复单点几现挂断机线转给与归规样总结开头岁当从里边后变动码资讯记录标准嗯谓"
-    "们种随声响乱难担忧专业态购买订货宝网询查询认证东复决办",
-)
+# either script for Mandarin); the table is ``data/lang/zh_t2s.tsv``.
+_TRAD_TO_SIMP = str.maketrans(_LANG.traditional_to_simplified)
 
 
 def to_simplified(text: str) -> str:
@@ -370,74 +243,18 @@ class PhraseError(ConfigError):
     """A scorecard phrase cannot be compiled (e.g. it has no words after normalisation)."""
 
 
-def is_cjk(ch: str) -> bool:
-    """True for a CJK ideograph or kana, each of which is a token of its own."""
-    o = ord(ch)
-    return (
-        0x4E00 <= o <= 0x9FFF
-        or 0x3400 <= o <= 0x4DBF
-        or 0xF900 <= o <= 0xFAFF
-        or 0x3040 <= o <= 0x30FF
-        or 0x20000 <= o <= 0x2FA1F
-    )
-
-
-def _expand(word: str) -> tuple[str, ...]:
-    if word in _WHOLE_WORD:
-        return _WHOLE_WORD[word]
-    if word in _NUMBERS:
-        return tuple(_NUMBERS[word].split())
-    if "'" in word:
-        for suffix, tail in _SUFFIXES:
-            if word.endswith(suffix) and len(word) > len(suffix):
-                return (word[: -len(suffix)],) + tail
-        if word.endswith("'s"):
-            base = word[:-2]
-            return (base, "is") if base in _S_IS else (base,)
-        word = word.replace("'", "")
-    return (word,) if word else ()
-
-
-def _tokenize(text: str) -> tuple[str, ...]:
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_TRAD_TO_SIMP)
-    out: list[str] = []
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            word = "".join(buf).strip("'")
-            buf.clear()
-            for tok in _expand(word):
-                if tok not in FILLERS:
-                    out.append(tok)
-
-    for ch in text:
-        if ch in "'’‘`´":
-            buf.append("'")
-        elif is_cjk(ch):
-            flush()
-            if ch not in FILLERS:
-                out.append(ch)
-        elif ch.isalnum():
-            buf.append(ch)
-        else:
-            flush()
-    flush()
-    return tuple(out)
-
-
 _WORD_CACHE: dict[str, tuple[str, ...]] = {}
 # The texts among those cached that are exactly one token, with that token.
 _SINGLE_TOKEN: dict[str, str] = {}
 
 
-def normalize_text(text: str) -> tuple[str, ...]:
-    """Normalise text into match tokens (see the module docstring for the rules).
-
-    Results are cached per distinct text, so calling this per recognised word is cheap.
+def normalise_text(text: str) -> tuple[str, ...]:
+    """Text as match tokens: :func:`qa_pipeline.lang.normalise_text` with its defaults (see
+    the module docstring for the rules), cached per distinct text, so calling this per
+    recognised word is cheap.
 
     Example:
-        ``normalize_text("I'm SO sorry — um, can't help.")`` →
+        ``normalise_text("I'm SO sorry — um, can't help.")`` →
         ``('i', 'am', 'so', 'sorry', 'can', 'not', 'help')``.
     """
     tokens = _WORD_CACHE.get(text)
@@ -445,7 +262,7 @@ def normalize_text(text: str) -> tuple[str, ...]:
         if len(_WORD_CACHE) >= _CACHE_LIMIT:
             _WORD_CACHE.clear()
             _SINGLE_TOKEN.clear()
-        tokens = _WORD_CACHE[text] = _tokenize(text)
+        tokens = _WORD_CACHE[text] = lang_normalise(text)
         if len(tokens) == 1:
             _SINGLE_TOKEN[text] = tokens[0]
     return tokens
@@ -647,7 +464,7 @@ def compile_phrase(text: str, policy: MatchPolicy) -> CompiledPhrase:
     for i, part in enumerate(parts):
         if i:
             tokens.append(_WILDCARD_TOKEN)
-        tokens.extend(normalize_text(part))
+        tokens.extend(normalise_text(part))
     real = [t for t in tokens if t != _WILDCARD_TOKEN]
     if not real:
         raise PhraseError(
@@ -822,7 +639,7 @@ class TokenTrack:
             extra = 0
             identity = True
             while True:
-                toks = normalize_text(words[i].text)
+                toks = normalise_text(words[i].text)
                 tokens += toks
                 if len(toks) != 1:
                     extra += len(toks) - 1
