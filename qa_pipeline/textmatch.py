@@ -326,7 +326,7 @@ def _unit_of(tok: str) -> str:
 
 def _stem(word: str) -> str:
     if len(word) > 4:
-        for suffix in ("ing", "ed", "es", "s"):
+        for suffix in _LANG.stem_suffixes:
             if word.endswith(suffix) and not word.endswith("ss"):
                 word = word[: -len(suffix)]
                 break

@@ -25,7 +25,7 @@ from qa_pipeline.errors import ConfigError
 ALL = "*"
 REQUIRED_KEYS = ("name", "fillers", "stopwords", "protected", "backchannels")
 _OPTIONAL_KEYS = (
-    "frequent_words", "not_names", "number_words", "contractions", "contraction_suffixes", "possessive_is",
+    "frequent_words", "not_names", "stem_suffixes", "number_words", "contractions", "contraction_suffixes", "possessive_is",
     "equivalents", "traditional_to_simplified", "hallucinations", "role_cues", "pii", "wer",
 )
 _PII_LISTS = (
@@ -131,6 +131,7 @@ class LanguageData:
         backchannels: Acknowledgement phrases (not interruptions).
         frequent_words: Most frequent call words, most frequent first.
         not_names: Words a ``{name}`` wildcard never stands for.
+        stem_suffixes: Word endings cut off for overlap measures (``charged`` → ``charg``), in order.
         number_words: Digit strings spelled out before matching.
         contractions: Whole words expanded before matching.
         contraction_suffixes: Apostrophe endings expanded, tried in order.
@@ -153,6 +154,7 @@ class LanguageData:
     backchannels: tuple[str, ...]
     frequent_words: tuple[str, ...] = ()
     not_names: frozenset[str] = frozenset()
+    stem_suffixes: tuple[str, ...] = ()
     number_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     contractions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     contraction_suffixes: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -304,6 +306,7 @@ def _parse(code: str, path: Path, data: Any) -> LanguageData:
         backchannels=r.words("backchannels"),
         frequent_words=r.words("frequent_words"),
         not_names=frozenset(r.words("not_names")),
+        stem_suffixes=r.words("stem_suffixes"),
         number_words={k: tuple(v.split()) for k, v in r.table("number_words").items()},
         contractions={k: tuple(v.split()) for k, v in r.table("contractions").items()},
         contraction_suffixes=tuple((k, tuple(v.split())) for k, v in r.table("contraction_suffixes").items()),
@@ -395,6 +398,7 @@ def merge_languages(languages: list[LanguageData]) -> LanguageData:
         backchannels=chain("backchannels"),
         frequent_words=chain("frequent_words"),
         not_names=union("not_names"),
+        stem_suffixes=chain("stem_suffixes"),
         number_words=tables(lambda lang: lang.number_words),
         contractions=tables(lambda lang: lang.contractions),
         contraction_suffixes=tuple(tables(lambda lang: dict(lang.contraction_suffixes)).items()),
