@@ -40,7 +40,9 @@ _CUE_WORDS_BACK = 8
 _MAX_SPELLED = 40
 
 
-def _norm(text: str) -> str:
+def _trim(text: str) -> str:
+    # Only the punctuation around a word goes (not lang.normalise_text): dots, "@", "_" and
+    # "-" inside it are the address; a leading dot (".com") is kept too.
     t = unicodedata.normalize("NFKC", text).strip().lower()
     t = t.lstrip("\"'([{«“‘")
     t = t.rstrip("\"')]}»”’,!?;:")
@@ -109,7 +111,7 @@ def email_findings(texts: Sequence[str], prompted: Callable[[int], bool] | None 
     Returns:
         Findings with indices into ``texts``.
     """
-    tokens = [_norm(t) for t in texts]
+    tokens = [_trim(t) for t in texts]
     findings: list[Finding] = []
     taken = -1
     for k in range(len(tokens)):

@@ -90,7 +90,12 @@ class _Atom:
 
 
 def normalise_word(text: str) -> str:
-    """A word lower-cased, NFKC-normalised, without the punctuation around it."""
+    """A word lower-cased, NFKC-normalised, without the punctuation around it.
+
+    Not :func:`qa_pipeline.lang.normalise_text`: a word keeps the punctuation inside it,
+    because a number's written shape (``536-22-5525``) and an address (``j.smith@x.com``)
+    are what identify them.
+    """
     t = unicodedata.normalize("NFKC", text).strip().lower()
     return t.strip(_LEADING + _TRAILING + "-")
 
