@@ -118,3 +118,12 @@ def test_unknown_language_names_the_known_ones() -> None:
 def test_default_scorecards_still_load() -> None:
     for code in shipped_languages():
         assert load_scorecard(ROOT / "scorecards" / f"default.{code}.yaml").criteria
+
+
+def test_a_misspelt_key_inside_a_section_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "es.yaml").write_text(
+        "name: S\nfillers: []\nstopwords: []\nprotected: []\nbackchannels: []\npii: {month: [enero]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(LanguageDataError, match=r"es\.yaml: key pii: unknown key\(s\): month"):
+        load_language("es", tmp_path)

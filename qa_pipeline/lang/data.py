@@ -249,22 +249,25 @@ class _Reader:
                 raise self.fail(key, f"expected words, got {item!r} (quote yes, no, on, off and numbers)")
         return tuple(value)
 
-    def table(self, key: str, kind: Callable[[Any], Any] = str) -> dict[str, Any]:
+    def table(self, key: str, numbers: bool = False) -> dict[str, Any]:
+        """A mapping of word to word (or to a whole number, with ``numbers``)."""
         value = self.data.get(key, {})
         if not isinstance(value, dict):
             raise self.fail(key, "expected a mapping of word: value")
-        out: dict[str, Any] = {}
         for k, v in value.items():
-            ok = isinstance(v, int) and not isinstance(v, bool) if kind is int else isinstance(v, str) and v.strip()
+            ok = (isinstance(v, int) and not isinstance(v, bool)) if numbers else (isinstance(v, str) and v.strip())
             if not isinstance(k, str) or not ok:
                 raise self.fail(key, f"bad entry {k!r}: {v!r} (quote words that YAML reads as numbers or booleans)")
-            out[k] = v
-        return out
+        return dict(value)
 
-    def section(self, key: str) -> "_Reader":
+    def section(self, key: str, allowed: tuple[str, ...] | None = None) -> "_Reader":
+        """A nested mapping; with ``allowed``, any other key in it is an error (a typo)."""
         value = self.data.get(key, {})
         if not isinstance(value, dict):
             raise self.fail(key, "expected a mapping")
+        unknown = sorted(set(map(str, value)) - set(allowed)) if allowed is not None else []
+        if unknown:
+            raise self.fail(key, f"unknown key(s): {', '.join(unknown)}")
         return _Reader(self.path, value, f"{self.prefix}{key}.")
 
     def text(self, key: str) -> str:
@@ -292,9 +295,9 @@ def _parse(code: str, path: Path, data: Any) -> LanguageData:
         isinstance(g, list) and len(g) >= 2 and all(isinstance(w, str) for w in g) for g in equivalents
     ):
         raise r.fail("equivalents", "expected a list of word groups ([to, too, two])")
-    hall = r.section("hallucinations")
-    roles = r.section("role_cues")
-    wer = r.section("wer")
+    hall = r.section("hallucinations", ("phrases", "prefixes"))
+    roles = r.section("role_cues", ("greeting", "verification", "customer"))
+    wer = r.section("wer", ("ones", "tens", "hundred", "thousand", "ordinals", "spellings"))
     t2s_name = r.text("traditional_to_simplified")
     return LanguageData(
         code=code,
@@ -316,21 +319,18 @@ def _parse(code: str, path: Path, data: Any) -> LanguageData:
         hallucinations=frozenset(hall.words("phrases")),
         hallucination_prefixes=hall.words("prefixes"),
         role_cues=RoleCuePhrases(roles.words("greeting"), roles.words("verification"), roles.words("customer")),
-        pii=_parse_pii(r.section("pii")),
+        pii=_parse_pii(r.section("pii", ("cues", "hundred") + _PII_LISTS + _PII_COUNTS)),
         wer=_parse_wer(wer) if wer.data else None,
     )
 
 
 def _parse_pii(r: _Reader) -> PiiWords:
     cues = r.section("cues")
-    lists = {key: frozenset(r.words(key)) for key in _PII_LISTS if key != "zero_like"}
-    counts = {key: r.table(key, int) for key in _PII_COUNTS}
     return PiiWords(
         cues={str(kind): cues.words(str(kind)) for kind in cues.data},
-        zero_like=frozenset(r.words("zero_like")),
         hundred=r.text("hundred"),
-        **lists,
-        **counts,
+        **{key: frozenset(r.words(key)) for key in _PII_LISTS},
+        **{key: r.table(key, numbers=True) for key in _PII_COUNTS},
     )
 
 
