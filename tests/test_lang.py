@@ -35,8 +35,9 @@ def test_every_shipped_language_loads_with_its_required_lists() -> None:
             assert words, f"{code}: {key} is empty"
             assert all(isinstance(w, str) and w.strip() for w in words), f"{code}: {key}"
         assert all(isinstance(v, int) for v in data.pii.digits.values())
-        # Each shipped language is scored with its own default scorecard.
+        # Each shipped language is scored with its own default scorecard, documented and packaged.
         assert (ROOT / "scorecards" / f"default.{code}.yaml").is_file()
+        assert (ROOT / "qa_pipeline" / "data" / "scorecards" / f"default.{code}.yaml").is_file()
 
 
 def test_merged_languages_unite_the_lists() -> None:
