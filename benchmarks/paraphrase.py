@@ -23,7 +23,7 @@ from qa_pipeline.criteria.paraphrase import (  # noqa: E402
     semantic_available,
     semantic_similarities,
 )
-from qa_pipeline.textmatch import content_units, normalize_text  # noqa: E402
+from qa_pipeline.textmatch import content_units, normalise_text  # noqa: E402
 
 # (customer, agent reply, restates?)
 EXCHANGES: list[tuple[str, str, bool]] = [
@@ -267,7 +267,7 @@ MIN_OVERLAP = 0.5
 
 def lexical(customer: str, agent: str) -> bool:
     shared, share = lexical_overlap(
-        content_units(normalize_text(agent)), content_units(normalize_text(customer))
+        content_units(normalise_text(agent)), content_units(normalise_text(customer))
     )
     return len(shared) >= MIN_SHARED and share >= MIN_OVERLAP
 

@@ -40,7 +40,7 @@ from typing import Any, Sequence
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.overlaps import Overlap, OverlapKind, PhraseCover, classify_overlaps, default_backchannels
-from qa_pipeline.textmatch import TokenTrack, kernels, normalize_text
+from qa_pipeline.textmatch import TokenTrack, kernels, normalise_text
 from qa_pipeline.transcript import Speaker, Transcript
 
 # Every language's phrases: a scorecard without its own list hears them all (calls switch
@@ -97,7 +97,7 @@ class CharacteristicsOptions:
         if self.backchannel_max_words < 0:
             raise ConfigError("backchannel_max_words must not be negative")
         object.__setattr__(self, "backchannel_tokens", tuple(self.backchannel_tokens))
-        vocab = frozenset(tok for phrase in self.backchannel_tokens for tok in normalize_text(phrase))
+        vocab = frozenset(tok for phrase in self.backchannel_tokens for tok in normalise_text(phrase))
         object.__setattr__(self, "_backchannel_vocab", vocab)
         object.__setattr__(self, "_backchannel_cover", PhraseCover(self.backchannel_tokens))
 

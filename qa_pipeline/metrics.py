@@ -7,70 +7,28 @@ before words are aligned.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
-_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_ORDINAL_WORDS = {
-    "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-    "nine": "ninth", "twelve": "twelfth",
-}
-_SPELLING = {"ok": "okay", "alright": "all right", "mr": "mister", "mrs": "missus", "dr": "doctor"}
-_TOKEN = re.compile(r"\d+(?:st|nd|rd|th)?|[a-z]+(?:'[a-z]+)*")
+from qa_pipeline.lang import load_languages, normalise_text
 
-
-def _number_words(n: int) -> str:
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return _ONES[hundreds] + " hundred" + ("" if rest == 0 else " " + _number_words(rest))
-    if n < 1_000_000:
-        thousands, rest = divmod(n, 1000)
-        return _number_words(thousands) + " thousand" + ("" if rest == 0 else " " + _number_words(rest))
-    # Longer digit strings (account numbers, phone numbers) are read digit by digit.
-    return " ".join(_ONES[int(d)] for d in str(n))
-
-
-def _ordinal_words(n: int) -> str:
-    words = _number_words(n).split()
-    last = words[-1]
-    if last in _ORDINAL_WORDS:
-        words[-1] = _ORDINAL_WORDS[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return " ".join(words)
-
-
-def normalize_words(text: str) -> list[str]:
-    """Lower-case words without punctuation, numbers spelled out.
+def normalise_words(text: str) -> list[str]:
+    """Words for scoring recognition: the one normaliser with every number spelled out and
+    apostrophes kept inside words, then the language files' ``wer.spellings`` applied.
 
     ``"It's 3 o'clock, OK?"`` gives ``["it's", "three", "o'clock", "okay"]``; ``"3rd"`` gives
     ``["third"]``; ``"1,250"`` gives ``["one", "thousand", "two", "hundred", "fifty"]``.
     """
-    text = text.lower().replace("’", "'")
-    # Thousands separators and decimal points inside numbers are not word breaks.
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
-    words: list[str] = []
-    for token in _TOKEN.findall(text):
-        if token[0].isdigit():
-            digits = token.rstrip("stndrh")
-            if digits != token:
-                words.extend(_ordinal_words(int(digits)).split())
-            elif len(token) > 1 and token.startswith("0"):
-                words.extend(_ONES[int(d)] for d in token)
-            else:
-                words.extend(_number_words(int(token)).split())
-        else:
-            words.extend(_SPELLING.get(token, token).split())
-    return words
+    spellings = _spellings()
+    words = normalise_text(text, apostrophes="keep", numbers="spell", drop_fillers=False, simplify=False)
+    return [out for word in words for out in spellings.get(word, (word,))]
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> dict[str, tuple[str, ...]]:
+    wer = load_languages().wer
+    return {k: tuple(v.split()) for k, v in wer.spellings.items()} if wer is not None else {}
 
 
 @dataclass(frozen=True)
@@ -114,7 +72,7 @@ def word_errors(reference: str, hypothesis: str) -> WordErrors:
 
     Sum the results of several texts with ``+`` for a corpus-level rate.
     """
-    return _align(normalize_words(reference), normalize_words(hypothesis))
+    return _align(normalise_words(reference), normalise_words(hypothesis))
 
 
 def _align(ref: list[str], hyp: list[str]) -> WordErrors:

@@ -7,8 +7,9 @@ overlap was not counted, so a reviewer can check. Checked in this order:
 
 * ``acknowledgement``: the new turn is only backchannels and short acknowledgements
   ("uh-huh", "got it", "no problem, no problem", "对对"), at most ``backchannel_max_words``
-  words (characters for Chinese; fillers such as "um" not counted), however long it lasts. The phrases come from ``data/backchannels.yaml`` or the
-  scorecard.
+  words (characters for Chinese; fillers such as "um" not counted), however long it lasts.
+  The phrases come from each language file's ``backchannels`` (``data/lang/<code>.yaml``)
+  or the scorecard.
 * ``echo``: the new turn (at most ``backchannel_max_words`` words) only repeats words the
   other party said in the turn being overlapped, plus acknowledgements: a confirmation such
   as "A 2019." while the customer says "it's a 2019 model".
@@ -36,14 +37,11 @@ import bisect
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from importlib import resources
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-import yaml
-
-from qa_pipeline.errors import ConfigError
-from qa_pipeline.textmatch import TokenTrack, kernels, normalize_text
+from qa_pipeline.lang import load_language, shipped_languages
+from qa_pipeline.textmatch import TokenTrack, kernels, normalise_text
 from qa_pipeline.transcript import Speaker
 
 if TYPE_CHECKING:
@@ -132,12 +130,9 @@ class Overlap:
 
 @lru_cache(maxsize=1)
 def default_backchannels() -> dict[str, tuple[str, ...]]:
-    """The backchannel phrases shipped with the package, by language."""
-    text = resources.files("qa_pipeline").joinpath("data/backchannels.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        raise ConfigError("data/backchannels.yaml: expected a list of phrases per language")
-    return {str(lang): tuple(str(p) for p in items) for lang, items in data.items()}
+    """The backchannel phrases shipped with the package, by language (each language file's
+    ``backchannels``)."""
+    return {code: load_language(code).backchannels for code in shipped_languages()}
 
 
 class PhraseCover:
@@ -146,7 +141,7 @@ class PhraseCover:
     __slots__ = ("phrases", "longest", "_known")
 
     def __init__(self, phrases: Iterable[str]) -> None:
-        token_phrases = {normalize_text(p) for p in phrases}
+        token_phrases = {normalise_text(p) for p in phrases}
         token_phrases.discard(())
         self.phrases = frozenset(token_phrases)
         self.longest = max((len(p) for p in self.phrases), default=0)

@@ -4,7 +4,7 @@ The same evidence decides for both kinds of recording: which stereo channel is t
 (``agent_channel: auto``), and which diarized speaker of a mono recording is. Per party:
 
 - **greeting** — agent phrases in the first seconds of the party's speech ("thank you for
-  calling", "my name is", "how can I help", "欢迎致电"…; ``data/role_cues.yaml``);
+  calling", "my name is", "how can I help", "欢迎致电"…; ``role_cues`` of ``data/lang/<code>.yaml``);
 - **verification** — asking for account details anywhere in the call ("date of birth",
   "account number", "can you confirm"…);
 - **scorecard phrases** — the scorecard's own agent phrases (the agent is who says them);
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import yaml
 
+from qa_pipeline.lang import load_language, normalise_text, shipped_languages
 from qa_pipeline.transcript import RoleAssignment, RolesSource, Word, join_words
 
 if TYPE_CHECKING:
@@ -77,26 +78,31 @@ class RoleCues:
     customer: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def _phrase_map(data: Any) -> dict[str, tuple[str, ...]]:
-    return {lang: tuple(v) for lang, v in (data or {}).items()}
-
-
 @lru_cache(maxsize=1)
 def default_cues() -> RoleCues:
-    """The cue phrases shipped with the package."""
+    """The cue phrases shipped with the package: each language file's ``role_cues``, looked
+    for in the window ``data/role_cues.yaml`` sets."""
     text = resources.files("qa_pipeline").joinpath("data/role_cues.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    window = float(str(data["window"]).rstrip("s"))
-    return RoleCues(window, _phrase_map(data["cues"]), _phrase_map(data.get("verification")),
-                    _phrase_map(data.get("customer")))
+    window = float(str(yaml.safe_load(text)["window"]).rstrip("s"))
+    langs = [load_language(code) for code in shipped_languages()]
+    return RoleCues(
+        window,
+        {lang.code: lang.role_cues.greeting for lang in langs if lang.role_cues.greeting},
+        {lang.code: lang.role_cues.verification for lang in langs if lang.role_cues.verification},
+        {lang.code: lang.role_cues.customer for lang in langs if lang.role_cues.customer},
+    )
 
 
-_PUNCT = re.compile(r"[^\w\s{}]+")
 _NAME = re.compile(r"\{\w+\}")
 
 
 def _norm(text: str) -> str:
-    return " " + " ".join(_PUNCT.sub(" ", text.casefold()).split()) + " "
+    # Words one space apart and padded, so a phrase is found as a substring on word bounds;
+    # braces stay part of words so "{name}" survives.
+    words = normalise_text(
+        text, apostrophes="split", numbers="keep", drop_fillers=False, simplify=False, split_cjk=False, keep="{}_"
+    )
+    return " " + " ".join(words) + " "
 
 
 def _hits(text: str, phrases: Mapping[str, Sequence[str]]) -> list[str]:

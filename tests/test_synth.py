@@ -14,7 +14,7 @@ import soundfile as sf
 import yaml
 
 from qa_pipeline.errors import ConfigError, ScenarioError
-from qa_pipeline.metrics import normalize_words, word_error_rate, word_errors
+from qa_pipeline.metrics import normalise_words, word_error_rate, word_errors
 from qa_pipeline.synth import (
     CALLS_CSV,
     CRITERIA,
@@ -227,7 +227,7 @@ def test_behaviour_chances_follow_quality():
 
 
 def test_word_error_rate_normalises_text():
-    assert normalize_words("It's 3 o'clock, OK? The 21st.") == ["it's", "three", "o'clock", "okay", "the", "twenty", "first"]
+    assert normalise_words("It's 3 o'clock, OK? The 21st.") == ["it's", "three", "o'clock", "okay", "the", "twenty", "first"]
     assert word_error_rate("Thank you for calling, how can I help?", "thank you for calling how can i help") == 0.0
     assert word_error_rate("within three days", "within 3 days") == 0.0
     errors = word_errors("the cat sat on the mat", "the cat sat on a mat today")
@@ -500,9 +500,9 @@ def test_whisper_recovers_planted_utterances(rendered):
         for event in planted:
             # Where the recogniser puts the line's first word: the nearest word with that text,
             # else the nearest word of any text.
-            first = normalize_words(event.text)[0]
+            first = normalise_words(event.text)[0]
             near = [w for w in words if abs(w.start - event.start) <= 1.0]
-            same = [w for w in near if normalize_words(w.word)[:1] == [first]]
+            same = [w for w in near if normalise_words(w.word)[:1] == [first]]
             assert near, (role, event.text)
             found = min(same or near, key=lambda w: abs(w.start - event.start))
             assert abs(found.start - event.start) <= 0.5, (role, event.text, found.word, found.start, event.start)

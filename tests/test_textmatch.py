@@ -14,7 +14,7 @@ from qa_pipeline.textmatch import (
     content_units,
     fast_join,
     match_text,
-    normalize_text,
+    normalise_text,
     token_similarity,
 )
 from qa_pipeline.transcript import Speaker, join_words
@@ -44,13 +44,13 @@ def phrases_found(text: str, phrases: list[str], policy: MatchPolicy | None = No
         ("ＨＥＬＬＯ，ｗｏｒｌｄ", ("hello", "world")),  # full width
     ],
 )
-def test_normalize_english(text: str, tokens: tuple[str, ...]) -> None:
-    assert normalize_text(text) == tokens
+def test_normalise_english(text: str, tokens: tuple[str, ...]) -> None:
+    assert normalise_text(text) == tokens
 
 
-def test_normalize_keeps_filler_like_words_that_carry_meaning() -> None:
+def test_normalise_keeps_filler_like_words_that_carry_meaning() -> None:
     # "like", "so", "well" are not dropped: only true fillers are.
-    assert normalize_text("so I like it well") == ("so", "i", "like", "it", "well")
+    assert normalise_text("so I like it well") == ("so", "i", "like", "it", "well")
 
 
 @pytest.mark.parametrize(
@@ -64,8 +64,8 @@ def test_normalize_keeps_filler_like_words_that_carry_meaning() -> None:
         ("打了3次", ("打", "了", "three", "次")),
     ],
 )
-def test_normalize_chinese(text: str, tokens: tuple[str, ...]) -> None:
-    assert normalize_text(text) == tokens
+def test_normalise_chinese(text: str, tokens: tuple[str, ...]) -> None:
+    assert normalise_text(text) == tokens
 
 
 def test_token_similarity_rules() -> None:
@@ -218,9 +218,9 @@ def test_anchor_is_the_rarest_word() -> None:
 
 
 def test_content_units_stem_and_drop_stopwords() -> None:
-    units = content_units(normalize_text("I was charged twice for my subscriptions"))
+    units = content_units(normalise_text("I was charged twice for my subscriptions"))
     assert set(units) == {"charg", "twic", "subscription"}
-    assert set(content_units(normalize_text("you were charging me twice on the subscription"))) >= {
+    assert set(content_units(normalise_text("you were charging me twice on the subscription"))) >= {
         "charg",
         "twic",
         "subscription",
@@ -228,7 +228,7 @@ def test_content_units_stem_and_drop_stopwords() -> None:
 
 
 def test_content_units_chinese_bigrams() -> None:
-    units = content_units(normalize_text("我的信用卡被扣了两次费"))
+    units = content_units(normalise_text("我的信用卡被扣了两次费"))
     assert "信用" in units and "用卡" in units
     assert not any("的" in u for u in units)
 

@@ -17,7 +17,7 @@ from qa_pipeline.textmatch import (
     TokenTrack,
     build_is_current,
     kernels_from_source,
-    normalize_text,
+    normalise_text,
     token_similarity,
 )
 from qa_pipeline.transcript import Speaker, Turn, Word
@@ -110,8 +110,8 @@ def test_token_track_splices_words_that_expand_or_vanish() -> None:
         cut = rng.randint(1, len(words))
         turns = [Turn(Speaker.AGENT, tuple(part)) for part in (words[:cut], words[cut:]) if part]
         track = TokenTrack(Speaker.AGENT, turns)
-        counts = [len(normalize_text(text)) for text in texts]
-        assert track.tokens == [tok for text in texts for tok in normalize_text(text)]
+        counts = [len(normalise_text(text)) for text in texts]
+        assert track.tokens == [tok for text in texts for tok in normalise_text(text)]
         assert track.token_cum == [sum(counts[: k + 1]) for k in range(len(counts))]
         for t in range(len(track.tokens)):
             assert track.word_of(t) == bisect.bisect_right(track.token_cum, t)

@@ -31,12 +31,13 @@ The functions are pure and work on plain records, so they are tested without a m
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from qa_pipeline.asr.coverage import Span, inside_any
+from qa_pipeline.lang import load_languages
+from qa_pipeline.lang import normalise_text as lang_normalise
 
 from qa_pipeline.options import TranscribeOptions
 from qa_pipeline.transcript import Word
@@ -45,37 +46,24 @@ from qa_pipeline.transcript import Word
 # faster-whisper both default compression_ratio_threshold to 2.4).
 DEFAULT_MAX_COMPRESSION_RATIO = 2.4
 
-# Whole-segment texts Whisper writes over silence, normalised by normalise_text(). Sources are
-# the subtitle credits and sign-offs that dominate its training data.
-SILENCE_HALLUCINATIONS: frozenset[str] = frozenset(
-    {
-        "you",
-        "thank you",
-        "thank you very much",
-        "thanks",
-        "thanks for watching",
-        "thank you for watching",
-        "thank you so much for watching",
-        "thanks for listening",
-        "thank you for listening",
-        "please subscribe",
-        "please subscribe to my channel",
-        "like and subscribe",
-        "谢谢观看",
-        "谢谢大家",
-        "谢谢",
-    }
-)
-# Credits that vary in their tail ("Subtitles by the Amara.org community", "字幕由Amara.org社区提供").
-SILENCE_HALLUCINATION_PREFIXES: tuple[str, ...] = (
-    "subtitles by",
-    "transcription by",
-    "transcribed by",
-    "captions by",
-    "字幕由",
-    "字幕提供",
-    "请不吝点赞",
-)
+
+def normalise_text(text: str) -> str:
+    """Casefolded words without punctuation or symbols, one space apart: the one normaliser
+    with nothing expanded, simplified or dropped (a segment is compared as Whisper wrote it)."""
+    return " ".join(
+        lang_normalise(
+            text, apostrophes="split", numbers="keep", drop_fillers=False, simplify=False, split_cjk=False
+        )
+    )
+
+
+# Whole-segment texts Whisper writes over silence (the subtitle credits and sign-offs that
+# dominate its training data), and credits that vary in their tail ("Subtitles by the
+# Amara.org community", "字幕由Amara.org社区提供"): each language file's ``hallucinations``,
+# normalised by normalise_text().
+_LANG = load_languages()
+SILENCE_HALLUCINATIONS: frozenset[str] = frozenset(normalise_text(p) for p in _LANG.hallucinations)
+SILENCE_HALLUCINATION_PREFIXES: tuple[str, ...] = tuple(normalise_text(p) for p in _LANG.hallucination_prefixes)
 
 _OPENERS = {"[": "]", "(": ")", "【": "】", "（": "）"}
 # An unclosed bracket further than this many words away is a stray character, not an annotation.
@@ -166,15 +154,6 @@ class GuardedWords:
     words: tuple[Word, ...]
     dropped_segments: tuple[str, ...]
     dropped_words: int
-
-
-def normalise_text(text: str) -> str:
-    """Casefold, drop punctuation and symbols, collapse spaces (for phrase matching)."""
-    kept = [
-        ch if unicodedata.category(ch)[0] in "LN" else " "
-        for ch in unicodedata.normalize("NFKC", text).casefold()
-    ]
-    return re.sub(r"\s+", " ", "".join(kept)).strip()
 
 
 Thresholds = GuardThresholds | TranscribeOptions

@@ -13,38 +13,12 @@ import bisect
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from qa_pipeline.lang import load_languages
 from qa_pipeline.pii.spoken import normalise_word
 
-# Cue phrases by kind, lower case, as spoken (multi-word phrases match consecutive words).
-CUES: dict[str, tuple[str, ...]] = {
-    "card": (
-        "card", "cards", "visa", "mastercard", "master card", "amex", "american express", "discover",
-        "credit", "debit", "long number", "卡号", "银行卡", "信用卡", "卡",
-    ),
-    "phone": (
-        "phone", "telephone", "mobile", "cell", "cellphone", "landline", "call me", "call you",
-        "reach me", "reach you", "callback", "call back", "contact number", "text me", "fax",
-        "电话", "手机", "联系方式",
-    ),
-    "ssn": ("social", "social security", "ssn", "tax id", "taxpayer"),
-    "account": (
-        "account", "acct", "routing", "sort code", "checking", "savings", "账号", "账户", "帐号", "帐户",
-    ),
-    "id": ("身份证", "身份证号", "id number", "identity card", "identity number", "resident id", "id card"),
-    "cvv": (
-        "cvv", "cvc", "csc", "cv2", "security code", "verification code", "three digits", "four digits",
-        "digit code", "code on the back", "back of the card", "安全码", "验证码",
-    ),
-    "dob": ("born", "birth", "birthday", "date of birth", "dob", "d.o.b", "出生", "生日", "出生日期"),
-    "email": ("email", "e-mail", "mail", "email address", "邮箱", "电子邮件"),
-    "negative": (
-        "order", "reference", "ref", "confirmation", "tracking", "invoice", "ticket", "case", "claim",
-        "booking", "reservation", "serial", "model", "item", "sku", "transaction", "receipt", "balance",
-        "total", "amount", "price", "cost", "fee", "owe", "refund", "extension", "ext", "room", "flight",
-        "zip", "postcode", "订单", "单号",
-    ),
-}
-
+# Cue phrases by kind, lower case, as spoken (multi-word phrases match consecutive words):
+# every language file's ``pii.cues``.
+CUES: dict[str, tuple[str, ...]] = dict(load_languages().pii.cues)
 
 def _has_cjk(text: str) -> bool:
     return any("\u3000" <= ch <= "\u9fff" for ch in text)

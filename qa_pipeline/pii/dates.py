@@ -12,21 +12,15 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from qa_pipeline.lang import load_languages
 from qa_pipeline.pii.findings import Finding
 from qa_pipeline.pii.options import Entity
 from qa_pipeline.pii.spoken import Piece, PieceKind
 
-MONTHS = frozenset({
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-})
-ORDINAL_WORDS = frozenset({
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
-    "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
-    "twentieth", "thirtieth", "twenty-first", "twenty-second", "twenty-third", "twenty-fourth", "twenty-fifth",
-    "twenty-sixth", "twenty-seventh", "twenty-eighth", "twenty-ninth", "thirty-first",
-})
-CONNECTORS = frozenset({"of", "the", "on", "in", "and", "thousand"})
+_PII = load_languages().pii
+MONTHS = _PII.months
+ORDINAL_WORDS = _PII.ordinal_words
+CONNECTORS = _PII.date_connectors
 _ORDINAL = re.compile(r"\d{1,2}(st|nd|rd|th)")
 _NUMERIC_DATE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\d{1,2}/\d{2,4}|'\d{2}")
 _CJK_DATE = re.compile(r"[年月日号]")

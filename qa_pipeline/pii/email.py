@@ -14,6 +14,7 @@ import re
 import unicodedata
 from typing import Callable, Sequence
 
+from qa_pipeline.lang import load_languages
 from qa_pipeline.pii.findings import Finding
 from qa_pipeline.pii.options import Entity
 
@@ -23,21 +24,15 @@ TLDS = frozenset({
     "ie", "nz", "za", "br", "mx", "hk", "sg", "tw", "kr", "online", "site", "email", "at", "be", "dk", "fi",
     "pl", "pt", "cz", "il",
 })
-DOT_WORDS = frozenset({"dot", ".", "点"})
-AT_WORDS = frozenset({"at", "@"})
+_PII = load_languages().pii
+DOT_WORDS = _PII.dot_words | {"."}
+AT_WORDS = _PII.at_words | {"@"}
 # What a recogniser writes for a spoken "at" it did not catch; trusted only after an e-mail prompt.
-AT_SOUNDALIKES = frozenset({"that", "add", "ad", "hat", "et", "and"})
-JOIN_WORDS = frozenset({"underscore", "dash", "hyphen", "_", "-", "minus", "下划线"})
-EMAIL_CUES = frozenset({"email", "e-mail", "mail", "emails", "address", "邮箱", "电子邮件"})
+AT_SOUNDALIKES = _PII.at_soundalikes
+JOIN_WORDS = _PII.join_words | {"_", "-"}
+EMAIL_CUES = _PII.email_cues
 # Words that are never part of a spoken address: they end the walk to the left.
-STOP_WORDS = frozenset({
-    "is", "it's", "its", "it", "my", "the", "a", "an", "email", "e-mail", "mail", "address", "sure", "yes",
-    "yeah", "ok", "okay", "so", "that's", "thats", "was", "and", "or", "to", "on", "me", "you", "your", "our",
-    "use", "send", "sent", "please", "of", "for", "with", "from", "this", "that", "i", "we", "he", "she", "they",
-    "work", "home", "noon", "night", "least", "all", "once", "first", "last", "some", "any", "about", "moment",
-    "um", "uh", "er", "is:", "be", "by", "in", "here", "there", "new", "old", "account", "us", "online",
-    "website", "site", "visit", "go", "find", "log", "login", "them", "him", "her", "also", "just", "still",
-})
+STOP_WORDS = _PII.email_stop_words
 _LABEL = re.compile(r"[a-z0-9][a-z0-9._+@-]*|[._@-][a-z0-9][a-z0-9._+@-]*")
 _WRITTEN = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}")
 _MAX_WORDS = 12
@@ -45,7 +40,9 @@ _CUE_WORDS_BACK = 8
 _MAX_SPELLED = 40
 
 
-def _norm(text: str) -> str:
+def _trim(text: str) -> str:
+    # Only the punctuation around a word goes (not lang.normalise_text): dots, "@", "_" and
+    # "-" inside it are the address; a leading dot (".com") is kept too.
     t = unicodedata.normalize("NFKC", text).strip().lower()
     t = t.lstrip("\"'([{«“‘")
     t = t.rstrip("\"')]}»”’,!?;:")
@@ -114,7 +111,7 @@ def email_findings(texts: Sequence[str], prompted: Callable[[int], bool] | None 
     Returns:
         Findings with indices into ``texts``.
     """
-    tokens = [_norm(t) for t in texts]
+    tokens = [_trim(t) for t in texts]
     findings: list[Finding] = []
     taken = -1
     for k in range(len(tokens)):

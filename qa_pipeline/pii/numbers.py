@@ -20,18 +20,22 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from qa_pipeline.lang import load_languages
 from qa_pipeline.pii.context import CueIndex
 from qa_pipeline.pii.findings import Finding, PartyWords
 from qa_pipeline.pii.options import Entity, RedactionOptions
 from qa_pipeline.pii.spoken import Piece, PieceKind
 
+_PII = load_languages().pii
 # Words said between the groups of one number without ending it.
-FILLERS = frozenset({"uh", "um", "umm", "er", "erm", "ah", "hmm", "mm", "dash", "hyphen", "space", "嗯", "呃"})
+FILLERS = _PII.number_fillers
+
 # Card numbers start with 2 (Mastercard 2-series), 3 (Amex, JCB, Diners), 4 (Visa),
 # 5 (Mastercard, Maestro) or 6 (Discover, UnionPay, Maestro).
 CARD_PREFIXES = frozenset("23456")
 _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
-_CN_ID_X = frozenset({"x", "叉", "ex"})
+# The spoken letter X, the last character of some Chinese ID numbers.
+_CN_ID_X = _PII.letter_x
 _IBAN_START = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]*")
 
 

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
+from qa_pipeline.lang import load_languages
 from qa_pipeline.log import get_logger
 from qa_pipeline.pii.context import CueIndex, cue_at
 from qa_pipeline.pii.findings import Finding, PartyWords
@@ -201,11 +202,7 @@ def _whole_call_findings(
 
 
 # What a listener says while the other party reads out a number, without ending it.
-BACKCHANNELS = frozenset({
-    "mm-hmm", "mhm", "mm", "hmm", "uh-huh", "uh", "um", "okay", "ok", "yes", "yeah", "yep", "right", "sure",
-    "got", "it", "go", "on", "ahead", "alright", "嗯", "好", "对",
-})
-
+BACKCHANNELS = load_languages().pii.listener_words
 
 class _OtherParty:
     """When the other party said more than a backchannel, for breaking numbers apart."""

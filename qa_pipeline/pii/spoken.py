@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Sequence
 
+from qa_pipeline.lang import load_languages
+
 
 class PieceKind(str, Enum):
     DIGITS = "digits"
@@ -49,41 +51,32 @@ class Piece:
     plus: bool = False
 
 
-UNITS = {
-    "zero": 0, "nought": 0, "naught": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "niner": 9,
-}
+def _is_cjk(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+# Spoken number words of every language file (``pii`` section). Chinese digits are read
+# character by character, the others word by word.
+_PII = load_languages().pii
+UNITS = {w: v for w, v in _PII.digits.items() if not any(_is_cjk(ch) for ch in w)}
 # "oh" and "o" are zero only next to other digits ("oh one five"), not in "oh, I see".
-ZERO_LIKE = {"oh", "o"}
-TEENS = {
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}
-TENS = {
-    "twenty": 2, "thirty": 3, "forty": 4, "fourty": 4, "fifty": 5, "sixty": 6, "seventy": 7,
-    "eighty": 8, "ninety": 9,
-}
-REPEATS = {"double": 2, "triple": 3}
-NUMBER_WORDS = set(UNITS) | ZERO_LIKE | set(TEENS) | set(TENS) | set(REPEATS) | {"hundred"}
+ZERO_LIKE = set(_PII.zero_like)
+TEENS = dict(_PII.teens)
+TENS = dict(_PII.tens)
+REPEATS = dict(_PII.repeats)
+HUNDRED = _PII.hundred
+NUMBER_WORDS = set(UNITS) | ZERO_LIKE | set(TEENS) | set(TENS) | set(REPEATS) | ({HUNDRED} - {""})
 
-CHINESE_DIGITS = {
-    "零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-    "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
-}
+CHINESE_DIGITS = {w: str(v) for w, v in _PII.digits.items() if len(w) == 1 and _is_cjk(w)}
 
-CURRENCY_WORDS = {
-    "dollar", "dollars", "buck", "bucks", "cent", "cents", "euro", "euros", "pound", "pounds",
-    "quid", "yen", "yuan", "rmb", "usd", "eur", "gbp", "percent", "per", "元", "块", "块钱", "美元", "%",
-}
+# "%" marks an amount in any language.
+CURRENCY_WORDS = set(_PII.currency_words) | {"%"}
 
 _CURRENCY_MARK = re.compile(r"[$€£¥₹]|%$")
 _WRITTEN_DIGITS = re.compile(r"[-.,+(]*\d[\d\-.,()]*")
 _LEADING = "\"'[{«“‘"
 _TRAILING = ".,!?;:\"')]}»”’…"
 
-
-def _is_cjk(ch: str) -> bool:
-    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +90,12 @@ class _Atom:
 
 
 def normalise_word(text: str) -> str:
-    """A word lower-cased, NFKC-normalised, without the punctuation around it."""
+    """A word lower-cased, NFKC-normalised, without the punctuation around it.
+
+    Not :func:`qa_pipeline.lang.normalise_text`: a word keeps the punctuation inside it,
+    because a number's written shape (``536-22-5525``) and an address (``j.smith@x.com``)
+    are what identify them.
+    """
     t = unicodedata.normalize("NFKC", text).strip().lower()
     return t.strip(_LEADING + _TRAILING + "-")
 
@@ -217,12 +215,12 @@ def _phrase(atoms: Sequence[_Atom], i: int) -> tuple[str, int]:
         return "", 0
     digits, used = head
     j = i + used
-    if j < len(atoms) and atoms[j].kind == "word" and atoms[j].value == "hundred":
+    if j < len(atoms) and atoms[j].kind == "word" and atoms[j].value == HUNDRED:
         j += 1
         if j + 1 < len(atoms) and atoms[j].kind == "text" and atoms[j].value == "and" and atoms[j + 1].kind == "word":
             j += 1
         rest = _below_hundred(atoms, j) if j < len(atoms) else None
-        if rest is not None and atoms[j].value not in REPEATS and atoms[j].value != "hundred":
+        if rest is not None and atoms[j].value not in REPEATS and atoms[j].value != HUNDRED:
             return digits + rest[0].rjust(2, "0"), j + rest[1] - i
         return digits + "00", j - i
     return digits, used
