@@ -190,3 +190,10 @@ def _calls_speech_coverage(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE calls ADD COLUMN speech_coverage FLOAT"))
     if "coverage_review" not in columns:
         conn.execute(text("ALTER TABLE calls ADD COLUMN coverage_review BOOLEAN"))
+
+
+@MIGRATIONS.register("0007_call_events")
+def _call_events(conn: Connection) -> None:
+    # A call's timed events, which call pages used to guess from evidence text. Scores
+    # stored before have none (their pages fall back to that guess) until they are re-scored.
+    schema.call_events.create(conn, checkfirst=True)
