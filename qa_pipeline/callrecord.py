@@ -261,4 +261,6 @@ def parse_events(value: Any, where: str = "events") -> tuple[CallEvent, ...] | N
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
         raise ConfigError(f"{where}: events must be a list of mappings, got {type(value).__name__}")
-    return tuple(e if isinstance(e, CallEvent) else CallEvent.from_dict(e, where) for e in value)
+    return tuple(
+        e if isinstance(e, CallEvent) else CallEvent.from_dict(e, f"{where}, event {n}") for n, e in enumerate(value, 1)
+    )
