@@ -44,8 +44,8 @@ STYLE_FRAME_COLUMNS: tuple[str, ...] = ("agent_speed_per_min", "agent_talk_share
 STYLE_COLUMNS: tuple[str, ...] = STYLE_FRAME_COLUMNS + ("questions",)
 # The calls frame the store loads and ``qa export`` writes, in this order.
 CALL_FRAME_COLUMNS: tuple[str, ...] = CALL_COLUMNS + CALL_SCORING_COLUMNS + STYLE_FRAME_COLUMNS
-# A call's timed events as a JSON list of CallEvent mappings; None where the call was scored
-# before events were stored. Not exported: the export's columns are a documented, stable format.
+# A call's holds, silences and interruptions as a JSON list of CallEvent mappings; None where
+# the call was scored before events were stored. Not exported: the export's columns are a documented, stable format.
 EVENTS_COLUMN = "events"
 # What Store.load_frames gives: the exported columns, then the events.
 LOADED_CALL_COLUMNS: tuple[str, ...] = CALL_FRAME_COLUMNS + (EVENTS_COLUMN,)
@@ -113,6 +113,9 @@ class EventParty(StrEnum):
 
 # The source of events measured from word times rather than found by a criterion.
 CHARACTERISTICS_SOURCE = "characteristics"
+# The kinds the calls frame carries (call pages draw them); overlaps that are not
+# interruptions are kept in the store and in score files only.
+FRAME_EVENT_KINDS: tuple[str, ...] = (EventKind.HOLD.value, EventKind.SILENCE.value, EventKind.INTERRUPTION.value)
 
 
 def _enum(cls: type[StrEnum], value: Any, field: str, where: str) -> Any:

@@ -155,14 +155,20 @@ def test_migration_adds_the_events_table_to_an_older_store(tmp_path: Path) -> No
         calls, criteria = s.load_frames()
         s.save_call(_held_result())
         new = s.score("held1")
+        after, _ = s.load_frames()
     with engine.connect() as conn:
         applied = set(conn.execute(text("SELECT name FROM schema_migrations")).scalars())
     engine.dispose()
     assert "0007_call_events" in applied
     # The old call is kept, with no events recorded: its page falls back to evidence.
     assert old is not None and old.events == () and old.total is not None
-    assert list(calls["call_id"]) == ["c00001"] and calls.loc[0, "events"] is None and len(criteria)
+    assert list(calls["call_id"]) == ["c00001"] and parse_events(calls.loc[0, "events"]) is None and len(criteria)
     assert new is not None and new.events
+    # Scored since: events known, so a page draws from them (an empty list is "none").
+    known = after.set_index("call_id")["events"]
+    assert parse_events(known["c00001"]) is None and parse_events(known["held1"]) == tuple(
+        e for e in new.events if e.kind.value in callrecord.FRAME_EVENT_KINDS
+    )
 
 
 def test_forget_deletes_the_events(tmp_path: Path) -> None:
@@ -223,6 +229,17 @@ def test_call_page_draws_a_hold_from_a_stored_event(tmp_path: Path) -> None:
     # The same gap without events and without hold evidence is silence, as before.
     before = str(_page(tmp_path, None).timeline)
     assert 'class="hold"' not in before and 'class="silence"' in before and 'class="interruption"' not in before
+
+
+def test_a_call_with_no_events_has_no_hold_whatever_its_evidence_says(tmp_path: Path) -> None:
+    transcript = held_result("held1", CARD).transcript
+    rows = [{"criterion_id": "f", "criterion_title": "No frustration", "verdict": "fail", "points": 0.0, "max_points": 1.0,
+             "evidence": json.dumps([{"kind": "match", "speaker": "customer", "start": 10.5, "end": 11.0, "text": "Sure.",
+                                      "rule": "customer has been on hold"}]), "missing": None}]
+    scored_before = build_call_view({"call_id": "held1", "audio_path": None, "events": None}, rows, transcript, tmp_path)
+    scored_since = build_call_view({"call_id": "held1", "audio_path": None, "events": "[]"}, rows, transcript, tmp_path)
+    assert 'class="hold"' in str(scored_before.timeline)  # the old guess from evidence text
+    assert 'class="hold"' not in str(scored_since.timeline) and 'class="silence"' in str(scored_since.timeline)
 
 
 def test_call_page_names_the_call_with_bad_events(tmp_path: Path) -> None:

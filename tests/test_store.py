@@ -216,7 +216,8 @@ def test_events_round_trip_through_the_store(store: Store) -> None:
         stored = conn.execute(select(func.count()).select_from(schema.call_events)).scalar()
     assert back is not None and back.events == result.score.events
     assert stored == len(result.score.events)
-    assert parse_events(calls.loc[0, "events"]) == result.score.events
+    # Frames carry what call pages draw; overlaps that are not interruptions stay in the store.
+    assert parse_events(calls.loc[0, "events"]) == tuple(e for e in result.score.events if e.kind is not EventKind.OVERLAP)
 
 
 def test_frames_follow_the_stats_contract(store: Store) -> None:

@@ -38,7 +38,7 @@ criterion_id        the scorecard criterion (str)                               
 verdict             ``pass``, ``fail`` or ``na``                                  required
 criterion_title     display title; defaults to ``criterion_id``
 points, max_points  points earned and available (float); default 0
-evidence            list of ``{speaker, start, end, text, rule}`` mappings, or the same as a
+evidence            list of ``{kind, speaker, start, end, text, rule}`` mappings, or the same as a
                     JSON string; default empty
 missing             what a failed criterion looked for and did not find (str), or None
 agent_id, team,     copies of the call's values; filled from the calls table when absent

@@ -192,7 +192,11 @@ def _calls_speech_coverage(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE calls ADD COLUMN coverage_review BOOLEAN"))
 
 
-@MIGRATIONS.register("0007_call_events")
+# Scores stored after this migration was applied have their events; see Store.load_frames.
+EVENTS_MIGRATION = "0007_call_events"
+
+
+@MIGRATIONS.register(EVENTS_MIGRATION)
 def _call_events(conn: Connection) -> None:
     # A call's timed events, which call pages used to guess from evidence text. Scores
     # stored before have none (their pages fall back to that guess) until they are re-scored.

@@ -23,17 +23,17 @@ from qa_pipeline import __version__
 from qa_pipeline.callrecord import (
     CRITERIA_FRAME_COLUMNS,
     EVENTS_COLUMN,
+    FRAME_EVENT_KINDS,
     LOADED_CALL_COLUMNS,
     STYLE_FRAME_COLUMNS,
     CallEvent,
-    events_json,
 )
 from qa_pipeline.errors import ConfigError, StoreError
 from qa_pipeline.log import get_logger
 from qa_pipeline.metadata import CallMetadata
 from qa_pipeline.scoring import CallScore
 from qa_pipeline.store import schema
-from qa_pipeline.store.migrations import MIGRATIONS, Migrations
+from qa_pipeline.store.migrations import EVENTS_MIGRATION, MIGRATIONS, Migrations
 from qa_pipeline.store.records import (
     CallResult,
     CallStatus,
@@ -599,8 +599,8 @@ class Store:
         Each scored call appears once, with its latest score (or its score for
         ``scorecard_hash``); calls without a score, or where no criterion applied, are left
         out. Columns are :data:`~qa_pipeline.callrecord.LOADED_CALL_COLUMNS` (the exported
-        ones, then ``events``: a JSON list of the call's timed events, or None for a score
-        stored before events were kept) and
+        ones, then ``events``: a JSON list of the call's holds, silences and interruptions,
+        or None for a score stored before the store kept events) and
         :data:`~qa_pipeline.callrecord.CRITERIA_FRAME_COLUMNS`.
 
         Args:
@@ -634,7 +634,7 @@ class Store:
             select(
                 c.id, c.call_id, c.agent_id, c.agent_name, c.team, c.started_at, c.duration_s, c.path,
                 c.transcript_path, c.playback_path, c.speech_coverage, s.total, s.auto_failed, s.roles_inferred, s.language, s.scorecard_name,
-                s.scorecard_hash,
+                s.scorecard_hash, s.scored_at,
             )
             .select_from(schema.calls.join(schema.call_scores, s.call_pk == c.id))
             .where(s.id.in_(chosen), c.status == CallStatus.OK.value, s.total.is_not(None))
@@ -648,6 +648,10 @@ class Store:
         calls: list[dict[str, Any]] = []
         criteria: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
+            m = schema.migrations_table.c
+            # Scores stored since the store kept events have them all (perhaps none); older
+            # ones have none recorded, which call pages must not read as "no hold".
+            events_since = conn.execute(select(m.applied_at).where(m.name == EVENTS_MIGRATION)).scalar()
             by_pk: dict[int, dict[str, Any]] = {}
             for row in conn.execute(query):
                 rec = {
@@ -667,7 +671,7 @@ class Store:
                     "scorecard_name": row.scorecard_name,
                     "scorecard_hash": row.scorecard_hash,
                     "speech_coverage": row.speech_coverage,
-                    EVENTS_COLUMN: None,
+                    EVENTS_COLUMN: "[]" if events_since is not None and row.scored_at >= events_since else None,
                 }
                 calls.append(rec)
                 by_pk[row.id] = rec
@@ -712,21 +716,24 @@ class Store:
                 call = by_pk.get(row.call_pk)
                 if call is not None and call["scorecard_hash"] == row.scorecard_hash:
                     call.update({col: getattr(row, col) for col in STYLE_FRAME_COLUMNS})
+            # The events call pages draw. Overlaps that are not interruptions (every
+            # acknowledgement) stay in the store only: they are most of the rows and pages
+            # show overlapping speech from the turns. Rows are passed on as stored; a page
+            # checks its call's events when it reads them.
             ev = schema.call_events.c
             event_query = (
-                select(schema.call_events)
+                select(ev.call_pk, ev.scorecard_hash, *(getattr(ev, k) for k in _EVENT_FIELDS))
                 .join(schema.call_scores, and_(s.call_pk == ev.call_pk, s.scorecard_hash == ev.scorecard_hash))
-                .where(s.id.in_(chosen), s.total.is_not(None))
+                .where(s.id.in_(chosen), s.total.is_not(None), ev.kind.in_(FRAME_EVENT_KINDS))
                 .order_by(ev.call_pk, ev.position)
             )
-            events: dict[int, list[CallEvent]] = {}
-            for row in conn.execute(event_query).mappings():
-                call = by_pk.get(row["call_pk"])
-                if call is not None and call["scorecard_hash"] == row["scorecard_hash"]:
-                    where = f"{self}: call {call['call_id']!r}, event {row['position']}"
-                    events.setdefault(row["call_pk"], []).append(CallEvent.from_dict(_event_dict(row), where))
+            events: dict[int, list[dict[str, Any]]] = {}
+            for row in conn.execute(event_query):
+                call = by_pk.get(row.call_pk)
+                if call is not None and call["scorecard_hash"] == row.scorecard_hash:
+                    events.setdefault(row.call_pk, []).append(_event_dict(row._mapping))
             for pk, found in events.items():
-                by_pk[pk][EVENTS_COLUMN] = events_json(found)
+                by_pk[pk][EVENTS_COLUMN] = json.dumps(found, ensure_ascii=False)
         return _ScoreRows(calls, criteria)
 
     def export_transcripts(self, folder: str | os.PathLike[str]) -> int:
@@ -868,14 +875,18 @@ def _write_score(conn: Connection, pk: int, score: CallScore, run_id: int | None
         conn.execute(_INSERT_EVENTS, events)
 
 
+# The event fields kept in call_events, in CallEvent.to_dict's order.
+_EVENT_FIELDS: tuple[str, ...] = ("kind", "start_s", "end_s", "who", "source", "text", "announced_s", "thanked_s")
+
+
 def _event_row(event: CallEvent) -> dict[str, Any]:
     d = event.to_dict()
-    return {k: d[k] for k in ("kind", "start_s", "end_s", "who", "source", "text", "announced_s", "thanked_s")}
+    return {k: d[k] for k in _EVENT_FIELDS}
 
 
 def _event_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored event row as :meth:`CallEvent.from_dict` reads it."""
-    return {k: row[k] for k in ("kind", "start_s", "end_s", "who", "source", "text", "announced_s", "thanked_s")}
+    return {k: row[k] for k in _EVENT_FIELDS}
 
 
 # Statements built once: a save runs them thousands of times a night.
