@@ -42,8 +42,12 @@ STYLE_FRAME_COLUMNS: tuple[str, ...] = ("agent_speed_per_min", "agent_talk_share
 # Statistics also read the questions asked when an exported table has them; the store does
 # not measure them.
 STYLE_COLUMNS: tuple[str, ...] = STYLE_FRAME_COLUMNS + ("questions",)
-# The calls frame the store loads and ``qa export`` writes, in this order.
-CALL_FRAME_COLUMNS: tuple[str, ...] = CALL_COLUMNS + CALL_SCORING_COLUMNS + STYLE_FRAME_COLUMNS
+# The calls frame the store loads and ``qa export`` writes, in this order (a documented file
+# format: the agent's name comes before the team here, after it in CALL_COLUMNS).
+CALL_FRAME_COLUMNS: tuple[str, ...] = (
+    "call_id", "agent_id", "agent_name", "team", "started_at", "duration_s", "call_score", "critical_failed",
+    "roles_inferred", "audio_path", "transcript_path", *CALL_SCORING_COLUMNS, *STYLE_FRAME_COLUMNS,
+)
 # A call's holds, silences and interruptions as a JSON list of CallEvent mappings; None where
 # the call was scored before events were stored. Not exported: the export's columns are a documented, stable format.
 EVENTS_COLUMN = "events"

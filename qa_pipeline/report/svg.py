@@ -146,7 +146,8 @@ def _event_spans(events: Sequence[CallEvent], edges: list[float], silence_second
     for s, e in zip(edges[0::2], edges[1::2]):
         if e - s >= silence_seconds and not any(qs < e and qe > s for qs, qe in quiet):
             gaps.append(Span("silence", s, e, f"no one speaking {e - s:.1f} s at {mmss(s)}"))
-    return gaps + timed
+    # In time order, as gaps always were: the same call draws the same markup.
+    return sorted(gaps + timed, key=lambda sp: (sp.start, sp.end, sp.kind))
 
 
 def _hold_label(ev: CallEvent) -> str:
