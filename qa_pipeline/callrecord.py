@@ -213,21 +213,21 @@ class CallEvent:
         missing = [k for k in ("kind", "start_s", "end_s", "who") if data.get(k) is None]
         if missing:
             raise ConfigError(f"{where}: event without {', '.join(missing)}")
-        try:
-            return cls(
-                kind=_enum(EventKind, data["kind"], "kind", where),
-                start_s=_seconds(data["start_s"], "start_s", where),  # type: ignore[arg-type]
-                end_s=_seconds(data["end_s"], "end_s", where),  # type: ignore[arg-type]
-                who=_enum(EventParty, data["who"], "who", where),
-                source=str(data.get("source") or CHARACTERISTICS_SOURCE),
-                text=str(data.get("text") or ""),
-                announced_s=_seconds(data.get("announced_s"), "announced_s", where, optional=True),
-                thanked_s=_seconds(data.get("thanked_s"), "thanked_s", where, optional=True),
-            )
-        except ConfigError as exc:
-            if str(exc).startswith(where):
-                raise
-            raise ConfigError(f"{where}: {exc}") from None
+        kind = _enum(EventKind, data["kind"], "kind", where)
+        start = _seconds(data["start_s"], "start_s", where)
+        end = _seconds(data["end_s"], "end_s", where)
+        if end < start:  # type: ignore[operator]
+            raise ConfigError(f"{where}: {kind.value} ends ({end}s) before it starts ({start}s)")
+        return cls(
+            kind=kind,
+            start_s=start,  # type: ignore[arg-type]
+            end_s=end,  # type: ignore[arg-type]
+            who=_enum(EventParty, data["who"], "who", where),
+            source=str(data.get("source") or CHARACTERISTICS_SOURCE),
+            text=str(data.get("text") or ""),
+            announced_s=_seconds(data.get("announced_s"), "announced_s", where, optional=True),
+            thanked_s=_seconds(data.get("thanked_s"), "thanked_s", where, optional=True),
+        )
 
 
 def sort_events(events: Iterable[CallEvent]) -> tuple[CallEvent, ...]:
