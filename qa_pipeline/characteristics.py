@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from operator import sub
 from typing import Any, Sequence
 
+from qa_pipeline.callrecord import CHARACTERISTICS_SOURCE, CallEvent, EventKind, EventParty, sort_events
 from qa_pipeline.errors import ConfigError
-from qa_pipeline.overlaps import Overlap, OverlapKind, PhraseCover, classify_overlaps, default_backchannels
+from qa_pipeline.overlaps import KIND_NAMES, Overlap, OverlapKind, PhraseCover, classify_overlaps, default_backchannels
 from qa_pipeline.textmatch import TokenTrack, kernels, normalise_text
 from qa_pipeline.transcript import Speaker, Transcript
 
@@ -323,6 +324,25 @@ class Characteristics:
     def overlaps_not_counted_by(self, speaker: Speaker) -> tuple[Overlap, ...]:
         """The overlaps ``speaker`` started that were not counted as interruptions."""
         return tuple(o for o in self.overlaps_not_counted if o.speaker is speaker)
+
+    def events(self) -> tuple[CallEvent, ...]:
+        """The call's holds, silences, interruptions and other overlaps as timed events, in
+        time order (source ``characteristics``)."""
+        src = CHARACTERISTICS_SOURCE
+        out = [
+            CallEvent(EventKind.HOLD, h.start, h.end, EventParty.BOTH, src, "until the call ended" if h.at_call_end else "")
+            for h in self.holds
+        ]
+        out += [CallEvent(EventKind.SILENCE, n.start, n.end, EventParty.BOTH, src) for n in self.non_talk]
+        out += [
+            CallEvent(EventKind.INTERRUPTION, i.start, i.end, EventParty(i.interrupter.value), src)
+            for i in self.interruptions
+        ]
+        out += [
+            CallEvent(EventKind.OVERLAP, o.start, o.end, EventParty(o.speaker.value), src, KIND_NAMES[o.kind][0])
+            for o in self.overlaps_not_counted
+        ]
+        return sort_events(out)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -16,9 +16,10 @@ Scoring is deterministic: the same transcript and scorecard give byte-identical 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from qa_pipeline.callrecord import CallEvent, EventKind, sort_events
 from qa_pipeline.characteristics import (
     Characteristics,
     measure_tracks,
@@ -32,6 +33,7 @@ from qa_pipeline.textmatch import TokenTrack
 from qa_pipeline.transcript import Speaker, Transcript
 
 __all__ = [
+    "CallEvent",
     "CallScore",
     "CriterionResult",
     "Evidence",
@@ -165,6 +167,9 @@ class CallScore:
         schema_version: Version of this record's JSON layout.
         roles_review: The agent/customer decision was uncertain: role-dependent verdicts
             are flagged for a person to check.
+        events: Holds, silences, interruptions and overlaps with their times and who, in
+            time order; a hold judged by a criterion carries that criterion's id and when it
+            was announced and thanked. Empty for scores written before events were kept.
     """
 
     call_id: str
@@ -182,6 +187,7 @@ class CallScore:
     scoring_version: str = SCORING_VERSION
     schema_version: int = SCORE_SCHEMA_VERSION
     roles_review: bool = False
+    events: tuple[CallEvent, ...] = ()
 
     def result(self, criterion_id: str) -> CriterionResult:
         """The result of one criterion."""
@@ -210,6 +216,7 @@ class CallScore:
             "roles_review": self.roles_review,
             "criteria": [r.to_dict() for r in self.results],
             "characteristics": self.characteristics.to_dict(),
+            "events": [e.to_dict() for e in self.events],
         }
 
     @classmethod
@@ -233,6 +240,10 @@ class CallScore:
             scoring_version=str(data.get("scoring_version", SCORING_VERSION)),
             schema_version=int(data["schema_version"]),
             roles_review=bool(data.get("roles_review", False)),
+            events=tuple(
+                CallEvent.from_dict(e, f"call {data['call_id']}, event {n}")
+                for n, e in enumerate(data.get("events") or (), 1)
+            ),
         )
 
     def to_json(self) -> str:
@@ -285,11 +296,13 @@ def score_transcript(
     points = 0.0
     max_points = 0.0
     auto_failed_by: list[str] = []
+    judged: list[CallEvent] = []
     for spec in scorecard.criteria:
         reason_na = spec.applies_when.not_applicable_reason(ctx)
         outcome = Outcome.not_applicable(reason_na) if reason_na else spec.rule.evaluate(ctx)
         evidence = outcome.evidence
         reason = outcome.reason
+        judged += [replace(e, source=spec.id) for e in outcome.events]
         if len(evidence) > options.max_evidence:
             reason += f" ({len(evidence)} evidence records, first {options.max_evidence} shown)"
             evidence = evidence[: options.max_evidence]
@@ -342,4 +355,21 @@ def score_transcript(
         results=tuple(results),
         characteristics=characteristics,
         roles_review=roles_review,
+        events=_call_events(characteristics, judged),
     )
+
+
+def _call_events(characteristics: Characteristics, judged: list[CallEvent]) -> tuple[CallEvent, ...]:
+    """The measured events, a hold judged by a criterion in place of the same measured hold
+    (the first criterion's, when several judge it)."""
+    holds: dict[tuple[float, float], CallEvent] = {}
+    for e in judged:
+        if e.kind is EventKind.HOLD:
+            holds.setdefault((e.start_s, e.end_s), e)
+    out = [
+        holds.pop((e.start_s, e.end_s), e) if e.kind is EventKind.HOLD else e
+        for e in characteristics.events()
+    ]
+    # Criteria judge only the measured holds; anything else they report is kept as it is.
+    out += [e for e in judged if e.kind is not EventKind.HOLD] + list(holds.values())
+    return sort_events(out)

@@ -370,3 +370,38 @@ def revised_scorecard(target: Path | None = None) -> tuple[str, str]:
     if target is not None:
         target.write_text(text, encoding="utf-8")
     return text, title
+
+
+def held_result(call_id: str, card):
+    """A complete ok CallResult of a call with one announced, thanked hold (about 20 s of
+    silence from 11 s), scored with ``card``."""
+    import hashlib
+    from dataclasses import replace
+
+    from transcript_factory import make_transcript
+
+    from qa_pipeline.scoring import score_transcript
+
+    t = make_transcript(
+        [
+            ("agent", 0.5, "Thank you for calling Northwind Bank, my name is Sarah, how can I help you today?"),
+            ("customer", 6.0, "I need to check a payment."),
+            ("agent", 8.0, "May I place you on a brief hold for two minutes?"),
+            ("customer", 10.5, "Sure."),
+            ("agent", 32.0, "Thank you for holding. I found the payment."),
+            ("customer", 36.0, "Great, thanks."),
+            ("agent", 38.0, "Thank you for calling, have a great day."),
+        ],
+        duration=42.0,
+        call_id=call_id,
+    )
+    sha = hashlib.sha256(call_id.encode()).hexdigest()
+    transcript = replace(t, audio=replace(t.audio, path=f"/rec/{call_id}.wav", sha256=sha))
+    base = stored_result(1, card)
+    return replace(
+        base,
+        meta=replace(base.meta, call_id=call_id, path=Path(f"/rec/{call_id}.wav")),
+        content_sha256=sha,
+        transcript=transcript,
+        score=score_transcript(transcript, card),
+    )

@@ -28,6 +28,7 @@ from test_batch import (  # noqa: F401
 )
 from test_store import (  # noqa: F401
     store,
+    test_events_round_trip_through_the_store,
     test_a_save_is_one_transaction,
     test_frames_follow_the_stats_contract,
     test_new_audio_for_a_known_call_replaces_its_results,

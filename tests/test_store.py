@@ -8,16 +8,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from batch_support import SCORECARD, revised_scorecard, stored_result
+from batch_support import SCORECARD, held_result, revised_scorecard, stored_result
 from qa_pipeline.errors import ConfigError, ReportError, StoreError
 from qa_pipeline.scorecard import load_scorecard, parse_scorecard
 from qa_pipeline.stats import prepare_frames
 from qa_pipeline.store import (
     CALL_FRAME_COLUMNS,
     CRITERIA_FRAME_COLUMNS,
+    LOADED_CALL_COLUMNS,
     CallResult,
     CallStatus,
     ErrorKind,
@@ -200,12 +201,32 @@ def test_rescoring_keeps_history_and_frames_use_the_latest(store: Store) -> None
     assert greeting["verdict"] == "fail" and greeting["missing"]  # what was looked for and not found
 
 
+def test_events_round_trip_through_the_store(store: Store) -> None:
+    from qa_pipeline.callrecord import EventKind, parse_events
+
+    result = held_result("held1", CARD)
+    assert any(e.kind is EventKind.HOLD and e.announced_s is not None for e in result.score.events)
+    store.save_call(result)
+    back = store.score("held1")
+    calls, _ = store.load_frames()
+    # Saving the same score again replaces the events rather than adding to them.
+    store.save_call(replace(result, transcript=None))
+    assert store.score("held1").events == result.score.events
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(schema.call_events)).scalar()
+    assert back is not None and back.events == result.score.events
+    assert stored == len(result.score.events)
+    # Frames carry what call pages draw; overlaps that are not interruptions stay in the store.
+    assert parse_events(calls.loc[0, "events"]) == tuple(e for e in result.score.events if e.kind is not EventKind.OVERLAP)
+
+
 def test_frames_follow_the_stats_contract(store: Store) -> None:
     for n in range(6):
         store.save_call(stored_result(n, CARD, greeting=n % 2 == 0))
     store.save_call(replace(stored_result(99, CARD), status=CallStatus.FAILED, transcript=None, score=None, error="x", error_kind=ErrorKind.AUDIO))
     calls, criteria = store.load_frames()
-    assert tuple(calls.columns) == CALL_FRAME_COLUMNS and tuple(criteria.columns) == CRITERIA_FRAME_COLUMNS
+    assert tuple(calls.columns) == LOADED_CALL_COLUMNS and tuple(criteria.columns) == CRITERIA_FRAME_COLUMNS
+    assert LOADED_CALL_COLUMNS == CALL_FRAME_COLUMNS + ("events",)  # exports keep their columns
     assert len(calls) == 6 and len(criteria) == 6 * len(CARD.criteria)
     assert str(calls["started_at"].dtype) == "datetime64[ns]"
     frames = prepare_frames(calls, criteria)

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 from qa_pipeline import semantic
+from qa_pipeline.callrecord import CallEvent, EvidenceKind
 from qa_pipeline.semantic import MeaningSpec
 from qa_pipeline.textmatch import MatchPolicy, PhraseError, PhraseLibrary
 from qa_pipeline.transcript import Speaker
@@ -48,7 +49,7 @@ class Evidence:
         context: The turn(s) the words belong to.
     """
 
-    kind: str
+    kind: EvidenceKind
     rule: str
     speaker: Speaker | None = None
     start: float | None = None
@@ -56,9 +57,14 @@ class Evidence:
     text: str = ""
     context: str = ""
 
+    def __post_init__(self) -> None:
+        # Criteria name kinds as plain strings; an unknown one is a programming error that
+        # must not reach the store, where it would be read back as something else.
+        object.__setattr__(self, "kind", EvidenceKind.parse(self.kind))
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
+            "kind": self.kind.value,
             "rule": self.rule,
             "speaker": None if self.speaker is None else self.speaker.value,
             "start": _r(self.start),
@@ -68,12 +74,17 @@ class Evidence:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
+    def from_dict(cls, data: Mapping[str, Any], where: str = "evidence") -> "Evidence":
+        """Evidence as :meth:`to_dict` wrote it (a stored score, a score file).
+
+        Raises:
+            ConfigError: The kind is missing or unknown; the message names ``where``.
+        """
         speaker = data.get("speaker")
         start = data.get("start")
         end = data.get("end")
         return cls(
-            kind=str(data["kind"]),
+            kind=EvidenceKind.parse(data.get("kind"), where),
             rule=str(data["rule"]),
             speaker=None if speaker is None else Speaker(speaker),
             start=None if start is None else float(start),
@@ -94,12 +105,15 @@ class Outcome:
             without its expected duration).
         reason: One sentence for the verdict table.
         evidence: Supporting records, in time order.
+        events: Timed events the criterion judged (holds with their announcement and
+            thanks), for call pages; their ``source`` is filled in by the scorer.
     """
 
     verdict: Verdict
     credit: float
     reason: str
     evidence: tuple[Evidence, ...] = ()
+    events: tuple[CallEvent, ...] = ()
 
     @classmethod
     def passed(cls, reason: str, evidence: Sequence[Evidence] = (), credit: float = 1.0) -> "Outcome":

@@ -24,9 +24,10 @@ N/A when the call had no hold (see :mod:`qa_pipeline.characteristics` for what i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from qa_pipeline.callrecord import CallEvent, EventKind, EventParty
 from qa_pipeline.criteria.base import (
     BuildContext,
     Criterion,
@@ -139,7 +140,10 @@ class HoldEtiquetteCriterion(Criterion):
         evidence: list[Evidence] = []
         credits: list[float] = []
         problems: list[str] = []
+        events: list[CallEvent] = []
         for n, hold in enumerate(holds, 1):
+            announced_s: float | None = None
+            thanked_s: float | None = None
             evidence.append(
                 Evidence(
                     "event",
@@ -164,10 +168,12 @@ class HoldEtiquetteCriterion(Criterion):
                     # The fullest announcement is the best evidence ("may I place you on a
                     # brief hold" rather than the "while I check" after it).
                     best = max(announced, key=lambda m: (m.last_token - m.first_token, m.start))
+                    announced_s = best.start
                     evidence.append(
                         ctx.match_evidence(best, "hold announcement", (lo, hold.start), "announces the hold")
                     )
                 else:
+                    announced_s = meant[-1].utterance.start
                     why = f'announces the hold: means the same as "{meant[-1].example}" (a scorecard example)'
                     evidence.append(ctx.meaning_evidence(meant[-1], why))
                 if self.duration_set is not None:
@@ -211,6 +217,7 @@ class HoldEtiquetteCriterion(Criterion):
                 )
                 if thanked:
                     credit += self.thanks_credit
+                    thanked_s = thanked[0].start
                     evidence.append(
                         ctx.match_evidence(
                             thanked[0], "thanks after hold", (t_lo, t_hi), "thanks the caller for holding"
@@ -218,6 +225,7 @@ class HoldEtiquetteCriterion(Criterion):
                     )
                 elif thanked_meant:
                     credit += self.thanks_credit
+                    thanked_s = thanked_meant[0].utterance.start
                     why = (
                         "thanks the caller for holding: means the same as "
                         f'"{thanked_meant[0].example}" (a scorecard example)'
@@ -236,10 +244,26 @@ class HoldEtiquetteCriterion(Criterion):
                         )
                     )
             credits.append(min(credit, 1.0))
+            # The scorer names the criterion as the source; the hold's times are the
+            # characteristics' own, so the event replaces the measured one.
+            events.append(
+                CallEvent(
+                    EventKind.HOLD,
+                    hold.start,
+                    hold.end,
+                    EventParty.BOTH,
+                    "",
+                    "until the call ended" if hold.at_call_end else "",
+                    announced_s,
+                    thanked_s,
+                )
+            )
         mean = sum(credits) / len(credits)
         if problems:
-            return Outcome.failed("; ".join(problems), evidence, mean)
-        return Outcome.passed(f"{len(holds)} hold(s) announced and thanked", evidence, mean)
+            outcome = Outcome.failed("; ".join(problems), evidence, mean)
+        else:
+            outcome = Outcome.passed(f"{len(holds)} hold(s) announced and thanked", evidence, mean)
+        return replace(outcome, events=tuple(events))
 
 
 def _threshold(spec: MeaningSpec | None) -> dict[str, Any]:

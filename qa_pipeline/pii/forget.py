@@ -24,9 +24,7 @@ from qa_pipeline.store import Store, schema, transcript_file_name
 log = get_logger("pii.forget")
 
 # The tables that hang off a call row, deleted before the row itself.
-_CALL_TABLES = (
-    schema.criterion_results, schema.characteristics, schema.call_scores, schema.human_evaluations, schema.transcripts,
-)
+_CALL_TABLES = (*schema.SCORE_TABLES, schema.human_evaluations, schema.transcripts)
 # Where the report site keeps per-call files (see qa_pipeline.report.render).
 _SITE_FOLDERS = ("calls", "audio")
 

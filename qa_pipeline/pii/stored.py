@@ -93,7 +93,7 @@ def calls_to_redact(
 
 
 def drop_other_scores(store: "Store", call_id: str, keep_scorecard_hash: str) -> int:
-    """Delete a call's scores, criterion results and characteristics of other scorecards.
+    """Delete a call's scores, criterion results, characteristics and events of other scorecards.
 
     Their evidence quotes the transcript as it was before redaction.
 
@@ -108,7 +108,7 @@ def drop_other_scores(store: "Store", call_id: str, keep_scorecard_hash: str) ->
         if pk is None:
             return 0
         dropped = 0
-        for table in (schema.criterion_results, schema.characteristics, schema.call_scores):
+        for table in schema.SCORE_TABLES:
             result = conn.execute(
                 delete(table).where(and_(table.c.call_pk == pk, table.c.scorecard_hash != keep_scorecard_hash))
             )

@@ -32,7 +32,7 @@ STYLESHEET = "style.css"
 # The templates a call page is made from: a change to any of them re-renders every page.
 CALL_TEMPLATES: tuple[str, ...] = ("base.html.j2", "macros.html.j2", "call.html.j2", "call_summary.html.j2")
 CALL_COLUMNS: tuple[str, ...] = ("call_id", "agent_id", "agent_name", "team", "started_at", "duration_s", "call_score",
-                                 "critical_failed", "roles_inferred", "audio_path", "transcript_path", "agent_slug")
+                                 "critical_failed", "roles_inferred", "audio_path", "transcript_path", "agent_slug", "events")
 CRITERION_COLUMNS: tuple[str, ...] = ("criterion_id", "criterion_title", "verdict", "points", "max_points", "evidence", "missing")
 
 

@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from qa_pipeline.callrecord import EVENTS_COLUMN, parse_events
+from qa_pipeline.errors import ConfigError, ReportError
 from qa_pipeline.report import svg
 from qa_pipeline.report.audio import site_audio
 from qa_pipeline.stats.frames import EvidenceItem, parse_evidence
@@ -18,7 +20,8 @@ from qa_pipeline.transcript import Transcript, join_words
 # A word belongs to an evidence span when it overlaps it by more than this (seconds), so a
 # word that merely touches the span's edge is not marked.
 _EDGE_SECONDS = 0.02
-# Hold evidence marks a gap as a hold when it lies within this many seconds of it.
+# For calls scored before events were stored: hold evidence marks a gap as a hold when it
+# lies within this many seconds of it.
 _HOLD_REACH_SECONDS = 2.0
 
 
@@ -184,7 +187,8 @@ def build_call_view(
     """Assemble the call page.
 
     Args:
-        call: The call's row (``call_id``, ``audio_path``…).
+        call: The call's row (``call_id``, ``audio_path``, ``events``…); its stored events
+            place holds, silences and interruptions on the timeline.
         criteria_rows: The call's rows of the criteria table, as mappings.
         transcript: Its transcript.
         page_dir: Folder of the call page (for the recording's relative URL).
@@ -213,14 +217,20 @@ def build_call_view(
     verdicts.sort(key=lambda v: order.get(v.verdict, 3))
     agent = [(t.start, t.end) for t in transcript.turns if t.speaker.value == "agent"]
     customer = [(t.start, t.end) for t in transcript.turns if t.speaker.value == "customer"]
-    # A gap in speech is a hold when hold evidence (the announcement, the thanks, or the
-    # hold itself) touches it; otherwise it is silence.
-    holds = [
-        (e.item.start - _HOLD_REACH_SECONDS, e.item.end + _HOLD_REACH_SECONDS) for e in evidence
-        if "hold" in (e.item.rule + " " + e.title).lower()
-    ]
+    try:
+        events = parse_events(call.get(EVENTS_COLUMN), f"call {call['call_id']}")
+    except ConfigError as exc:
+        raise ReportError(str(exc)) from exc
+    holds: list[tuple[float, float]] = []
+    if events is None:
+        # Scored before events were stored: a gap in speech is a hold when hold evidence
+        # (the announcement, the thanks, or the hold itself) touches it, as pages always did.
+        holds = [
+            (e.item.start - _HOLD_REACH_SECONDS, e.item.end + _HOLD_REACH_SECONDS) for e in evidence
+            if "hold" in (e.item.rule + " " + e.title).lower()
+        ]
     duration = max([transcript.duration] + [e for _, e in agent + customer])
-    spans = svg.timeline_spans(agent, customer, duration, holds, silence_seconds, overlap_seconds)
+    spans = svg.timeline_spans(agent, customer, duration, holds, silence_seconds, overlap_seconds, events)
     marks = [(e.item.start, e.verdict, f"{e.title}: {e.verdict} — {e.item.text}") for e in evidence]
     return CallView(
         call=call,

@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from markupsafe import Markup, escape
 
+from qa_pipeline.callrecord import CHARACTERISTICS_SOURCE, CallEvent, EventKind, EventParty
 from qa_pipeline.report.filters import mmss
 
 AGENT_COLOUR = "#0072B2"
@@ -46,7 +47,7 @@ class Span:
     """A stretch of the timeline.
 
     Attributes:
-        kind: ``agent``, ``customer``, ``overlap``, ``silence`` or ``hold``.
+        kind: ``agent``, ``customer``, ``overlap``, ``interruption``, ``silence`` or ``hold``.
         start: Seconds from the start of the recording.
         end: Seconds.
         label: Tooltip text.
@@ -89,6 +90,7 @@ def timeline_spans(
     holds: Sequence[tuple[float, float]] = (),
     silence_seconds: float = 3.0,
     overlap_seconds: float = 0.3,
+    events: Sequence[CallEvent] | None = None,
 ) -> list[Span]:
     """Who spoke when, where both did, and the gaps.
 
@@ -96,9 +98,13 @@ def timeline_spans(
         agent: Agent speech intervals (turns) in seconds.
         customer: Customer speech intervals.
         duration: Length of the recording.
-        holds: Intervals known to be holds (from evidence); gaps inside them are shown as holds.
+        holds: Without ``events`` only: intervals where hold evidence was found; gaps that
+            touch them are shown as holds.
         silence_seconds: Shorter gaps in all speech are not marked.
         overlap_seconds: Shorter overlaps are not marked.
+        events: The call's stored events: holds, silences (at least ``silence_seconds``)
+            and interruptions are drawn where they are; a gap no hold or silence event
+            covers (before the first word, say) is still drawn as silence.
     """
     a, c = _merge(agent), _merge(customer)
     spans = [Span("agent", s, e, f"agent {mmss(s)}–{mmss(e)}") for s, e in a]
@@ -108,6 +114,8 @@ def timeline_spans(
             spans.append(Span("overlap", s, e, f"both speaking {e - s:.1f} s at {mmss(s)}"))
     speech = _merge(list(a) + list(c))
     edges = [0.0] + [x for iv in speech for x in iv] + [duration]
+    if events is not None:
+        return spans + _event_spans(events, edges, silence_seconds)
     hold_ivs = _merge(holds)
     for s, e in zip(edges[0::2], edges[1::2]):
         if e - s < silence_seconds:
@@ -116,6 +124,41 @@ def timeline_spans(
         kind = "hold" if is_hold else "silence"
         spans.append(Span(kind, s, e, f"{'hold' if is_hold else 'no one speaking'} {e - s:.1f} s at {mmss(s)}"))
     return spans
+
+
+def _event_spans(events: Sequence[CallEvent], edges: list[float], silence_seconds: float) -> list[Span]:
+    gaps: list[Span] = []
+    timed: list[Span] = []
+    quiet: list[tuple[float, float]] = []
+    for ev in events:
+        s, e = ev.start_s, ev.end_s
+        if ev.kind is EventKind.HOLD:
+            timed.append(Span("hold", s, e, _hold_label(ev)))
+            quiet.append((s, e))
+        elif ev.kind is EventKind.SILENCE:
+            quiet.append((s, e))
+            if e - s >= silence_seconds:
+                timed.append(Span("silence", s, e, f"no one speaking {e - s:.1f} s at {mmss(s)}"))
+        elif ev.kind is EventKind.INTERRUPTION:
+            other = "customer" if ev.who is EventParty.AGENT else "agent"
+            timed.append(Span("interruption", s, e, f"{ev.who.value} interrupted the {other} at {mmss(s)}, both speaking {e - s:.1f} s"))
+    quiet = _merge(quiet)
+    for s, e in zip(edges[0::2], edges[1::2]):
+        if e - s >= silence_seconds and not any(qs < e and qe > s for qs, qe in quiet):
+            gaps.append(Span("silence", s, e, f"no one speaking {e - s:.1f} s at {mmss(s)}"))
+    # In time order, as gaps always were: the same call draws the same markup.
+    return sorted(gaps + timed, key=lambda sp: (sp.start, sp.end, sp.kind))
+
+
+def _hold_label(ev: CallEvent) -> str:
+    label = f"hold {ev.duration_s:.1f} s at {mmss(ev.start_s)}"
+    if ev.text:
+        label += f" {ev.text}"
+    if ev.source != CHARACTERISTICS_SOURCE:
+        label += f"; announced at {mmss(ev.announced_s)}" if ev.announced_s is not None else "; not announced"
+        if ev.thanked_s is not None:
+            label += f"; caller thanked at {mmss(ev.thanked_s)}"
+    return label
 
 
 def _ticks(duration: float) -> list[float]:
@@ -136,9 +179,9 @@ def timeline(spans: Sequence[Span], duration: float, marks: Sequence[tuple[float
     """
     left, right, top = 74, 10, 6
     row_h, gap = 16, 6
-    rows = {"agent": 0, "customer": 1, "overlap": 2, "silence": 2, "hold": 2}
+    rows = {"agent": 0, "customer": 1, "overlap": 2, "interruption": 2, "silence": 2, "hold": 2}
     colours = {"agent": AGENT_COLOUR, "customer": CUSTOMER_COLOUR, "overlap": OVERLAP_COLOUR,
-               "silence": SILENCE_COLOUR, "hold": HOLD_COLOUR}
+               "interruption": OVERLAP_COLOUR, "silence": SILENCE_COLOUR, "hold": HOLD_COLOUR}
     names = ("Agent", "Customer", "Overlap/gap")
     plot_w = width - left - right
     dur = max(duration, 1e-6)
@@ -162,6 +205,9 @@ def timeline(spans: Sequence[Span], duration: float, marks: Sequence[tuple[float
             extra = ' fill-opacity="0.45"'
         elif sp.kind == "hold":
             extra = ' stroke="#000" stroke-dasharray="3,2" stroke-width="0.8"'
+        elif sp.kind == "interruption":
+            # Drawn over the overlap it belongs to, outlined so it reads as more than overlap.
+            extra = ' stroke="#000" stroke-width="1"'
         out.append(f'<rect class="{sp.kind}" x="{x0:.1f}" y="{y + 1}" width="{w:.1f}" height="{row_h - 2}" '
                    f'fill="{colours[sp.kind]}"{extra}><title>{escape(sp.label)}</title></rect>')
         if sp.kind == "hold" and w > 30:

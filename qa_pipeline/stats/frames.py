@@ -24,6 +24,10 @@ agent_talk_share    when not measured): the agent's talk speed (words or charact
 interruptions       minute), share of talk time, interruptions, seconds of silence and
 non_talk_s,         questions asked
 questions
+events              optional: the call's timed events (holds, silences, interruptions,
+                    overlaps) as a JSON list of ``{kind, start_s, end_s, who, source, text,
+                    announced_s, thanked_s}``; call pages draw them. Empty for calls scored
+                    before events were stored.
 ==================  =========================================================================
 
 **criteria** — one row per (call, criterion):
@@ -34,7 +38,7 @@ criterion_id        the scorecard criterion (str)                               
 verdict             ``pass``, ``fail`` or ``na``                                  required
 criterion_title     display title; defaults to ``criterion_id``
 points, max_points  points earned and available (float); default 0
-evidence            list of ``{speaker, start, end, text, rule}`` mappings, or the same as a
+evidence            list of ``{kind, speaker, start, end, text, rule}`` mappings, or the same as a
                     JSON string; default empty
 missing             what a failed criterion looked for and did not find (str), or None
 agent_id, team,     copies of the call's values; filled from the calls table when absent
@@ -57,9 +61,20 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from qa_pipeline.errors import ReportError
+from qa_pipeline.callrecord import (
+    CALL_COLUMNS,
+    CALL_REQUIRED,
+    CRITERIA_COLUMNS,
+    CRITERIA_FROM_CALLS,
+    CRITERIA_REQUIRED,
+    EVENTS_COLUMN,
+    STYLE_COLUMNS,
+    EvidenceKind,
+    parse_events,
+)
+from qa_pipeline.errors import ConfigError, ReportError
 
-CALL_REQUIRED: tuple[str, ...] = ("call_id", "agent_id", "team", "started_at", "duration_s", "call_score")
+# Column names are declared once, in qa_pipeline.callrecord, for the store and for here.
 CALL_OPTIONAL: dict[str, Any] = {
     "agent_name": None,
     "critical_failed": False,
@@ -67,30 +82,6 @@ CALL_OPTIONAL: dict[str, Any] = {
     "audio_path": None,
     "transcript_path": None,
 }
-CALL_COLUMNS: tuple[str, ...] = CALL_REQUIRED[:3] + ("agent_name",) + CALL_REQUIRED[3:] + (
-    "critical_failed",
-    "roles_inferred",
-    "audio_path",
-    "transcript_path",
-)
-STYLE_COLUMNS: tuple[str, ...] = ("agent_speed_per_min", "agent_talk_share", "interruptions", "non_talk_s", "questions")
-CRITERIA_REQUIRED: tuple[str, ...] = ("call_id", "criterion_id", "verdict")
-CRITERIA_FROM_CALLS: tuple[str, ...] = ("agent_id", "team", "started_at", "call_score", "duration_s")
-CRITERIA_COLUMNS: tuple[str, ...] = (
-    "call_id",
-    "agent_id",
-    "team",
-    "started_at",
-    "criterion_id",
-    "criterion_title",
-    "verdict",
-    "points",
-    "max_points",
-    "call_score",
-    "duration_s",
-    "evidence",
-    "missing",
-)
 VERDICTS: tuple[str, ...] = ("pass", "fail", "na")
 
 
@@ -104,6 +95,8 @@ class EvidenceItem:
         end: End in seconds.
         text: The quote, or a description of the timeline feature.
         rule: The rule of the criterion that produced it.
+        kind: What it is, as the scorer's :class:`~qa_pipeline.criteria.base.Evidence` says
+            (``match`` for tables that do not say).
     """
 
     speaker: str | None
@@ -111,19 +104,28 @@ class EvidenceItem:
     end: float
     text: str = ""
     rule: str = ""
+    kind: EvidenceKind = EvidenceKind.MATCH
 
     def to_dict(self) -> dict[str, Any]:
-        return {"speaker": self.speaker, "start": self.start, "end": self.end, "text": self.text, "rule": self.rule}
+        return {"kind": self.kind.value, "speaker": self.speaker, "start": self.start, "end": self.end, "text": self.text,
+                "rule": self.rule}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EvidenceItem":
+        """An item from a stored or exported evidence mapping.
+
+        Raises:
+            ConfigError: The mapping names an unknown kind.
+        """
         speaker = data.get("speaker")
+        kind = data.get("kind")
         return cls(
             speaker=None if speaker in (None, "") else str(speaker).strip().lower(),
             start=float(data.get("start", 0.0)),
             end=float(data.get("end", data.get("start", 0.0))),
             text=str(data.get("text") or ""),
             rule=str(data.get("rule") or ""),
+            kind=EvidenceKind.MATCH if kind in (None, "") else EvidenceKind.parse(kind),
         )
 
 
@@ -158,7 +160,7 @@ def parse_evidence(value: Any, where: str = "evidence") -> tuple[EvidenceItem, .
             raise ReportError(f"{where}: evidence item must be a mapping, got {type(raw).__name__}")
         try:
             items.append(EvidenceItem.from_dict(raw))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ConfigError) as exc:
             raise ReportError(f"{where}: bad evidence item {raw!r} ({exc})") from exc
     return tuple(items)
 
@@ -247,7 +249,8 @@ def prepare_calls(calls: pd.DataFrame, what: str = "calls frame") -> pd.DataFram
 
     Returns:
         A new frame with the columns of :data:`CALL_COLUMNS` in that order (then those of
-        :data:`STYLE_COLUMNS` that the table has), typed, sorted by ``started_at``.
+        :data:`STYLE_COLUMNS` that the table has, then ``events`` if it has them), typed,
+        sorted by ``started_at``.
 
     Raises:
         ReportError: A required column is missing, a value has the wrong type, a score is out
@@ -274,10 +277,25 @@ def prepare_calls(calls: pd.DataFrame, what: str = "calls frame") -> pd.DataFram
     style = [c for c in STYLE_COLUMNS if c in calls.columns]
     for col in style:
         df[col] = pd.to_numeric(calls[col], errors="coerce").astype(float)
+    if EVENTS_COLUMN in calls.columns:
+        style.append(EVENTS_COLUMN)
+        df[EVENTS_COLUMN] = [_events_text(v, f"{what}: call {cid!r}") for v, cid in zip(calls[EVENTS_COLUMN], df["call_id"])]
     dup = df["call_id"].duplicated()
     if dup.any():
         raise ReportError(f"{what}: call_id {df.loc[dup, 'call_id'].iloc[0]!r} appears more than once")
     return df.sort_values(["started_at", "call_id"], kind="stable").reset_index(drop=True)[list(CALL_COLUMNS) + style]
+
+
+def _events_text(value: Any, where: str) -> str | None:
+    """A call's events checked, as the JSON text call pages read (None: none recorded)."""
+    if isinstance(value, str) and value.strip():
+        # The store's own JSON: checked where a page reads it, not twice per report.
+        return value
+    try:
+        events = parse_events(value, where)
+    except ConfigError as exc:
+        raise ReportError(str(exc)) from exc
+    return None if events is None else json.dumps([e.to_dict() for e in events], ensure_ascii=False)
 
 
 def prepare_criteria(criteria: pd.DataFrame, calls: pd.DataFrame, what: str = "criteria frame") -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 
+from qa_pipeline.callrecord import CALL_FRAME_COLUMNS, CRITERIA_FRAME_COLUMNS, LOADED_CALL_COLUMNS
 from qa_pipeline.store.records import (
     CallResult,
     CallStatus,
@@ -21,8 +22,6 @@ from qa_pipeline.store.records import (
     StoredCall,
 )
 from qa_pipeline.store.store import (
-    CALL_FRAME_COLUMNS,
-    CRITERIA_FRAME_COLUMNS,
     DEFAULT_DB,
     Store,
     database_url,
@@ -33,6 +32,7 @@ __all__ = [
     "CALL_FRAME_COLUMNS",
     "CRITERIA_FRAME_COLUMNS",
     "DEFAULT_DB",
+    "LOADED_CALL_COLUMNS",
     "CallResult",
     "CallStatus",
     "CallTimings",

@@ -190,3 +190,18 @@ def _calls_speech_coverage(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE calls ADD COLUMN speech_coverage FLOAT"))
     if "coverage_review" not in columns:
         conn.execute(text("ALTER TABLE calls ADD COLUMN coverage_review BOOLEAN"))
+
+
+EVENTS_MIGRATION = "0007_call_events"
+
+
+@MIGRATIONS.register(EVENTS_MIGRATION)
+def _call_events(conn: Connection) -> None:
+    # A call's timed events, which call pages used to guess from evidence text. Scores stored
+    # before have none recorded (events_recorded false: their pages fall back to that guess)
+    # until they are re-scored; a flag on the score, not a time, because clocks of several
+    # writers to one PostgreSQL store need not agree.
+    schema.call_events.create(conn, checkfirst=True)
+    columns = {c["name"] for c in inspect(conn).get_columns("call_scores")}
+    if "events_recorded" not in columns:
+        conn.execute(text("ALTER TABLE call_scores ADD COLUMN events_recorded BOOLEAN NOT NULL DEFAULT FALSE"))

@@ -9,6 +9,8 @@ impossible whatever the code above does:
 - ``transcripts``: one per call;
 - ``characteristics``, ``call_scores``: one per (call, scorecard);
 - ``criterion_results``: one per (call, scorecard, criterion);
+- ``call_events``: a call's timed events (holds, silences, interruptions, overlaps) per
+  (call, scorecard), numbered in time order;
 - ``human_evaluations``: one per (call, criterion, evaluator, day) — re-importing a file
   updates its rows instead of adding more.
 
@@ -33,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -170,6 +173,8 @@ call_scores = Table(
     Column("scoring_version", String(20), nullable=False),
     Column("scored_at", DateTime, nullable=False),
     Column("run_id", Integer, ForeignKey("runs.id")),
+    # False for scores stored before the store kept timed events (see call_events).
+    Column("events_recorded", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("call_pk", "scorecard_hash", name="uq_call_scores_call_card"),
 )
 Index("ix_call_scores_card", call_scores.c.scorecard_hash)
@@ -196,6 +201,31 @@ criterion_results = Table(
     Column("roles_review", Boolean),  # depends on roles flagged for review
     UniqueConstraint("call_pk", "scorecard_hash", "criterion_id", name="uq_criterion_results_call_card_criterion"),
 )
+
+# Holds, silences, interruptions and overlaps with their times and who (qa_pipeline.callrecord
+# .CallEvent), measured with the scorecard's thresholds and so kept per scorecard, like
+# characteristics. Call pages draw them on the timeline.
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_pk", Integer, ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
+    Column("scorecard_hash", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),  # hold | silence | interruption | overlap
+    Column("start_s", Float, nullable=False),
+    Column("end_s", Float, nullable=False),
+    Column("who", String(10), nullable=False),  # agent | customer | both
+    Column("source", String(200), nullable=False),  # criterion id, or "characteristics"
+    Column("text", Text, nullable=False),
+    Column("announced_s", Float),  # holds judged by a criterion: when announced
+    Column("thanked_s", Float),  # and when the caller was thanked
+    UniqueConstraint("call_pk", "scorecard_hash", "position", name="uq_call_events_call_card_position"),
+)
+
+# Tables holding one scorecard's results for a call, deleted together when a call is
+# re-scored with that scorecard.
+SCORE_TABLES: tuple[Table, ...] = (criterion_results, call_events, call_scores, characteristics)
 
 # Verdicts given by people, imported with `qa calibrate` to measure how far the machine's
 # verdicts can be trusted (qa_pipeline.calibration).

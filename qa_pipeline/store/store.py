@@ -20,6 +20,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from qa_pipeline import __version__
+from qa_pipeline.callrecord import (
+    CRITERIA_FRAME_COLUMNS,
+    EVENTS_COLUMN,
+    FRAME_EVENT_KINDS,
+    LOADED_CALL_COLUMNS,
+    STYLE_FRAME_COLUMNS,
+    CallEvent,
+)
 from qa_pipeline.errors import ConfigError, StoreError
 from qa_pipeline.log import get_logger
 from qa_pipeline.metadata import CallMetadata
@@ -451,6 +459,12 @@ class Store:
             chars = conn.execute(
                 select(ch.data).where(and_(ch.call_pk == row["call_pk"], ch.scorecard_hash == row["scorecard_hash"]))
             ).scalar()
+            ev = schema.call_events.c
+            events = conn.execute(
+                select(schema.call_events)
+                .where(and_(ev.call_pk == row["call_pk"], ev.scorecard_hash == row["scorecard_hash"]))
+                .order_by(ev.position)
+            ).mappings().all()
         return CallScore.from_dict(
             {
                 "schema_version": 1,
@@ -475,6 +489,7 @@ class Store:
                     for x in crit
                 ],
                 "characteristics": json.loads(chars),
+                "events": [_event_dict(e) for e in events],
             }
         )
 
@@ -583,8 +598,10 @@ class Store:
 
         Each scored call appears once, with its latest score (or its score for
         ``scorecard_hash``); calls without a score, or where no criterion applied, are left
-        out. Columns are those of :mod:`qa_pipeline.stats.frames`, plus ``language``,
-        ``scorecard_name`` and ``scorecard_hash`` on calls and ``agent_name`` on criteria.
+        out. Columns are :data:`~qa_pipeline.callrecord.LOADED_CALL_COLUMNS` (the exported
+        ones, then ``events``: a JSON list of the call's holds, silences and interruptions,
+        or None for a score stored before the store kept events) and
+        :data:`~qa_pipeline.callrecord.CRITERIA_FRAME_COLUMNS`.
 
         Args:
             period_from: First day (inclusive), or None.
@@ -596,7 +613,7 @@ class Store:
         import pandas as pd
 
         rows = self._score_rows(period_from, period_to, scorecard_hash)
-        calls = pd.DataFrame(rows.calls, columns=list(CALL_FRAME_COLUMNS))
+        calls = pd.DataFrame(rows.calls, columns=list(LOADED_CALL_COLUMNS))
         criteria = pd.DataFrame(rows.criteria, columns=list(CRITERIA_FRAME_COLUMNS))
         for df in (calls, criteria):
             df["started_at"] = pd.to_datetime(df["started_at"]).astype("datetime64[ns]")
@@ -617,7 +634,7 @@ class Store:
             select(
                 c.id, c.call_id, c.agent_id, c.agent_name, c.team, c.started_at, c.duration_s, c.path,
                 c.transcript_path, c.playback_path, c.speech_coverage, s.total, s.auto_failed, s.roles_inferred, s.language, s.scorecard_name,
-                s.scorecard_hash,
+                s.scorecard_hash, s.scored_at, s.events_recorded,
             )
             .select_from(schema.calls.join(schema.call_scores, s.call_pk == c.id))
             .where(s.id.in_(chosen), c.status == CallStatus.OK.value, s.total.is_not(None))
@@ -631,6 +648,8 @@ class Store:
         calls: list[dict[str, Any]] = []
         criteria: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
+            # Scores stored since the store kept events have them all (perhaps none); older
+            # ones have none recorded, which call pages must not read as "no hold".
             by_pk: dict[int, dict[str, Any]] = {}
             for row in conn.execute(query):
                 rec = {
@@ -650,6 +669,7 @@ class Store:
                     "scorecard_name": row.scorecard_name,
                     "scorecard_hash": row.scorecard_hash,
                     "speech_coverage": row.speech_coverage,
+                    EVENTS_COLUMN: "[]" if row.events_recorded else None,
                 }
                 calls.append(rec)
                 by_pk[row.id] = rec
@@ -694,6 +714,24 @@ class Store:
                 call = by_pk.get(row.call_pk)
                 if call is not None and call["scorecard_hash"] == row.scorecard_hash:
                     call.update({col: getattr(row, col) for col in STYLE_FRAME_COLUMNS})
+            # The events call pages draw. Overlaps that are not interruptions (every
+            # acknowledgement) stay in the store only: they are most of the rows and pages
+            # show overlapping speech from the turns. Rows are passed on as stored; a page
+            # checks its call's events when it reads them.
+            ev = schema.call_events.c
+            event_query = (
+                select(ev.call_pk, ev.scorecard_hash, *(getattr(ev, k) for k in _EVENT_FIELDS))
+                .join(schema.call_scores, and_(s.call_pk == ev.call_pk, s.scorecard_hash == ev.scorecard_hash))
+                .where(s.id.in_(chosen), s.total.is_not(None), ev.kind.in_(FRAME_EVENT_KINDS))
+                .order_by(ev.call_pk, ev.position)
+            )
+            events: dict[int, list[dict[str, Any]]] = {}
+            for row in conn.execute(event_query):
+                call = by_pk.get(row.call_pk)
+                if call is not None and call["scorecard_hash"] == row.scorecard_hash:
+                    events.setdefault(row.call_pk, []).append(_event_dict(row._mapping))
+            for pk, found in events.items():
+                by_pk[pk][EVENTS_COLUMN] = json.dumps(found, ensure_ascii=False)
         return _ScoreRows(calls, criteria)
 
     def export_transcripts(self, folder: str | os.PathLike[str]) -> int:
@@ -731,19 +769,6 @@ class Store:
 
 
 UNASSIGNED_TEAM = "unassigned"
-
-CALL_FRAME_COLUMNS: tuple[str, ...] = (
-    "call_id", "agent_id", "agent_name", "team", "started_at", "duration_s", "call_score", "critical_failed",
-    "roles_inferred", "audio_path", "transcript_path", "language", "scorecard_name", "scorecard_hash",
-    "speech_coverage",
-    "agent_speed_per_min", "agent_talk_share", "interruptions", "non_talk_s",
-)
-# Call characteristics in the calls frame (missing when a call was not measured).
-STYLE_FRAME_COLUMNS: tuple[str, ...] = ("agent_speed_per_min", "agent_talk_share", "interruptions", "non_talk_s")
-CRITERIA_FRAME_COLUMNS: tuple[str, ...] = (
-    "call_id", "agent_id", "agent_name", "team", "started_at", "criterion_id", "criterion_title", "verdict",
-    "points", "max_points", "call_score", "duration_s", "evidence", "missing",
-)
 
 
 def transcript_file_name(call_id: str) -> str:
@@ -812,6 +837,7 @@ def _write_score(conn: Connection, pk: int, score: CallScore, run_id: int | None
             "roles_review": score.roles_review,
             "scoring_version": score.scoring_version,
             "scored_at": _now(),
+            "events_recorded": True,
             "run_id": run_id,
         },
     )
@@ -840,6 +866,26 @@ def _write_score(conn: Connection, pk: int, score: CallScore, run_id: int | None
         )
     if rows:
         conn.execute(_INSERT_CRITERIA, rows)
+    events = [
+        {"call_pk": pk, "scorecard_hash": card, "position": position, **_event_row(e)}
+        for position, e in enumerate(score.events)
+    ]
+    if events:
+        conn.execute(_INSERT_EVENTS, events)
+
+
+# The event fields kept in call_events, in CallEvent.to_dict's order.
+_EVENT_FIELDS: tuple[str, ...] = ("kind", "start_s", "end_s", "who", "source", "text", "announced_s", "thanked_s")
+
+
+def _event_row(event: CallEvent) -> dict[str, Any]:
+    d = event.to_dict()
+    return {k: d[k] for k in _EVENT_FIELDS}
+
+
+def _event_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored event row as :meth:`CallEvent.from_dict` reads it."""
+    return {k: row[k] for k in _EVENT_FIELDS}
 
 
 # Statements built once: a save runs them thousands of times a night.
@@ -852,14 +898,15 @@ _INSERT_TRANSCRIPT = insert(schema.transcripts)
 _INSERT_CHARACTERISTICS = insert(schema.characteristics)
 _INSERT_SCORE = insert(schema.call_scores)
 _INSERT_CRITERIA = insert(schema.criterion_results)
+_INSERT_EVENTS = insert(schema.call_events)
 _DELETE_TRANSCRIPT = delete(schema.transcripts).where(schema.transcripts.c.call_pk == bindparam("b_pk"))
 _DELETE_RESULTS = tuple(
     delete(t).where(t.c.call_pk == bindparam("b_pk"))
-    for t in (schema.criterion_results, schema.call_scores, schema.characteristics, schema.transcripts)
+    for t in (*schema.SCORE_TABLES, schema.transcripts)
 )
 _DELETE_SCORE = tuple(
     delete(t).where(and_(t.c.call_pk == bindparam("b_pk"), t.c.scorecard_hash == bindparam("b_card")))
-    for t in (schema.criterion_results, schema.call_scores, schema.characteristics)
+    for t in schema.SCORE_TABLES
 )
 
 
