@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from qa_pipeline.cli.options import DbOpt
 from qa_pipeline.errors import ReportError
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
     from qa_pipeline.calibration import Agreement, CalibrationReport, ImportSummary
 
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).")]
 
 
 class OutputFormat(str, Enum):

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from qa_pipeline.cli.app import new_app
-from qa_pipeline.cli.run import DbOpt
+from qa_pipeline.cli.options import DbOpt
 
 
 class ExportFormat(str, Enum):

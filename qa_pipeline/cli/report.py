@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from qa_pipeline.cli.options import DbOpt
 from qa_pipeline.errors import ConfigError
 
 if TYPE_CHECKING:  # statistics pull in pandas and scipy: imported when a command runs, not at start-up
@@ -21,7 +22,6 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 CallsOpt = Annotated[Optional[Path], typer.Option("--calls", help="Calls table written by `qa export` (CSV, Parquet or JSON).")]
 CriteriaOpt = Annotated[Optional[Path], typer.Option("--criteria", help="Criteria table written by `qa export` (CSV, Parquet or JSON).")]
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store (SQLite path or database URL); used when --calls/--criteria are not given. Default: db in qa.toml, else ./qa.db.")]
 FromOpt = Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First day of the period (default: 30 days before --to).")]
 ToOpt = Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period (default: the day of the latest call).")]
 AlphaOpt = Annotated[float, typer.Option("--alpha", min=0.0001, max=0.5, help="Significance level for trends and problems.")]

@@ -8,7 +8,7 @@ import typer
 
 from qa_pipeline.cli.app import new_app
 from qa_pipeline.cli.escape import visible
-from qa_pipeline.cli.run import DbOpt
+from qa_pipeline.cli.options import DbOpt
 
 STATUS_STYLE = {"ok": "green", "failed": "bold red", "error": "bold red", "interrupted": "yellow", "running": "cyan"}
 
