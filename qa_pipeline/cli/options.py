@@ -136,14 +136,7 @@ def derive_flags(func: F) -> F:
     def command(**kwargs: Any) -> Any:
         ctx = kwargs[ctx_name] if ctx_name else kwargs.pop("qa_ctx")
         for name, keys in groups.items():
-            given = Flags()
-            for key in keys:
-                value = kwargs.pop(key)
-                source = ctx.get_parameter_source(key)
-                # Compared by name: Typer brings its own copy of Click and its enum.
-                if source is not None and source.name != "DEFAULT":
-                    given[key] = value
-            kwargs[name] = given
+            kwargs[name] = given(ctx, {key: (key, kwargs.pop(key)) for key in keys})
         return func(**kwargs)
 
     command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
@@ -194,3 +187,19 @@ def stats_options(flags: Mapping[str, Any], config: "QAConfig") -> "StatsOptions
     from qa_pipeline.stats.options import StatsOptions
 
     return resolve(StatsOptions, flags, config.section("stats"), source=str(config.source or "qa.toml"), section="stats")
+
+
+def given(ctx: typer.Context, values: Mapping[str, tuple[str, Any]]) -> Flags:
+    """The flags a command declares itself that were given on the command line, by ``qa.toml`` key.
+
+    Args:
+        ctx: The command's context.
+        values: ``qa.toml`` key → (parameter name, value).
+    """
+    out = Flags()
+    for key, (name, value) in values.items():
+        source = ctx.get_parameter_source(name)
+        # Compared by name: Typer brings its own copy of Click and its enum.
+        if source is not None and source.name != "DEFAULT":
+            out[key] = value
+    return out

@@ -64,20 +64,22 @@ def _reports_folder(folder: Path | None) -> Path:
     return load_config().reports
 
 
-def _stats_options(date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int) -> StatsOptions:
-    from qa_pipeline.stats import StatsOptions
+def _stats_options(
+    ctx: typer.Context, date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int,
+) -> StatsOptions:
+    """The flags over ``[stats]`` of ``qa.toml`` over the defaults."""
+    from qa_pipeline.cli.options import given, stats_options
+    from qa_pipeline.config import load_config
 
-    return StatsOptions.from_dict(
-        {
-            "period_from": date_from.date() if date_from else None,
-            "period_to": date_to.date() if date_to else None,
-            "alpha": alpha,
-            "min_calls": min_calls,
-        }
-    )
+    flags = given(ctx, {
+        "period_from": ("date_from", date_from), "period_to": ("date_to", date_to),
+        "alpha": ("alpha", alpha), "min_calls": ("min_calls", min_calls),
+    })
+    return stats_options(flags, load_config())
 
 
 def report(
+    ctx: typer.Context,
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
     db: DbOpt = None,
@@ -108,7 +110,7 @@ def report(
     frames = load_data(calls, criteria, db if db is not None else config.db)
     # --targets replaces the [goals] of qa.toml for this report.
     goals = load_targets(targets) if targets else config.goals
-    analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
+    analysis = analyse(frames, _stats_options(ctx, date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
     opts = ReportOptions(title=title if title is not None else config.report_title, workers=workers, pdf=True if pdf is None else pdf)
     outside = coverage(frames.calls["started_at"], analysis.period)
     if agent is not None:
@@ -249,6 +251,7 @@ def print_agent(analysis: Analysis, agent_id: str, reports: Path, console: Conso
 
 
 def agent(
+    ctx: typer.Context,
     agent_id: Annotated[str, typer.Argument(metavar="AGENT", help="The agent's id or name (case-insensitive; part of a name works when it is unique).")],
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
@@ -265,5 +268,5 @@ def agent(
     frames = load_data(calls, criteria, db)
     from qa_pipeline.stats import analyse
 
-    analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls))
+    analysis = analyse(frames, _stats_options(ctx, date_from, date_to, alpha, min_calls))
     print_agent(analysis, agent_id, _reports_folder(reports), Console(), worst, details)
