@@ -84,8 +84,9 @@ class OptionSpec:
             return (str, date)
         return (str,)
 
-    def check(self, raw: Any) -> None:
-        """Reject a configured value of the wrong type or outside the choices.
+    def check(self, raw: Any, *, ranges: bool = True) -> None:
+        """Reject a configured value of the wrong type (or, with ``ranges``, outside the
+        choices or the range).
 
         Raises:
             ValueError: The value does not fit; the message says what was expected.
@@ -95,6 +96,8 @@ class OptionSpec:
         kinds = self.accepts()
         if isinstance(raw, bool) and bool not in kinds or not isinstance(raw, kinds):
             raise ValueError(f"expected {_describe(self)}")
+        if not ranges:
+            return
         if self.choices and raw not in self.choices:
             raise ValueError(f"expected one of {', '.join(self.choices)}")
         if self.minimum is not None and isinstance(raw, (int, float)) and raw < self.minimum:
@@ -247,7 +250,7 @@ def unknown_keys(data: Mapping[str, Any], known: Iterable[str], path: Path | str
 
 
 def check_section(data: Any, classes: Iterable[type], path: Path | str, section: str) -> dict[str, Any]:
-    """Validate a ``qa.toml`` table of options: known keys, value types, choices.
+    """Validate a ``qa.toml`` table of options: known keys and value types.
 
     Args:
         data: The table as read.
@@ -272,7 +275,8 @@ def check_section(data: Any, classes: Iterable[type], path: Path | str, section:
     for key, raw in data.items():
         spec = by_key[key]
         try:
-            spec.check(raw)
+            # Values are checked against their choices and ranges when used: a flag may override one.
+            spec.check(raw, ranges=False)
         except ValueError as exc:
             raise ConfigError(f"{path}: [{section}] {key} = {raw!r} is not valid ({exc})") from exc
         if spec.value_type is Path and raw is not None:

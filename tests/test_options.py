@@ -1,0 +1,168 @@
+"""One options path: every option of the stage records is a flag and a qa.toml key, merged once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa_pipeline.cli import bench as bench_cli
+from qa_pipeline.cli import forget as forget_cli
+from qa_pipeline.cli import options as o
+from qa_pipeline.cli import run as run_cli
+from qa_pipeline.cli import transcribe as transcribe_cli
+from qa_pipeline.cli.main import app
+from qa_pipeline.config import OPTION_TABLES, load_config, option_records, parse_config
+from qa_pipeline.errors import AudioError, ConfigError
+from qa_pipeline.optionspec import resolve, section_keys, specs, user_specs
+from qa_pipeline.options import AudioOptions, CacheOptions, TranscribeOptions
+from qa_pipeline.pii.options import RedactionOptions
+from qa_pipeline.stats.options import StatsOptions
+
+# The commands that take each stage's options as flags.
+COMMANDS = {
+    TranscribeOptions: ("run", "transcribe"),
+    AudioOptions: ("run", "transcribe"),
+    CacheOptions: ("run", "transcribe"),
+    RedactionOptions: ("run", "transcribe"),
+    StatsOptions: (),  # below: qa report and qa agent declare their statistics flags themselves
+}
+STATS_FLAGS = {"period_from": "--from", "period_to": "--to", "alpha": "--alpha", "min_calls": "--min-calls"}
+
+
+def _help(command: str) -> str:
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=400)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("record", list(COMMANDS))
+def test_every_option_field_is_a_flag_and_a_qa_toml_key(record: type) -> None:
+    table = next(name for name in OPTION_TABLES if record in option_records(name))
+    keys = section_keys(*option_records(table))
+    helps = {command: _help(command) for command in COMMANDS[record]}
+    for spec in specs(record):
+        if spec.internal is not None:
+            assert spec.internal.strip(), f"{record.__name__}.{spec.name}: an internal field says why"
+            continue
+        assert spec.key in keys, f"{record.__name__}.{spec.name} is no key of [{table}]"
+        for command, text in helps.items():
+            assert f" {spec.flag} " in text or f" {spec.flag}/" in text or f"{spec.flag} /" in text, (
+                f"{record.__name__}.{spec.name}: qa {command} has no {spec.flag}")
+        # The key reaches the record through the one merge: a non-default value is carried.
+        assert spec.help, f"{record.__name__}.{spec.name} has no help"
+    internal = {s.name for s in specs(record) if s.internal}
+    assert {s.name for s in user_specs(record)} | internal == set(record.__dataclass_fields__)
+
+
+def test_statistics_flags_and_keys() -> None:
+    keys = section_keys(StatsOptions)
+    assert set(keys) == set(StatsOptions.__dataclass_fields__)
+    for command in ("report", "agent"):
+        text = _help(command)
+        for flag in STATS_FLAGS.values():
+            assert f" {flag} " in text, f"qa {command} has no {flag}"
+    for name, flag in STATS_FLAGS.items():
+        assert next(s for s in specs(StatsOptions) if s.name == name).flag == flag
+
+
+def test_flag_over_qa_toml_over_command_default_over_field_default(tmp_path: Path) -> None:
+    config = parse_config({"transcribe": {"beam_size": 3, "model": "base", "threads": 2, "max_duration": "90m",
+                                          "cache_dir": "cache"}}, tmp_path / "qa.toml")
+    audio, asr, cache = o.stage_options(o.Flags({"beam_size": 5, "language_check": o._choice(
+        next(s for s in specs(TranscribeOptions) if s.key == "language_check"))("off")}), config)
+    assert asr.beam_size == 5 and asr.language_check == "off"  # flags
+    assert asr.model == "base" and asr.cpu_threads == 2 and audio.max_duration_seconds == 5400.0  # qa.toml
+    assert cache.path == tmp_path / "cache"  # relative to qa.toml's folder
+    assert asr.batch_size == 8 and audio.agent_channel == "auto"  # defaults
+    _, bench, _ = o.stage_options(o.Flags(), parse_config({}, tmp_path / "qa.toml"), o.BENCH_FLAGS)
+    assert bench.device == "cpu"  # qa bench's own default…
+    _, bench, _ = o.stage_options(o.Flags(), parse_config({"transcribe": {"device": "cuda"}}, tmp_path / "qa.toml"), o.BENCH_FLAGS)
+    assert bench.device == "cuda"  # …under qa.toml
+
+
+def test_resolve_names_the_source_of_a_bad_value(tmp_path: Path) -> None:
+    path = tmp_path / "qa.toml"
+    with pytest.raises(ConfigError, match=r"qa\.toml: \[transcribe\] max_duration = 60 is not valid \(expected text\)"):
+        resolve(AudioOptions, {}, {"max_duration": 60}, source=str(path), section="transcribe")
+    with pytest.raises(ConfigError, match=r"qa\.toml: \[transcribe\] max_duration: bad duration .60."):
+        resolve(AudioOptions, {}, {"max_duration": "60"}, source=str(path), section="transcribe")
+    with pytest.raises(ConfigError, match=r"^--max-duration: bad duration"):
+        resolve(AudioOptions, {"max_duration": "soon"}, {}, source=str(path))
+    with pytest.raises(ConfigError, match=r"qa\.toml: \[transcribe\] beam_size = 0 is not valid \(expected at least 1\)"):
+        resolve(TranscribeOptions, {}, {"beam_size": 0}, source=str(path), section="transcribe")
+    with pytest.raises(ConfigError, match=r"qa\.toml: \[transcribe\] turn_gap: turn_gap_seconds must be positive"):
+        resolve(TranscribeOptions, {}, {"turn_gap": "0s"}, source=str(path), section="transcribe")
+    with pytest.raises(ConfigError, match=r"\[transcribe\] device = 'gpu' is not valid \(expected one of auto, cpu, cuda\)"):
+        o.stage_options(o.Flags(), parse_config({"transcribe": {"device": "gpu"}}, path))
+    with pytest.raises(ConfigError, match=r"\[stats\] alpha = 0.9 is not valid \(expected at most 0.5\)"):
+        o.stats_options(o.Flags(), parse_config({"stats": {"alpha": 0.9}}, path))
+    with pytest.raises(ConfigError, match=r"\[stats\] alpha = 'low' is not valid \(expected a number\)"):
+        parse_config({"stats": {"alpha": "low"}}, path)
+    assert o.stats_options(o.Flags({"alpha": 0.01}), parse_config({"stats": {"alpha": 0.9}}, path)).alpha == 0.01
+    assert resolve(StatsOptions, {}, {"period_from": "2026-01-05"}).period_from.isoformat() == "2026-01-05"
+
+
+def test_commands_derive_the_same_flags() -> None:
+    import inspect
+    import typing
+
+    transcribe = inspect.signature(transcribe_cli.transcribe).parameters
+    run = inspect.signature(run_cli.run).parameters
+    for spec in (*user_specs(TranscribeOptions), *user_specs(AudioOptions), *user_specs(CacheOptions)):
+        (kind, info), (kind_run, info_run) = (typing.get_args(p[spec.key].annotation) for p in (transcribe, run))
+        assert kind == kind_run and info.param_decls == info_run.param_decls and info.help == info_run.help, spec.key
+        assert transcribe[spec.key].default == run[spec.key].default, spec.key
+    assert [k for k in inspect.signature(bench_cli.bench).parameters if k in section_keys(TranscribeOptions)] == [
+        "model", "device", "compute_type", "batch_size"]
+    assert inspect.signature(bench_cli.bench).parameters["device"].default.value == "cpu"
+    assert "cache_dir" in inspect.signature(forget_cli.forget).parameters
+
+
+def test_qa_transcribe_honours_the_transcribe_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[transcribe] of qa.toml reaches qa transcribe's engine, under the flags."""
+    from qa_pipeline import asr as asr_module
+    from qa_pipeline.cli import transcribe as module
+
+    seen: list[TranscribeOptions] = []
+
+    def engine(options: TranscribeOptions) -> object:
+        # Stop before any recognition: what matters is what the engine was asked for.
+        seen.append(options)
+        raise AudioError("no engine in this test")
+
+    monkeypatch.setattr(asr_module, "create_engine", engine)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "call.wav").write_bytes(b"RIFF")
+    (tmp_path / "qa.toml").write_text(
+        '[transcribe]\nmodel = "base.en"\nbeam_size = 4\nvad = false\nthreads = 3\nlanguage_check = "off"\n'
+        '[redaction]\nenabled = false\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["transcribe", "call.wav", "--out", "out", "--beam-size", "2"])
+    assert result.exit_code == 1 and "Error: no engine in this test" in result.output
+    [options] = seen
+    assert options.model == "base.en" and options.vad is False and options.cpu_threads == 3  # from qa.toml
+    assert options.language_check == "off"
+    assert options.beam_size == 2  # the flag wins
+    (tmp_path / "qa.toml").write_text('[transcribe]\nbeam_siz = 4\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["transcribe", "call.wav", "--out", "out"])
+    assert result.exit_code == 2 and "unknown key(s) beam_siz in [transcribe] (beam_siz: did you mean beam_size?)" in result.output
+    assert module.transcribe.__name__ == "transcribe"
+
+
+def test_qa_report_reads_the_stats_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa_pipeline.cli import report as report_cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "qa.toml").write_text('[stats]\nalpha = 0.01\nmin_calls = 12\n', encoding="utf-8")
+
+    class Ctx:
+        def __init__(self, given: set[str]) -> None:
+            self.given = given
+
+        def get_parameter_source(self, name: str) -> object:
+            return type("Source", (), {"name": "COMMANDLINE" if name in self.given else "DEFAULT"})()
+
+    options = report_cli._stats_options(Ctx({"min_calls"}), None, None, 0.05, 20)  # type: ignore[arg-type]
+    assert options.alpha == 0.01 and options.min_calls == 20
+    assert load_config(tmp_path).section("stats") == {"alpha": 0.01, "min_calls": 12}
