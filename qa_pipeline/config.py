@@ -22,12 +22,15 @@ current folder). Command-line flags override the file::
     [metadata.columns]                    # manifest column (and sidecar key) names
     agent_id = "AgentID"
 
-    [transcribe]                          # the transcription flags, by their long names
+    [transcribe]                          # the transcription options (docs/configuration.md)
     engine = "faster-whisper"
     model = "/models/whisper-small-ct2"
     language = "en"
     agent_channel = "0"
     cache_dir = "/var/cache/qa"
+
+    [stats]                               # statistics of qa report and qa agent
+    alpha = 0.05
 
     [report]
     pdf = false                           # also write the team PDF after each run
