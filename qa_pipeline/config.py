@@ -173,6 +173,20 @@ def load_config(folder: str | os.PathLike[str] | None = None) -> QAConfig:
     path = base / CONFIG_NAME
     if not path.is_file():
         return QAConfig(db=str(base / "qa.db"), reports=base / "reports", logs=base / "logs")
+    return load_config_file(path)
+
+
+def load_config_file(path: str | os.PathLike[str]) -> QAConfig:
+    """Read a configuration file named explicitly (``--config``); its folder plays the part
+    of the current folder (defaults and relative paths are relative to it).
+
+    Raises:
+        ConfigError: The file is missing, is not valid TOML, has unknown keys, or a value
+            of the wrong type; the message names the file and the key.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such configuration file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

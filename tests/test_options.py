@@ -144,6 +144,13 @@ def test_qa_transcribe_honours_the_transcribe_table(tmp_path: Path, monkeypatch:
     assert options.model == "base.en" and options.vad is False and options.cpu_threads == 3  # from qa.toml
     assert options.language_check == "off"
     assert options.beam_size == 2  # the flag wins
+    # --config names another file; its [transcribe] is read the same way.
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "qa.toml").write_text('[transcribe]\nmodel = "small.en"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["transcribe", "call.wav", "--out", "out", "--config", "site/qa.toml"])
+    assert result.exit_code == 1 and seen[-1].model == "small.en" and seen[-1].beam_size == 1
+    result = CliRunner().invoke(app, ["transcribe", "call.wav", "--out", "out", "--config", "nope.toml"])
+    assert result.exit_code == 2 and "Error: nope.toml: no such configuration file" in result.output
     (tmp_path / "qa.toml").write_text('[transcribe]\nbeam_siz = 4\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["transcribe", "call.wav", "--out", "out"])
     assert result.exit_code == 2 and "unknown key(s) beam_siz in [transcribe] (beam_siz: did you mean beam_size?)" in result.output
@@ -163,6 +170,11 @@ def test_qa_report_reads_the_stats_table(tmp_path: Path, monkeypatch: pytest.Mon
         def get_parameter_source(self, name: str) -> object:
             return type("Source", (), {"name": "COMMANDLINE" if name in self.given else "DEFAULT"})()
 
-    options = report_cli._stats_options(Ctx({"min_calls"}), None, None, 0.05, 20)  # type: ignore[arg-type]
+    options = report_cli._stats_options(Ctx({"min_calls"}), load_config(tmp_path), None, None, 0.05, 20)  # type: ignore[arg-type]
     assert options.alpha == 0.01 and options.min_calls == 20
     assert load_config(tmp_path).section("stats") == {"alpha": 0.01, "min_calls": 12}
+
+
+@pytest.mark.parametrize("command", ["run", "transcribe", "bench", "report", "agent", "status", "export", "forget", "calibrate"])
+def test_every_command_that_reads_qa_toml_takes_config(command: str) -> None:
+    assert " --config " in _help(command)

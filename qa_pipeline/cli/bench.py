@@ -17,6 +17,7 @@ def bench(
     configs: Annotated[str, typer.Option("--configs", help="Comma-separated configurations, each NAME or NAME:WxT (W workers with T threads each); names: default, packed, batched, sequential, openai.")] = "default,sequential,batched,packed,openai",
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for configurations that do not name theirs (default: as qa run).")] = None,
     asr: o.Flags = o.BENCH_FLAGS,
+    config_file: o.ConfigOpt = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Cache of rendered calls, reused between runs (default ~/.cache/qa_pipeline/bench/calls).")] = None,
     work: Annotated[Optional[Path], typer.Option("--work", help="Keep each configuration's store and run log in this folder (default: a temporary folder, removed).")] = None,
     scenario: Annotated[Optional[Path], typer.Option("--scenario", help="Scenario the calls are rendered from (default samples/drift.yaml).")] = None,
@@ -33,9 +34,8 @@ def bench(
     --batch-size default to [transcribe] of ./qa.toml (device: cpu without one).
     """
     from qa_pipeline.bench import DEFAULT_SCENARIO, PRESETS, BenchConfig, BenchOptions, markdown_table, run_bench
-    from qa_pipeline.config import load_config
 
-    _, engine, _ = o.stage_options(asr, load_config(), o.BENCH_FLAGS)
+    _, engine, _ = o.stage_options(asr, o.load(config_file), o.BENCH_FLAGS)
     options = BenchOptions(
         minutes=minutes,
         configs=tuple(BenchConfig.parse(c) for c in configs.split(",") if c.strip()),

@@ -15,6 +15,7 @@ from qa_pipeline.cli.options import DbOpt
 def forget(
     call_ids: Annotated[list[str], typer.Argument(metavar="CALL_ID...", help="The call(s) to forget, by call id.", show_default=False)],
     db: DbOpt = None,
+    config_file: o.ConfigOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports, or reports in qa.toml).")] = None,
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Run-log folder (default ./logs, or logs in qa.toml); logs the store lists are rewritten too.")] = None,
     cache_flags: o.Flags = o.CACHE_DIR_FLAGS,
@@ -29,13 +30,12 @@ def forget(
     """
     from qa_pipeline.batch import refresh_reports
     from qa_pipeline.cache import default_cache_dir
-    from qa_pipeline.config import load_config
     from qa_pipeline.pii.forget import forget_call
     from qa_pipeline.pii.stored import remove_report_pdfs
     from qa_pipeline.report.render import TEAM_PDF
     from qa_pipeline.store import Store
 
-    config = load_config()
+    config = o.load(config_file)
     reports_dir = reports or config.reports
     log_dir = logs or config.logs
     cache = o.stage_options(cache_flags, config, o.CACHE_DIR_FLAGS)[2].path or default_cache_dir()

@@ -73,6 +73,7 @@ BENCH_FLAGS = FlagGroup((TranscribeOptions,), only=("device", "compute_type", "m
 REDACTION_FLAGS = FlagGroup(_redaction_records())
 
 
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="The qa.toml to read (default: ./qa.toml when present); its folder replaces the current folder for the defaults and relative paths in it.", rich_help_panel="Execution")]
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).", rich_help_panel="Store")]
 
 _ENUMS: dict[tuple[str, tuple[str, ...]], type[Enum]] = {}
@@ -144,6 +145,17 @@ def derive_flags(func: F) -> F:
     for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
         setattr(command, attr, getattr(func, attr))
     return command  # type: ignore[return-value]
+
+
+def load(config_file: Path | None) -> "QAConfig":
+    """The configuration of ``--config``, else ``./qa.toml`` (defaults without one).
+
+    Raises:
+        ConfigError: The file is missing (when named) or invalid.
+    """
+    from qa_pipeline.config import load_config, load_config_file
+
+    return load_config() if config_file is None else load_config_file(config_file)
 
 
 def stage_options(

@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from qa_pipeline.cli.options import DbOpt
+from qa_pipeline.cli.options import ConfigOpt, DbOpt, load
 from qa_pipeline.errors import ConfigError
 
 if TYPE_CHECKING:  # statistics pull in pandas and scipy: imported when a command runs, not at start-up
+    from qa_pipeline.config import QAConfig
     from qa_pipeline.stats import Analysis, Frames, StatsOptions
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -55,27 +56,22 @@ def load_data(calls: Path | None, criteria: Path | None, db: str | None) -> Fram
     return read_frames(db)
 
 
-def _reports_folder(folder: Path | None) -> Path:
+def _reports_folder(folder: Path | None, config: QAConfig) -> Path:
     """The report folder: as given, else ``reports`` of ``qa.toml`` (``./reports``)."""
-    if folder is not None:
-        return folder
-    from qa_pipeline.config import load_config
-
-    return load_config().reports
+    return folder if folder is not None else config.reports
 
 
 def _stats_options(
-    ctx: typer.Context, date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int,
+    ctx: typer.Context, config: QAConfig, date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int,
 ) -> StatsOptions:
     """The flags over ``[stats]`` of ``qa.toml`` over the defaults."""
     from qa_pipeline.cli.options import given, stats_options
-    from qa_pipeline.config import load_config
 
     flags = given(ctx, {
         "period_from": ("date_from", date_from), "period_to": ("date_to", date_to),
         "alpha": ("alpha", alpha), "min_calls": ("min_calls", min_calls),
     })
-    return stats_options(flags, load_config())
+    return stats_options(flags, config)
 
 
 def report(
@@ -83,6 +79,7 @@ def report(
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
     db: DbOpt = None,
+    config_file: ConfigOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder. Default: reports in qa.toml, else ./reports.")] = None,
@@ -98,19 +95,19 @@ def report(
 
     With --agent ID, write only that agent's page and call pages; add --pdf for its PDF.
     """
-    from qa_pipeline.config import load_config, report_abilities
+    from qa_pipeline.config import report_abilities
     from qa_pipeline.errors import ReportError
     from qa_pipeline.report import ReportOptions, render_agent_report, render_site
     from qa_pipeline.report.coverage import agent_outside_hint, coverage
     from qa_pipeline.stats import analyse, load_targets
 
     started = time.perf_counter()
-    config = load_config()
+    config = load(config_file)
     out = out if out is not None else config.reports
     frames = load_data(calls, criteria, db if db is not None else config.db)
     # --targets replaces the [goals] of qa.toml for this report.
     goals = load_targets(targets) if targets else config.goals
-    analysis = analyse(frames, _stats_options(ctx, date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
+    analysis = analyse(frames, _stats_options(ctx, config, date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
     opts = ReportOptions(title=title if title is not None else config.report_title, workers=workers, pdf=True if pdf is None else pdf)
     outside = coverage(frames.calls["started_at"], analysis.period)
     if agent is not None:
@@ -256,6 +253,7 @@ def agent(
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
     db: DbOpt = None,
+    config_file: ConfigOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder, to list the pages of the worst calls. Default: reports in qa.toml, else ./reports.")] = None,
@@ -265,8 +263,9 @@ def agent(
     details: Annotated[bool, typer.Option("--details", help="Also print the test statistics (p-values, Theil–Sen, Kendall τ).")] = False,
 ) -> None:
     """Print one agent's flags, this period against the previous one, trend, top problems and worst calls."""
-    frames = load_data(calls, criteria, db)
+    config = load(config_file)
+    frames = load_data(calls, criteria, db if db is not None else config.db)
     from qa_pipeline.stats import analyse
 
-    analysis = analyse(frames, _stats_options(ctx, date_from, date_to, alpha, min_calls))
-    print_agent(analysis, agent_id, _reports_folder(reports), Console(), worst, details)
+    analysis = analyse(frames, _stats_options(ctx, config, date_from, date_to, alpha, min_calls))
+    print_agent(analysis, agent_id, _reports_folder(reports, config), Console(), worst, details)

@@ -67,6 +67,7 @@ RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="The
 def run(
     recordings: Annotated[Optional[Path], typer.Argument(help="Recordings folder, searched recursively (default: recordings in qa.toml).", rich_help_panel=INPUT)] = None,
     db: o.DbOpt = None,
+    config_file: o.ConfigOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).", rich_help_panel=REPORTS)] = None,
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).", rich_help_panel=EXECUTION)] = None,
     scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the bundled default.<language>.yaml, as in scorecards/).", rich_help_panel=SCORING)] = None,
@@ -96,10 +97,10 @@ def run(
     from dataclasses import replace
 
     from qa_pipeline.batch import BatchOptions, auto_workers, refresh_reports, run_batch
-    from qa_pipeline.config import bundled_scorecard, load_config
+    from qa_pipeline.config import bundled_scorecard
     from qa_pipeline.units import parse_duration
 
-    config = load_config()
+    config = o.load(config_file)
     audio_opts, asr_opts, cache = o.stage_options(asr, config)
 
     folder = recordings or config.recordings

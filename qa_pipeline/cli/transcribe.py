@@ -22,6 +22,7 @@ def transcribe(
     formats: Annotated[Optional[List[str]], typer.Option("--format", "-f", help="Extra output formats besides json: vtt, srt, txt. Repeatable or comma-separated.")] = None,
     asr: o.Flags = o.ENGINE_FLAGS,
     personal: o.Flags = o.REDACTION_FLAGS,
+    config_file: o.ConfigOpt = None,
     scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML whose agent phrases help decide who the agent is (default: none).")] = None,
 ) -> None:
     """Transcribe recordings into JSON transcripts (plus VTT/SRT/TXT on request).
@@ -34,7 +35,6 @@ def transcribe(
     """
     from qa_pipeline.asr import create_engine
     from qa_pipeline.cache import TranscriptCache
-    from qa_pipeline.config import load_config
     from qa_pipeline.ingest import call_ids, discover_audio
     from qa_pipeline.pii import write_redacted_copy
     from qa_pipeline.pipeline import StageTimings, transcribe_call
@@ -45,7 +45,7 @@ def transcribe(
     if unknown:
         raise ConfigError(f"--format: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     wanted.add("json")
-    config = load_config()
+    config = o.load(config_file)
     audio_opts, asr_opts, cache_opts = o.stage_options(asr, config)
     redaction = o.redaction_options(personal, config)
     phrases: tuple[str, ...] = ()
