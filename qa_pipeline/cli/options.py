@@ -84,7 +84,7 @@ def _choice(spec: OptionSpec) -> type[Enum]:
     name = "".join(part.title() for part in spec.key.split("_"))
     key = (name, spec.choices)
     if key not in _ENUMS:
-        _ENUMS[key] = Enum(name, [(c.replace("-", "_"), c) for c in spec.choices], type=str)  # type: ignore[misc]
+        _ENUMS[key] = Enum(name, [(c.replace("-", "_"), c) for c in spec.choices], type=str)  # type: ignore[assignment,misc]
     return _ENUMS[key]
 
 
