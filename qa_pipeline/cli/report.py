@@ -94,6 +94,8 @@ def report(
     """Write the report site (index, agent and call pages) and the team PDF.
 
     With --agent ID, write only that agent's page and call pages; add --pdf for its PDF.
+    The store (--db) is read unless --calls and --criteria name exported tables. Statistics
+    settings come from [stats] of qa.toml when present; flags override it.
     """
     from qa_pipeline.config import report_abilities
     from qa_pipeline.errors import ReportError
@@ -262,7 +264,11 @@ def agent(
     min_calls: MinCallsOpt = 8,
     details: Annotated[bool, typer.Option("--details", help="Also print the test statistics (p-values, Theil–Sen, Kendall τ).")] = False,
 ) -> None:
-    """Print one agent's flags, this period against the previous one, trend, top problems and worst calls."""
+    """Print one agent's flags, this period against the previous one, trend, top problems and worst calls.
+
+    The store (--db) is read unless --calls and --criteria name exported tables; [stats] of
+    qa.toml applies as for qa report.
+    """
     config = load(config_file)
     frames = load_data(calls, criteria, db if db is not None else config.db)
     from qa_pipeline.stats import analyse
