@@ -56,6 +56,67 @@ def test_every_option_field_is_a_flag_and_a_qa_toml_key(record: type) -> None:
     assert {s.name for s in user_specs(record)} | internal == set(record.__dataclass_fields__)
 
 
+# For every option: what a user writes on the command line, the same in qa.toml, and the
+# field's value both must give (never the default, so that reaching the record is seen).
+SAMPLES: dict[str, tuple[list[str], object, object]] = {
+    "engine": (["--engine", "openai-whisper"], "openai-whisper", "openai-whisper"),
+    "model": (["--model", "base"], "base", "base"),
+    "language": (["--language", "zh"], "zh", "zh"),
+    "device": (["--device", "cpu"], "cpu", "cpu"),
+    "compute_type": (["--compute-type", "int8"], "int8", "int8"),
+    "beam_size": (["--beam-size", "3"], 3, 3),
+    "vad": (["--no-vad"], False, False),
+    "threads": (["--threads", "2"], 2, 2),
+    "no_speech_threshold": (["--no-speech-threshold", "0.5"], 0.5, 0.5),
+    "log_prob_threshold": (["--log-prob-threshold", "-2"], -2, -2.0),
+    "min_word_probability": (["--min-word-probability", "0.1"], 0.1, 0.1),
+    "turn_gap": (["--turn-gap", "800ms"], "800ms", 0.8),
+    "batching": (["--batching", "off"], "off", "off"),
+    "batch_size": (["--batch-size", "4"], 4, 4),
+    "redecode_uncovered": (["--no-redecode-uncovered"], False, False),
+    "coverage_review_below": (["--coverage-review-below", "50%"], "50%", 0.5),
+    "language_check": (["--language-check", "always"], "always", "always"),
+    "agent_channel": (["--agent-channel", "1"], 1, 1),
+    "customer_channel": (["--customer-channel", "2"], 2, 2),
+    "max_duration": (["--max-duration", "90m"], "90m", 5400.0),
+    "roles_review_below": (["--roles-review-below", "0.5"], 0.5, 0.5),
+    "cache_dir": (["--cache-dir", "/srv/cache"], "/srv/cache", "/srv/cache"),
+    "no_cache": (["--no-cache"], True, True),
+    "enabled": (["--no-redact"], False, False),
+    "entities": (["--redact-entities", "card"], ["card"], ("card",)),
+    "default_region": (["--redact-default-region", "gb"], "gb", "GB"),
+    "card_context": (["--no-redact-card-context"], False, False),
+    "context_seconds": (["--redact-context-seconds", "5"], 5, 5.0),
+    "max_gap_seconds": (["--redact-max-gap-seconds", "2"], 2.0, 2.0),
+    "audio_dir": (["--redact-audio", "/srv/redacted"], "/srv/redacted", "/srv/redacted"),
+    "tone_hz": (["--redact-tone-hz", "500"], 500, 500.0),
+    "tone_db": (["--redact-tone-db", "-6"], -6, -6.0),
+    "audio_pad_seconds": (["--redact-audio-pad-seconds", "0.2"], 0.2, 0.2),
+}
+REQUIRED_ARGS = {"run": [], "transcribe": ["call.wav", "--out", "out"]}
+
+
+@pytest.mark.parametrize("command", ["run", "transcribe"])
+@pytest.mark.parametrize("record", [TranscribeOptions, AudioOptions, CacheOptions, RedactionOptions])
+def test_every_option_reaches_its_record_from_a_flag_and_from_qa_toml(record: type, command: str, tmp_path: Path) -> None:
+    import typer
+
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    table = next(name for name in OPTION_TABLES if record in option_records(name))
+    for spec in user_specs(record):
+        assert spec.key in SAMPLES, f"{record.__name__}.{spec.name}: add a sample to SAMPLES"
+        args, written, expected = SAMPLES[spec.key]
+        # The command line, parsed by the command itself (nothing runs).
+        ctx = click_command.make_context(command, [*REQUIRED_ARGS[command], *args])
+        flags = o.given(ctx, {s.key: (s.key, ctx.params[s.key]) for s in user_specs(record)})
+        assert set(flags) == {spec.key}, spec.key
+        from_flag = resolve(record, flags, {})
+        config = parse_config({table: {spec.key: written}}, tmp_path / "qa.toml")
+        from_file = resolve(record, {}, config.section(table), source=str(config.source), section=table)
+        assert getattr(from_flag, spec.name) == expected == getattr(from_file, spec.name), spec.key
+        assert getattr(record(), spec.name) != expected, f"{spec.key}: the sample is the default"
+
+
 def test_statistics_flags_and_keys() -> None:
     keys = section_keys(StatsOptions)
     assert set(keys) == set(StatsOptions.__dataclass_fields__)
