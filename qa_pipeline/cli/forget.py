@@ -52,7 +52,7 @@ def forget(
             agent_pdfs = remove_report_pdfs(Path(reports_dir) / "agents")
             if agent_pdfs:
                 typer.echo(f"Removed {len(agent_pdfs)} agent PDF(s); make them again with qa report --agent ID --pdf.")
-            site = refresh_reports(store, reports_dir, pdf=pdf, title=config.report_title)
+            site = refresh_reports(store, reports_dir, pdf=pdf, title=config.report_title, stats=o.stats_options(o.Flags(), config))
             if site is None:
                 _clear_site(Path(reports_dir))
                 typer.echo("No scored calls left: report pages removed.")

@@ -301,10 +301,11 @@ def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_repor
 
     started = time.perf_counter()
     try:
-        # The goals and ability grouping of qa.toml, so the nightly site keeps them.
+        # The goals, statistics settings and ability grouping of qa.toml, so the nightly site keeps them.
         goals = config.goals if config is not None else ()
         abilities = report_abilities(config.scorecard if config is not None else None)
-        result = refresh_reports(store, reports_dir, pdf=pdf, title=title, targets=goals, abilities=abilities)
+        stats = o.stats_options(o.Flags(), config) if config is not None else None
+        result = refresh_reports(store, reports_dir, pdf=pdf, title=title, targets=goals, abilities=abilities, stats=stats)
     except QAError as exc:
         typer.echo(f"Error: reports not refreshed: {exc}", err=True)
         return False
