@@ -224,14 +224,12 @@ def test_qa_report_reads_the_stats_table(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     (tmp_path / "qa.toml").write_text('[stats]\nalpha = 0.01\nmin_calls = 12\n', encoding="utf-8")
 
-    class Ctx:
-        def __init__(self, given: set[str]) -> None:
-            self.given = given
+    import typer
 
-        def get_parameter_source(self, name: str) -> object:
-            return type("Source", (), {"name": "COMMANDLINE" if name in self.given else "DEFAULT"})()
-
-    options = report_cli._stats_options(Ctx({"min_calls"}), load_config(tmp_path), None, None, 0.05, 20)  # type: ignore[arg-type]
+    # The command line parsed by qa report itself (nothing runs).
+    ctx = typer.main.get_command(app).commands["report"].make_context("report", ["--min-calls", "20"])  # type: ignore[attr-defined]
+    p = ctx.params
+    options = report_cli._stats_options(ctx, load_config(tmp_path), p["date_from"], p["date_to"], p["alpha"], p["min_calls"])
     assert options.alpha == 0.01 and options.min_calls == 20
     assert load_config(tmp_path).section("stats") == {"alpha": 0.01, "min_calls": 12}
 
