@@ -1382,12 +1382,14 @@ def refresh_reports(
     workers: int = 1,
     targets: Any = (),
     abilities: Any = None,
+    stats: Any = None,
 ) -> Any:
     """Rebuild the report site from the store's scored calls.
 
     ``targets`` are the goals to show (:class:`~qa_pipeline.stats.Target`; ``[goals]`` of
     ``qa.toml``), so a nightly run keeps them on the site; ``abilities`` the scorecard's
-    ability grouping for the ability profiles.
+    ability grouping for the ability profiles; ``stats`` the
+    :class:`~qa_pipeline.stats.StatsOptions` (``[stats]`` of ``qa.toml``; None = defaults).
 
     Writes missing transcript copies to ``<reports_dir>/transcripts/`` for call pages, then
     the site (see :func:`qa_pipeline.report.render_site`).
@@ -1419,7 +1421,7 @@ def refresh_reports(
     calibration = calibration_report(store)
     from qa_pipeline.report.coverage import coverage
 
-    analysis = analyse(frames, targets=tuple(targets), abilities=abilities)
+    analysis = analyse(frames, stats, targets=tuple(targets), abilities=abilities)
     return render_site(
         analysis, reports_dir, ReportOptions(title=title, pdf=pdf, workers=workers), calibration=calibration,
         coverage=coverage(frames.calls["started_at"], analysis.period),

@@ -22,12 +22,15 @@ current folder). Command-line flags override the file::
     [metadata.columns]                    # manifest column (and sidecar key) names
     agent_id = "AgentID"
 
-    [transcribe]                          # the transcription flags, by their long names
+    [transcribe]                          # the transcription options (docs/configuration.md)
     engine = "faster-whisper"
     model = "/models/whisper-small-ct2"
     language = "en"
     agent_channel = "0"
     cache_dir = "/var/cache/qa"
+
+    [stats]                               # statistics of qa report and qa agent
+    alpha = 0.05
 
     [report]
     pdf = false                           # also write the team PDF after each run
@@ -58,6 +61,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.metadata import MetadataOptions
+from qa_pipeline.optionspec import check_section, resolve, unknown_keys
+from qa_pipeline.options import TRANSCRIBE_RECORDS
 from qa_pipeline.pii.options import RedactionOptions
 
 if TYPE_CHECKING:
@@ -67,16 +72,13 @@ CONFIG_NAME = "qa.toml"
 
 TOP_KEYS = (
     "db", "reports", "logs", "recordings", "scorecard", "workers", "min_duration", "metadata", "transcribe", "report",
-    "executor", "ray_address", "redaction", "goals",
+    "executor", "ray_address", "redaction", "stats", "goals",
 )
 GOALS_KEYS = ("file", "targets")
 TARGET_KEYS = ("agent", "team", "period", "metric", "target", "direction")
-TRANSCRIBE_KEYS = (
-    "engine", "model", "language", "device", "compute_type", "beam_size", "vad", "threads",
-    "agent_channel", "customer_channel", "max_duration", "cache_dir", "no_cache", "batching", "batch_size",
-    "roles_review_below", "coverage_review_below", "language_check",
-)
 REPORT_KEYS = ("pdf", "title")
+# The tables holding stage options, their keys declared by the records (option_records).
+OPTION_TABLES = ("transcribe", "redaction", "stats")
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,9 @@ class QAConfig:
             (:func:`qa_pipeline.batch.auto_workers`).
         min_duration: Shortest recording scored (text with a unit, e.g. ``1s``).
         metadata: Where call metadata comes from.
-        transcribe: Transcription flag values by flag name (``engine``, ``model``…).
+        transcribe: The ``[transcribe]`` table as written (paths made absolute), by the keys
+            the transcription options declare (``engine``, ``model``, ``threads``…); merged
+            under the flags by :func:`qa_pipeline.optionspec.resolve`.
         report_pdf: Write the team PDF when a run refreshes the reports.
         report_title: Report title.
         source: The file read, or None when there was none.
@@ -104,6 +108,8 @@ class QAConfig:
         goals: The goals of ``[goals]`` (its file's, then those written inline), assessed
             by every report (see ``docs/goals.md``).
         goals_file: The goals file named in ``[goals]``, or None.
+        tables: The option tables as written (``transcribe``, ``redaction``, ``stats``),
+            validated against the options records; see :meth:`section`.
     """
 
     db: str = "qa.db"
@@ -123,6 +129,12 @@ class QAConfig:
     ray_address: str | None = None
     goals: "tuple[Target, ...]" = ()
     goals_file: Path | None = None
+    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """An option table of the file as written (empty when absent), for
+        :func:`qa_pipeline.optionspec.resolve`."""
+        return self.tables.get(name, {})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +155,7 @@ class QAConfig:
             "ray_address": self.ray_address,
             "goals": [g.to_dict() for g in self.goals],
             "goals_file": None if self.goals_file is None else str(self.goals_file),
+            "tables": {name: dict(table) for name, table in self.tables.items()},
         }
 
 
@@ -160,6 +173,20 @@ def load_config(folder: str | os.PathLike[str] | None = None) -> QAConfig:
     path = base / CONFIG_NAME
     if not path.is_file():
         return QAConfig(db=str(base / "qa.db"), reports=base / "reports", logs=base / "logs")
+    return load_config_file(path)
+
+
+def load_config_file(path: str | os.PathLike[str]) -> QAConfig:
+    """Read a configuration file named explicitly (``--config``); its folder plays the part
+    of the current folder (defaults and relative paths are relative to it).
+
+    Raises:
+        ConfigError: The file is missing, is not valid TOML, has unknown keys, or a value
+            of the wrong type; the message names the file and the key.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such configuration file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -199,13 +226,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
         metadata = MetadataOptions.from_dict(meta)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    transcribe = data.get("transcribe", {})
-    if not isinstance(transcribe, dict):
-        raise ConfigError(f"{path}: [transcribe] must be a table")
-    _unknown(transcribe, TRANSCRIBE_KEYS, path, "transcribe")
-    transcribe = dict(transcribe)
-    if transcribe.get("cache_dir") is not None:
-        transcribe["cache_dir"] = str(rel(str(transcribe["cache_dir"])))
+    tables = {name: check_section(data[name], option_records(name), path, name) if name in data else {} for name in OPTION_TABLES}
     report = data.get("report", {})
     if not isinstance(report, dict):
         raise ConfigError(f"{path}: [report] must be a table")
@@ -216,17 +237,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
     title = report.get("title", "Call quality report")
     if not isinstance(title, str):
         raise ConfigError(f"{path}: report.title must be a string")
-    redaction = data.get("redaction", {})
-    if not isinstance(redaction, dict):
-        raise ConfigError(f"{path}: [redaction] must be a table")
-    redaction = dict(redaction)
-    if redaction.get("audio_dir") is not None:
-        redaction["audio_dir"] = str(rel(str(redaction["audio_dir"])))
-        redaction.setdefault("redact_audio", True)
-    try:
-        redaction_options = RedactionOptions.from_dict(redaction)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: [redaction] {exc}") from exc
+    redaction_options = resolve(RedactionOptions, {}, tables["redaction"], source=str(path), section="redaction")
     executor = text("executor", "local")
     if executor not in ("local", "ray"):
         raise ConfigError(f"{path}: executor must be \"local\" or \"ray\", got {executor!r}")
@@ -240,7 +251,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
         workers=workers,
         min_duration=text("min_duration", "1s") or "1s",
         metadata=metadata,
-        transcribe=transcribe,
+        transcribe=tables["transcribe"],
         report_pdf=pdf,
         report_title=title,
         source=path,
@@ -249,6 +260,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
         ray_address=text("ray_address"),
         goals=goals,
         goals_file=goals_file,
+        tables=tables,
     )
 
 
@@ -303,10 +315,17 @@ def parse_goals(section: Any, path: Path) -> "tuple[tuple[Target, ...], Path | N
 
 
 def _unknown(data: Mapping[str, Any], known: tuple[str, ...], path: Path, section: str) -> None:
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        where = f" in [{section}]" if section else ""
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}{where}; known: {', '.join(known)}")
+    unknown_keys(data, known, path, section)
+
+
+def option_records(table: str) -> tuple[type, ...]:
+    """The options records whose options are the keys of a ``qa.toml`` table (see :data:`OPTION_TABLES`)."""
+    if table == "stats":
+        # Statistics pull in pandas: imported only for a file with a [stats] table.
+        from qa_pipeline.stats.options import StatsOptions
+
+        return (StatsOptions,)
+    return {"transcribe": TRANSCRIBE_RECORDS, "redaction": (RedactionOptions,)}[table]
 
 
 

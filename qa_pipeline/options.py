@@ -1,7 +1,9 @@
 """Options objects, one per stage, shared by the CLI, the batch runner and notebooks.
 
-Each is a frozen dataclass with documented defaults; ``from_dict`` accepts the same names as
-the CLI flags so a config file and a command line mean the same thing.
+Each is a frozen dataclass whose fields declare their flag, ``qa.toml`` key, default and help
+(:func:`qa_pipeline.optionspec.option`): the commands' flags and the ``[transcribe]`` table
+of ``qa.toml`` are derived from them, and :func:`qa_pipeline.optionspec.resolve` merges the
+two. ``from_dict`` reads a record back from its ``to_dict``.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from pathlib import Path
+from typing import Any, Literal
 
-from qa_pipeline.errors import ConfigError
-
-T = TypeVar("T")
+from qa_pipeline.optionspec import from_dict, internal, option
 
 HOUR = 3600.0
 
@@ -24,21 +25,20 @@ BATCHING_MODES = ("call", "channel", "off")
 LANGUAGE_CHECKS = ("auto", "always", "off")
 
 
-def _from_dict(cls: type[T], data: dict[str, Any] | T | None) -> T:
-    if data is None:
-        return cls()
-    if isinstance(data, cls):
-        return data
-    if not isinstance(data, dict):
-        raise ConfigError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{cls.__name__}: unknown option(s) {', '.join(unknown)}")
-    try:
-        return cls(**data)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{cls.__name__}: {exc}") from exc
+def _duration(value: Any) -> float:
+    from qa_pipeline.units import parse_duration
+
+    return parse_duration(value)
+
+
+def _percentage(value: Any) -> float:
+    from qa_pipeline.units import parse_percentage
+
+    return parse_percentage(value)
+
+
+# The sections of ``qa run --help`` (qa_pipeline.cli.run) the stage options are listed in.
+INPUT, TRANSCRIPTION, SCORING, EXECUTION, PERSONAL = "Input", "Transcription", "Scoring", "Execution", "Personal data"
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,17 @@ class AudioOptions:
             (0..1) are scored but flagged ``roles_review``.
     """
 
-    agent_channel: Literal["auto", 0, 1] | int = "auto"
-    customer_channel: int | None = None
-    max_duration_seconds: float = 4 * HOUR
-    sample_rate: int = 16000
-    roles_review_below: float = 0.7
+    agent_channel: Literal["auto", 0, 1] | int = option(
+        "auto", value_type=str, toml_types=(str, int), panel=INPUT, help="auto, 0 or 1: which stereo channel is the agent.")
+    customer_channel: int | None = option(
+        None, panel=INPUT, help="Customer channel, for files with more than two channels.")
+    max_duration_seconds: float = option(
+        4 * HOUR, key="max_duration", value_type=str, parse=_duration, shown="4h", panel=INPUT,
+        help="Refuse longer recordings (e.g. 4h, 90m, 600s).")
+    sample_rate: int = internal(16000, "the rate Whisper models are trained on; other rates do not decode")
+    roles_review_below: float = option(
+        0.7, minimum=0.0, maximum=1.0, panel=SCORING,
+        help="Flag calls for review when the agent/customer decision is less confident than this (0-1).")
 
     def __post_init__(self) -> None:
         ac = self.agent_channel
@@ -80,7 +86,7 @@ class AudioOptions:
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | AudioOptions | None") -> "AudioOptions":
-        return _from_dict(cls, data)
+        return from_dict(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -124,23 +130,47 @@ class TranscribeOptions:
             is flagged for review.
     """
 
-    engine: str = "faster-whisper"
-    model: str | None = None
-    language: str | None = None
-    device: str = "auto"
-    compute_type: str = "default"
-    beam_size: int = 1
-    vad: bool = True
-    cpu_threads: int = 0
-    no_speech_threshold: float = 0.6
-    log_prob_threshold: float = -1.0
-    min_word_probability: float = 0.05
-    turn_gap_seconds: float = 1.0
-    batching: str = "call"
-    batch_size: int = 8
-    redecode_uncovered: bool = True
-    coverage_review_below: float = 0.9
-    language_check: str = "auto"
+    engine: str = option(
+        "faster-whisper", choices=("faster-whisper", "openai-whisper"), panel=TRANSCRIPTION, help="ASR engine.")
+    model: str | None = option(
+        None, panel=TRANSCRIPTION,
+        help="Model name (tiny.en, base, small…) or local path. Default: the bundled tiny.en.")
+    language: str | None = option(None, panel=TRANSCRIPTION, help="Language code (en, zh…); default: detect.")
+    device: str = option("auto", choices=("auto", "cpu", "cuda"), panel=TRANSCRIPTION, help="Where to run the model.")
+    compute_type: str = option(
+        "default", panel=TRANSCRIPTION, help="CTranslate2 compute type; default int8 on CPU, float16 on CUDA.")
+    beam_size: int = option(1, minimum=1, panel=TRANSCRIPTION, help="Beam size; 1 = greedy.")
+    vad: bool = option(True, panel=TRANSCRIPTION, help="Skip non-speech before decoding.")
+    cpu_threads: int = option(
+        0, key="threads", minimum=0, panel=EXECUTION, help="Inference threads; 0 = one per core.")
+    no_speech_threshold: float = option(
+        0.6, minimum=0.0, maximum=1.0, panel=TRANSCRIPTION,
+        help="Drop a segment the model thinks is silence with more than this probability when it also "
+             "decodes with low confidence (0-1).")
+    log_prob_threshold: float = option(
+        -1.0, panel=TRANSCRIPTION, help="Average log-probability under which such a segment is dropped.")
+    min_word_probability: float = option(
+        0.05, minimum=0.0, maximum=1.0, panel=TRANSCRIPTION,
+        help="Drop words the recogniser is less sure of than this (0-1).")
+    turn_gap_seconds: float = option(
+        1.0, key="turn_gap", value_type=str, parse=_duration, shown="1s", panel=TRANSCRIPTION,
+        help="A longer pause splits a party's speech into two turns (e.g. 1s, 800ms).")
+    batching: str = option(
+        "call", choices=BATCHING_MODES, panel=TRANSCRIPTION,
+        help="faster-whisper decoding: call = the speech of both channels packed into shared windows decoded "
+             "in batches (default); off = each channel sequentially; channel = faster-whisper's batched "
+             "pipeline per channel.")
+    batch_size: int = option(
+        8, minimum=1, panel=TRANSCRIPTION, help="Windows decoded together when batching (default 8; larger on a GPU).")
+    redecode_uncovered: bool = option(
+        True, panel=TRANSCRIPTION, help="Decode again, each on its own, stretches of detected speech that got no words.")
+    coverage_review_below: float = option(
+        0.9, value_type=str, parse=_percentage, shown="90%", panel=TRANSCRIPTION,
+        help="Flag calls for review when less of a party's detected speech than this got recognised words (e.g. 90%).")
+    language_check: str = option(
+        "auto", choices=LANGUAGE_CHECKS, panel=TRANSCRIPTION,
+        help="Identify the spoken language: auto (when an English-only transcription looks unsure), always "
+             "(every call, before transcription), off.")
 
     def __post_init__(self) -> None:
         if self.engine not in ("faster-whisper", "openai-whisper"):
@@ -162,7 +192,7 @@ class TranscribeOptions:
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | TranscribeOptions | None") -> "TranscribeOptions":
-        return _from_dict(cls, data)
+        return from_dict(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -171,3 +201,34 @@ class TranscribeOptions:
         """A short hash of every option that changes the transcript."""
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """Where transcripts are cached between runs (see :mod:`qa_pipeline.cache`).
+
+    Attributes:
+        cache_dir: The cache folder; None = ``~/.cache/qa_pipeline``.
+        no_cache: Always transcribe; neither read nor write the cache.
+    """
+
+    cache_dir: str | None = option(
+        None, value_type=Path, panel=TRANSCRIPTION, help="Transcript cache folder (default ~/.cache/qa_pipeline).")
+    no_cache: bool = option(False, panel=TRANSCRIPTION, help="Always transcribe; neither read nor write the cache.")
+
+    @classmethod
+    def from_dict(cls, data: "dict[str, Any] | CacheOptions | None") -> "CacheOptions":
+        return from_dict(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def path(self) -> Path | None:
+        """The cache folder as a path, None for the default."""
+        return None if self.cache_dir is None else Path(self.cache_dir)
+
+
+# The records whose options the [transcribe] table of qa.toml holds, and the flags of the
+# commands that transcribe (qa run, qa transcribe).
+TRANSCRIBE_RECORDS: tuple[type, ...] = (TranscribeOptions, AudioOptions, CacheOptions)

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from qa_pipeline.options import _from_dict
+from qa_pipeline.options import from_dict
 from qa_pipeline.stats.frames import Frames, prepare_frames
 from qa_pipeline.transcript import (
     AudioInfo,
@@ -125,7 +125,7 @@ class SynthStoreOptions:
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | SynthStoreOptions | None") -> "SynthStoreOptions":
-        return _from_dict(cls, data)
+        return from_dict(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -341,7 +341,7 @@ def test_usage_errors_exit_2(tmp_path: Path, monkeypatch) -> None:
     assert result.exit_code == 2 and "qa.toml: [transcribe] vad = 'no' is not valid (expected true or false)" in result.stderr
     (tmp_path / "qa.toml").write_text(f'recordings = "rec"\nscorecard = "{SCORECARD}"\n[transcribe]\nbeam_size = 0\n', encoding="utf-8")
     result = _run("--dry-run")
-    assert result.exit_code == 2 and "beam_size must be >= 1" in result.stderr  # the file's value is used…
+    assert result.exit_code == 2 and "[transcribe] beam_size = 0 is not valid (expected at least 1)" in result.stderr  # the file's value is used…
     assert _run("--dry-run", "--beam-size", "2").exit_code == 0  # …unless a flag overrides it
     (tmp_path / "qa.toml").write_text(f'recordings = "rec"\nscorecard = "{SCORECARD}"\n[transcribe]\nvad = false\n', encoding="utf-8")
     result = _run("--dry-run")

@@ -181,9 +181,11 @@ def test_config_file(tmp_path: Path) -> None:
     "text, message",
     [
         ("db = \n", "not valid TOML"),
-        ("dbs = 'x'\n", r"unknown key\(s\) dbs; known: db"),
+        ("dbs = 'x'\n", r"unknown key\(s\) dbs \(dbs: did you mean db\?\); known: db"),
         ("workers = 0\n", "workers must be a whole number >= 1"),
-        ("[transcribe]\nmodle = 'x'\n", r"unknown key\(s\) modle in \[transcribe\]"),
+        ("[transcribe]\nmodle = 'x'\n", r"unknown key\(s\) modle in \[transcribe\] \(modle: did you mean model\?\)"),
+        ("[transcribe]\nbeam_size = 'two'\n", r"\[transcribe\] beam_size = 'two' is not valid \(expected a whole number\)"),
+        ("[stats]\nalfa = 0.1\n", r"unknown key\(s\) alfa in \[stats\] \(alfa: did you mean alpha\?\)"),
         ("[metadata]\npattern = '{who}'\n", "unknown field {who}"),
         ("db = 'postgres://h/x'\n[report]\npdf = 'yes'\n", "report.pdf must be true or false"),
     ],

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from qa_pipeline.batch import BatchOptions, WorkerConfig
 from qa_pipeline.cli.main import app
-from qa_pipeline.cli.options import build_redaction
+from qa_pipeline.cli.options import Flags, redaction_options
 from qa_pipeline.config import load_config, parse_config
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.pii import RedactionOptions
@@ -17,21 +17,29 @@ from qa_pipeline.pii import RedactionOptions
 SCORECARD = Path(__file__).resolve().parent.parent / "scorecards" / "default.en.yaml"
 
 
+def _redaction(flags: dict, table: dict | None = None) -> RedactionOptions:
+    config = parse_config({"redaction": table} if table is not None else {}, Path("/srv/qa/qa.toml"))
+    return redaction_options(Flags(flags), config)
+
+
 def test_flags_over_the_defaults_and_the_config():
-    assert build_redaction(None, None, None) == RedactionOptions()
-    assert build_redaction(False, None, None).enabled is False
-    chosen = build_redaction(None, "card, email", Path("out"))
+    assert _redaction({}) == RedactionOptions()
+    assert _redaction({"enabled": False}).enabled is False
+    chosen = _redaction({"entities": "card, email", "audio_dir": Path("out")})
     assert chosen.entities == ("card", "email") and chosen.redact_audio and chosen.audio_dir == "out"
-    base = RedactionOptions(entities=("phone",), default_region="GB")
-    assert build_redaction(None, None, None, base) == base
-    assert build_redaction(True, "all", None, base).entities == RedactionOptions().entities
+    base = {"entities": ["phone"], "default_region": "GB"}
+    assert _redaction({}, base) == RedactionOptions(entities=("phone",), default_region="GB")
+    assert _redaction({"enabled": True, "entities": "all"}, base).entities == RedactionOptions().entities
+    assert _redaction({"entities": "all"}, base).default_region == "GB"  # the file's other keys stay
 
 
 def test_flag_errors():
     with pytest.raises(ConfigError, match="--redact-entities: .*unknown passport"):
-        build_redaction(None, "card,passport", None)
+        _redaction({"entities": "card,passport"})
     with pytest.raises(ConfigError, match="--redact-audio needs redaction on"):
-        build_redaction(False, None, Path("out"))
+        _redaction({"enabled": False, "audio_dir": Path("out")})
+    with pytest.raises(ConfigError, match="--redact-audio needs redaction on"):
+        _redaction({"audio_dir": Path("out")}, {"enabled": False})
 
 
 def test_qa_toml_redaction_table(tmp_path):
@@ -42,11 +50,11 @@ def test_qa_toml_redaction_table(tmp_path):
     assert config.redaction.default_region == "GB"
     assert parse_config({}, path).redaction == RedactionOptions()
     assert parse_config({"redaction": {"enabled": False}}, path).redaction.enabled is False
-    with pytest.raises(ConfigError, match=r"qa\.toml: \[redaction\] .*unknown option\(s\) entity"):
+    with pytest.raises(ConfigError, match=r"qa\.toml: unknown key\(s\) entity in \[redaction\] \(entity: did you mean entities\?\)"):
         parse_config({"redaction": {"entity": ["card"]}}, path)
     with pytest.raises(ConfigError, match=r"qa\.toml: \[redaction\] must be a table"):
         parse_config({"redaction": "card"}, path)
-    with pytest.raises(ConfigError, match=r"qa\.toml: \[redaction\] .*unknown bogus"):
+    with pytest.raises(ConfigError, match=r"qa\.toml: \[redaction\] entities: .*unknown bogus"):
         parse_config({"redaction": {"entities": "bogus"}}, path)
     (tmp_path / "qa.toml").write_text('[redaction]\nentities = ["email"]\n', encoding="utf-8")
     assert load_config(tmp_path).redaction.entities == ("email",)

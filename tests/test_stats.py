@@ -802,6 +802,10 @@ def test_nightly_run_passes_goals_and_abilities_to_the_report_refresh(tmp_path: 
     assert _refresh(None, tmp_path / "reports", False, "t", refresh, config)
     assert seen["targets"] == config.goals and len(seen["targets"]) == 1
     assert "Listening" in seen["abilities"]
+    assert seen["stats"].min_calls == 8  # the defaults without [stats]…
+    (tmp_path / "qa.toml").write_text("[stats]\nmin_calls = 12\n", encoding="utf-8")
+    assert _refresh(None, tmp_path / "reports", False, "t", refresh, load_config(tmp_path))
+    assert seen["stats"].min_calls == 12  # …and qa.toml's with it, as qa report reads them
 
 
 def test_style_measures_come_from_the_store(tmp_path: Path) -> None:

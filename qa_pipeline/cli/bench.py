@@ -11,14 +11,13 @@ import typer
 from qa_pipeline.cli import options as o
 
 
+@o.derive_flags
 def bench(
     minutes: Annotated[float, typer.Option("--minutes", help="Audio to benchmark on, in minutes (whole calls are added until it is reached).")] = 10.0,
     configs: Annotated[str, typer.Option("--configs", help="Comma-separated configurations, each NAME or NAME:WxT (W workers with T threads each); names: default, packed, batched, sequential, openai.")] = "default,sequential,batched,packed,openai",
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for configurations that do not name theirs (default: as qa run).")] = None,
-    device: o.DeviceOpt = o.DeviceName.cpu,
-    compute_type: o.ComputeOpt = "default",
-    model: o.ModelOpt = None,
-    batch_size: o.BatchSizeOpt = 8,
+    asr: o.Flags = o.BENCH_FLAGS,
+    config_file: o.ConfigOpt = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Cache of rendered calls, reused between runs (default ~/.cache/qa_pipeline/bench/calls).")] = None,
     work: Annotated[Optional[Path], typer.Option("--work", help="Keep each configuration's store and run log in this folder (default: a temporary folder, removed).")] = None,
     scenario: Annotated[Optional[Path], typer.Option("--scenario", help="Scenario the calls are rendered from (default samples/drift.yaml).")] = None,
@@ -31,18 +30,20 @@ def bench(
     each configuration in a process of its own, one after another, and prints a table:
     speed (× real time), peak memory, word error rate against the script and the stage
     breakdown. Figures from a shared machine compare only within one run; the load average
-    before and after each configuration is in the JSON.
+    before and after each configuration is in the JSON. --device, --compute-type, --model and
+    --batch-size default to [transcribe] of ./qa.toml (device: cpu without one).
     """
     from qa_pipeline.bench import DEFAULT_SCENARIO, PRESETS, BenchConfig, BenchOptions, markdown_table, run_bench
 
+    _, engine, _ = o.stage_options(asr, o.load(config_file), o.BENCH_FLAGS)
     options = BenchOptions(
         minutes=minutes,
         configs=tuple(BenchConfig.parse(c) for c in configs.split(",") if c.strip()),
         workers=workers,
-        device=device.value,
-        compute_type=compute_type,
-        model=model,
-        batch_size=batch_size,
+        device=engine.device,
+        compute_type=engine.compute_type,
+        model=engine.model,
+        batch_size=engine.batch_size,
         data_dir=data,
         work_dir=work,
         scenario=scenario or DEFAULT_SCENARIO,

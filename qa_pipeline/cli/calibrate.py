@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from qa_pipeline.cli.options import ConfigOpt, DbOpt, load
 from qa_pipeline.errors import ReportError
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
     from qa_pipeline.calibration import Agreement, CalibrationReport, ImportSummary
 
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).")]
 
 
 class OutputFormat(str, Enum):
@@ -30,6 +30,7 @@ def calibrate(
         typer.Argument(metavar="[HUMAN.csv]", help="CSV of human evaluations (call_id, criterion_id, verdict and/or points, evaluator, date; optional total, comment). Omit to report on those already imported."),
     ] = None,
     db: DbOpt = None,
+    config_file: ConfigOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder to write calibration.html into (default: reports in qa.toml, else ./reports).")] = None,
     page: Annotated[bool, typer.Option("--page/--no-page", help="Write the calibration page.")] = True,
     output: Annotated[OutputFormat, typer.Option("--format", help="Print a table or JSON.")] = OutputFormat.table,
@@ -43,10 +44,9 @@ def calibrate(
     against each other on calls judged twice. Importing the same file again changes nothing.
     """
     from qa_pipeline.calibration import calibration_report, import_evaluations
-    from qa_pipeline.config import load_config
     from qa_pipeline.store import Store
 
-    config = load_config()
+    config = load(config_file)
     summary = None
     with Store.open(db if db is not None else config.db, create=False) as store:
         if evaluations is not None:

@@ -7,16 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa_pipeline.cli.options import CacheDirOpt
-from qa_pipeline.cli.run import DbOpt
+from qa_pipeline.cli import options as o
+from qa_pipeline.cli.options import DbOpt
 
 
+@o.derive_flags
 def forget(
     call_ids: Annotated[list[str], typer.Argument(metavar="CALL_ID...", help="The call(s) to forget, by call id.", show_default=False)],
     db: DbOpt = None,
+    config_file: o.ConfigOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports, or reports in qa.toml).")] = None,
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Run-log folder (default ./logs, or logs in qa.toml); logs the store lists are rewritten too.")] = None,
-    cache_dir: CacheDirOpt = None,
+    cache_flags: o.Flags = o.CACHE_DIR_FLAGS,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not re-render the report pages that listed the call.")] = False,
 ) -> None:
     """Remove calls from the store (every table), the transcript cache, the report site (call
@@ -28,17 +30,15 @@ def forget(
     """
     from qa_pipeline.batch import refresh_reports
     from qa_pipeline.cache import default_cache_dir
-    from qa_pipeline.config import load_config
     from qa_pipeline.pii.forget import forget_call
     from qa_pipeline.pii.stored import remove_report_pdfs
     from qa_pipeline.report.render import TEAM_PDF
     from qa_pipeline.store import Store
 
-    config = load_config()
+    config = o.load(config_file)
     reports_dir = reports or config.reports
     log_dir = logs or config.logs
-    configured_cache = config.transcribe.get("cache_dir")
-    cache = cache_dir or (Path(configured_cache) if configured_cache else default_cache_dir())
+    cache = o.stage_options(cache_flags, config, o.CACHE_DIR_FLAGS)[2].path or default_cache_dir()
     with Store.open(db or config.db, create=False) as store:
         for call_id in call_ids:
             result = forget_call(store, call_id, reports_dir, cache, [log_dir])
@@ -52,7 +52,7 @@ def forget(
             agent_pdfs = remove_report_pdfs(Path(reports_dir) / "agents")
             if agent_pdfs:
                 typer.echo(f"Removed {len(agent_pdfs)} agent PDF(s); make them again with qa report --agent ID --pdf.")
-            site = refresh_reports(store, reports_dir, pdf=pdf, title=config.report_title)
+            site = refresh_reports(store, reports_dir, pdf=pdf, title=config.report_title, stats=o.stats_options(o.Flags(), config))
             if site is None:
                 _clear_site(Path(reports_dir))
                 typer.echo("No scored calls left: report pages removed.")

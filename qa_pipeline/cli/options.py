@@ -1,151 +1,217 @@
-"""Option declarations shared by commands that transcribe (``transcribe``, later ``run``)."""
+"""Flag groups shared by the commands, derived from the stage options records.
+
+A command declares a parameter whose default is a :class:`FlagGroup` (``asr: Flags =
+ENGINE_FLAGS``); :func:`derive_flags` replaces it by one flag per option of the group's
+records (:mod:`qa_pipeline.optionspec`: flag, help, default, range and ``qa run --help``
+section come from the record's field) and hands the command the flags given on the command
+line, by ``qa.toml`` key. :func:`qa_pipeline.optionspec.resolve` then merges them over
+``qa.toml`` and the defaults. ``--db`` and ``--config`` are declared here once too.
+"""
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Mapping, Optional, TypeVar
 
 import typer
 
 from qa_pipeline.errors import ConfigError
-from qa_pipeline.options import AudioOptions, TranscribeOptions
+from qa_pipeline.optionspec import OptionSpec, resolve, user_specs
+from qa_pipeline.options import TRANSCRIBE_RECORDS, AudioOptions, CacheOptions, TranscribeOptions
 
 if TYPE_CHECKING:
+    from qa_pipeline.config import QAConfig
     from qa_pipeline.pii import RedactionOptions
+    from qa_pipeline.stats import StatsOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class EngineName(str, Enum):
-    faster_whisper = "faster-whisper"
-    openai_whisper = "openai-whisper"
+@dataclass(frozen=True)
+class FlagGroup:
+    """Flags derived from options records, as the default of a command's parameter.
+
+    Attributes:
+        records: The options records whose user options become flags.
+        only: Only the options with these ``qa.toml`` keys (None: all).
+        defaults: The command's own defaults, by key, where they differ from the record's.
+    """
+
+    records: tuple[type, ...]
+    only: tuple[str, ...] | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def specs(self) -> tuple[OptionSpec, ...]:
+        """The options of the group, in declaration order."""
+        return tuple(s for cls in self.records for s in user_specs(cls) if self.only is None or s.key in self.only)
 
 
-class DeviceName(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+class Flags(dict):  # type: ignore[type-arg]
+    """The flags of a group given on the command line (key → value); the rest are absent."""
+
+# qa forget removes cached transcripts: the cache folder of qa run and qa transcribe.
+CACHE_DIR_FLAGS = FlagGroup((CacheOptions,), only=("cache_dir",))
 
 
-class BatchingName(str, Enum):
-    call = "call"
-    channel = "channel"
-    off = "off"
+def _redaction_records() -> tuple[type, ...]:
+    from qa_pipeline.pii.options import RedactionOptions
+
+    return (RedactionOptions,)
 
 
-EngineOpt = Annotated[EngineName, typer.Option("--engine", help="ASR engine.")]
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name (tiny.en, base, small…) or local path. Default: the bundled tiny.en.")]
-LanguageOpt = Annotated[Optional[str], typer.Option("--language", help="Language code (en, zh…); default: detect.")]
-DeviceOpt = Annotated[DeviceName, typer.Option("--device", help="Where to run the model.")]
-ComputeOpt = Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type; default int8 on CPU, float16 on CUDA.")]
-BeamOpt = Annotated[int, typer.Option("--beam-size", min=1, help="Beam size; 1 = greedy.")]
-VadOpt = Annotated[bool, typer.Option("--vad/--no-vad", help="Skip non-speech before decoding.")]
-ThreadsOpt = Annotated[int, typer.Option("--threads", min=0, help="Inference threads; 0 = one per core.")]
-BatchingOpt = Annotated[BatchingName, typer.Option("--batching", help="faster-whisper decoding: call = the speech of both channels packed into shared windows decoded in batches (default); off = each channel sequentially; channel = faster-whisper's batched pipeline per channel.")]
-BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Windows decoded together when batching (default 8; larger on a GPU).")]
-AgentChannelOpt = Annotated[str, typer.Option("--agent-channel", help="auto, 0 or 1: which stereo channel is the agent.")]
-CustomerChannelOpt = Annotated[Optional[int], typer.Option("--customer-channel", help="Customer channel, for files with more than two channels.")]
-RolesReviewOpt = Annotated[float, typer.Option("--roles-review-below", min=0.0, max=1.0, help="Flag calls for review when the agent/customer decision is less confident than this (0-1).")]
-LanguageCheckOpt = Annotated[str, typer.Option("--language-check", help="Identify the spoken language: auto (when an English-only transcription looks unsure), always (every call, before transcription), off.")]
-CoverageReviewOpt = Annotated[str, typer.Option("--coverage-review-below", help="Flag calls for review when less of a party's detected speech than this got recognised words (e.g. 90%).")]
-MaxDurationOpt = Annotated[str, typer.Option("--max-duration", help="Refuse longer recordings (e.g. 4h, 90m, 600s).")]
-CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Transcript cache folder (default ~/.cache/qa_pipeline).")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Always transcribe; neither read nor write the cache.")]
-RedactOpt = Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Replace personal data (card, bank and phone numbers, e-mails, SSNs, ID numbers, dates of birth, CVVs) by [CARD], [PHONE]… before anything is stored (default: on, or redaction.enabled in qa.toml).")]
-RedactEntitiesOpt = Annotated[Optional[str], typer.Option("--redact-entities", help="Which personal data to redact, comma-separated: card, iban, bank_account, phone, email, ssn, cn_id, dob, cvv, or all (default all).")]
-RedactAudioOpt = Annotated[Optional[Path], typer.Option("--redact-audio", help="Also write a copy of each recording to this folder with the redacted words replaced by a tone.")]
+# The recognition, channel and cache flags of qa run and qa transcribe ([transcribe] in qa.toml).
+ENGINE_FLAGS = FlagGroup(TRANSCRIBE_RECORDS)
+# qa bench's subset: the rest of the configuration is what each benchmarked preset sets.
+BENCH_FLAGS = FlagGroup((TranscribeOptions,), only=("device", "compute_type", "model", "batch_size"), defaults={"device": "cpu"})
 
 
-def build_redaction(
-    redact: bool | None,
-    entities: str | None,
-    audio_dir: Path | None,
-    base: "RedactionOptions | None" = None,
-) -> "RedactionOptions":
-    """Redaction options from the flags, over ``base`` (qa.toml's, or the defaults).
+# The personal-data flags of qa run and qa transcribe ([redaction] in qa.toml).
+REDACTION_FLAGS = FlagGroup(_redaction_records())
+
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="The qa.toml to read (default: ./qa.toml when present); its folder replaces the current folder for the defaults and relative paths in it.", rich_help_panel="Execution")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).", rich_help_panel="Store")]
+
+_ENUMS: dict[tuple[str, tuple[str, ...]], type[Enum]] = {}
+
+
+def _choice(spec: OptionSpec) -> type[Enum]:
+    # Typer lists an Enum's values as the flag's choices; one class per option, made once.
+    name = "".join(part.title() for part in spec.key.split("_"))
+    key = (name, spec.choices)
+    if key not in _ENUMS:
+        _ENUMS[key] = Enum(name, [(c.replace("-", "_"), c) for c in spec.choices], type=str)  # type: ignore[assignment,misc]
+    return _ENUMS[key]
+
+
+def _parameter(spec: OptionSpec, default: Any) -> inspect.Parameter:
+    kind: Any = spec.value_type
+    extra: dict[str, Any] = {}
+    if spec.choices:
+        kind = _choice(spec)
+        default = None if default is None else kind(default)
+    elif spec.value_type is datetime:
+        extra["formats"] = ["%Y-%m-%d"]
+    elif spec.value_type is Path and default is not None:
+        default = Path(default)
+    if spec.minimum is not None:
+        extra["min"] = spec.minimum
+    if spec.maximum is not None:
+        extra["max"] = spec.maximum
+    if spec.optional:
+        kind = Optional[kind]
+    flag = typer.Option(*spec.flags, help=spec.help, rich_help_panel=spec.panel, **extra)
+    return inspect.Parameter(spec.key, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, flag])
+
+
+def derive_flags(func: F) -> F:
+    """Expand a command's :class:`FlagGroup` parameters into their flags (see the module docstring).
 
     Raises:
-        ConfigError: An unknown entity, or a redacted audio copy asked for with redaction off.
+        TypeError: A derived flag's name is already a parameter of the command.
     """
-    from dataclasses import replace
+    signature = inspect.signature(func, eval_str=True)
+    params: list[inspect.Parameter] = []
+    groups: dict[str, tuple[str, ...]] = {}
+    ctx_name = next((p.name for p in signature.parameters.values() if p.annotation is typer.Context), None)
+    if ctx_name is None:
+        params.append(inspect.Parameter("qa_ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
+    for p in signature.parameters.values():
+        if not isinstance(p.default, FlagGroup):
+            # Typer passes every value by name; keyword-only lets the derived flags sit anywhere.
+            params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+            continue
+        group = p.default
+        keys = []
+        for spec in group.specs():
+            if spec.key in signature.parameters:
+                raise TypeError(f"{func.__name__}: flag {spec.flag} clashes with the parameter {spec.key}")
+            params.append(_parameter(spec, group.defaults.get(spec.key, spec.shown_default)))
+            keys.append(spec.key)
+        groups[p.name] = tuple(keys)
 
-    from qa_pipeline.pii import RedactionOptions, parse_entities
+    def command(**kwargs: Any) -> Any:
+        ctx = kwargs[ctx_name] if ctx_name else kwargs.pop("qa_ctx")
+        for name, keys in groups.items():
+            kwargs[name] = given(ctx, {key: (key, kwargs.pop(key)) for key in keys})
+        return func(**kwargs)
 
-    options = base or RedactionOptions()
-    changes: dict[str, object] = {}
-    if redact is not None:
-        changes["enabled"] = redact
-    if entities is not None:
-        try:
-            changes["entities"] = parse_entities(entities)
-        except ConfigError as exc:
-            raise ConfigError(f"--redact-entities: {exc}") from exc
-    if audio_dir is not None:
-        changes.update(redact_audio=True, audio_dir=str(audio_dir))
-    if changes:
-        try:
-            options = replace(options, **changes)
-        except ValueError as exc:
-            raise ConfigError(f"redaction: {exc}") from exc
+    command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(command, attr, getattr(func, attr))
+    return command  # type: ignore[return-value]
+
+
+def load(config_file: Path | None) -> "QAConfig":
+    """The configuration of ``--config``, else ``./qa.toml`` (defaults without one).
+
+    Raises:
+        ConfigError: The file is missing (when named) or invalid.
+    """
+    from qa_pipeline.config import load_config, load_config_file
+
+    return load_config() if config_file is None else load_config_file(config_file)
+
+
+def stage_options(
+    flags: Mapping[str, Any], config: "QAConfig", group: FlagGroup = ENGINE_FLAGS,
+) -> tuple[AudioOptions, TranscribeOptions, CacheOptions]:
+    """The transcription stage's options: flags over ``[transcribe]`` of ``qa.toml`` over defaults.
+
+    Raises:
+        ConfigError: A value is malformed; the message names the flag or the file and key.
+    """
+    source = str(config.source or "qa.toml")
+    section = config.transcribe
+
+    def one(cls: type) -> Any:
+        return resolve(cls, flags, section, defaults=group.defaults, source=source, section="transcribe")
+
+    return one(AudioOptions), one(TranscribeOptions), one(CacheOptions)
+
+
+def redaction_options(flags: Mapping[str, Any], config: "QAConfig") -> "RedactionOptions":
+    """Redaction options: flags over ``[redaction]`` of ``qa.toml`` over defaults.
+
+    Raises:
+        ConfigError: An unknown entity, a malformed value, or a redacted audio copy asked
+            for with redaction off.
+    """
+    from qa_pipeline.pii.options import RedactionOptions
+
+    options = resolve(RedactionOptions, flags, config.section("redaction"), source=str(config.source or "qa.toml"), section="redaction")
     if options.redact_audio and not options.enabled:
         raise ConfigError("--redact-audio needs redaction on (it was turned off with --no-redact or in qa.toml)")
     return options
 
 
-def build_options(
-    engine: EngineName,
-    model: str | None,
-    language: str | None,
-    device: DeviceName,
-    compute_type: str,
-    beam_size: int,
-    vad: bool,
-    threads: int,
-    agent_channel: str,
-    customer_channel: int | None,
-    max_duration: str,
-    batching: BatchingName | str = BatchingName.call,
-    batch_size: int = 8,
-    roles_review_below: float = 0.7,
-    coverage_review_below: str = "90%",
-    language_check: str = "auto",
-) -> tuple[AudioOptions, TranscribeOptions]:
-    """Turn command-line values into the stage options objects.
+def stats_options(flags: Mapping[str, Any], config: "QAConfig") -> "StatsOptions":
+    """Statistics options: flags over ``[stats]`` of ``qa.toml`` over defaults.
 
     Raises:
-        ConfigError: A value is out of range or malformed.
+        ConfigError: A value is malformed or out of range.
     """
-    from qa_pipeline.units import parse_duration, parse_percentage
+    from qa_pipeline.stats.options import StatsOptions
 
-    try:
-        seconds = parse_duration(max_duration)
-    except (ConfigError, ValueError) as exc:
-        raise ConfigError(f"--max-duration: {exc}") from exc
-    try:
-        coverage = parse_percentage(coverage_review_below)
-    except (ConfigError, ValueError) as exc:
-        raise ConfigError(f"--coverage-review-below: {exc}") from exc
-    audio = AudioOptions.from_dict(
-        {
-            "agent_channel": agent_channel,
-            "customer_channel": customer_channel,
-            "max_duration_seconds": seconds,
-            "roles_review_below": roles_review_below,
-        }
-    )
-    transcribe = TranscribeOptions.from_dict(
-        {
-            "engine": engine.value,
-            "model": model,
-            "language": language,
-            "device": device.value,
-            "compute_type": compute_type,
-            "beam_size": beam_size,
-            "vad": vad,
-            "cpu_threads": threads,
-            "batching": BatchingName(batching).value,
-            "batch_size": batch_size,
-            "coverage_review_below": coverage,
-            "language_check": language_check,
-        }
-    )
-    return audio, transcribe
+    return resolve(StatsOptions, flags, config.section("stats"), source=str(config.source or "qa.toml"), section="stats")
+
+
+def given(ctx: typer.Context, values: Mapping[str, tuple[str, Any]]) -> Flags:
+    """The flags a command declares itself that were given on the command line, by ``qa.toml`` key.
+
+    Args:
+        ctx: The command's context.
+        values: ``qa.toml`` key → (parameter name, value).
+    """
+    out = Flags()
+    for key, (name, value) in values.items():
+        source = ctx.get_parameter_source(name)
+        # Compared by name: Typer brings its own copy of Click and its enum.
+        if source is not None and source.name != "DEFAULT":
+            out[key] = value
+    return out

@@ -12,16 +12,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from qa_pipeline.cli.options import ConfigOpt, DbOpt, load
 from qa_pipeline.errors import ConfigError
 
 if TYPE_CHECKING:  # statistics pull in pandas and scipy: imported when a command runs, not at start-up
+    from qa_pipeline.config import QAConfig
     from qa_pipeline.stats import Analysis, Frames, StatsOptions
 
 SPARK = "▁▂▃▄▅▆▇█"
 
 CallsOpt = Annotated[Optional[Path], typer.Option("--calls", help="Calls table written by `qa export` (CSV, Parquet or JSON).")]
 CriteriaOpt = Annotated[Optional[Path], typer.Option("--criteria", help="Criteria table written by `qa export` (CSV, Parquet or JSON).")]
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store (SQLite path or database URL); used when --calls/--criteria are not given. Default: db in qa.toml, else ./qa.db.")]
 FromOpt = Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First day of the period (default: 30 days before --to).")]
 ToOpt = Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period (default: the day of the latest call).")]
 AlphaOpt = Annotated[float, typer.Option("--alpha", min=0.0001, max=0.5, help="Significance level for trends and problems.")]
@@ -55,32 +56,30 @@ def load_data(calls: Path | None, criteria: Path | None, db: str | None) -> Fram
     return read_frames(db)
 
 
-def _reports_folder(folder: Path | None) -> Path:
+def _reports_folder(folder: Path | None, config: QAConfig) -> Path:
     """The report folder: as given, else ``reports`` of ``qa.toml`` (``./reports``)."""
-    if folder is not None:
-        return folder
-    from qa_pipeline.config import load_config
-
-    return load_config().reports
+    return folder if folder is not None else config.reports
 
 
-def _stats_options(date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int) -> StatsOptions:
-    from qa_pipeline.stats import StatsOptions
+def _stats_options(
+    ctx: typer.Context, config: QAConfig, date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int,
+) -> StatsOptions:
+    """The flags over ``[stats]`` of ``qa.toml`` over the defaults."""
+    from qa_pipeline.cli.options import given, stats_options
 
-    return StatsOptions.from_dict(
-        {
-            "period_from": date_from.date() if date_from else None,
-            "period_to": date_to.date() if date_to else None,
-            "alpha": alpha,
-            "min_calls": min_calls,
-        }
-    )
+    flags = given(ctx, {
+        "period_from": ("date_from", date_from), "period_to": ("date_to", date_to),
+        "alpha": ("alpha", alpha), "min_calls": ("min_calls", min_calls),
+    })
+    return stats_options(flags, config)
 
 
 def report(
+    ctx: typer.Context,
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
     db: DbOpt = None,
+    config_file: ConfigOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder. Default: reports in qa.toml, else ./reports.")] = None,
@@ -95,20 +94,22 @@ def report(
     """Write the report site (index, agent and call pages) and the team PDF.
 
     With --agent ID, write only that agent's page and call pages; add --pdf for its PDF.
+    The store (--db) is read unless --calls and --criteria name exported tables. Statistics
+    settings come from [stats] of qa.toml when present; flags override it.
     """
-    from qa_pipeline.config import load_config, report_abilities
+    from qa_pipeline.config import report_abilities
     from qa_pipeline.errors import ReportError
     from qa_pipeline.report import ReportOptions, render_agent_report, render_site
     from qa_pipeline.report.coverage import agent_outside_hint, coverage
     from qa_pipeline.stats import analyse, load_targets
 
     started = time.perf_counter()
-    config = load_config()
+    config = load(config_file)
     out = out if out is not None else config.reports
     frames = load_data(calls, criteria, db if db is not None else config.db)
     # --targets replaces the [goals] of qa.toml for this report.
     goals = load_targets(targets) if targets else config.goals
-    analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
+    analysis = analyse(frames, _stats_options(ctx, config, date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
     opts = ReportOptions(title=title if title is not None else config.report_title, workers=workers, pdf=True if pdf is None else pdf)
     outside = coverage(frames.calls["started_at"], analysis.period)
     if agent is not None:
@@ -249,10 +250,12 @@ def print_agent(analysis: Analysis, agent_id: str, reports: Path, console: Conso
 
 
 def agent(
+    ctx: typer.Context,
     agent_id: Annotated[str, typer.Argument(metavar="AGENT", help="The agent's id or name (case-insensitive; part of a name works when it is unique).")],
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
     db: DbOpt = None,
+    config_file: ConfigOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder, to list the pages of the worst calls. Default: reports in qa.toml, else ./reports.")] = None,
@@ -261,9 +264,14 @@ def agent(
     min_calls: MinCallsOpt = 8,
     details: Annotated[bool, typer.Option("--details", help="Also print the test statistics (p-values, Theil–Sen, Kendall τ).")] = False,
 ) -> None:
-    """Print one agent's flags, this period against the previous one, trend, top problems and worst calls."""
-    frames = load_data(calls, criteria, db)
+    """Print one agent's flags, this period against the previous one, trend, top problems and worst calls.
+
+    The store (--db) is read unless --calls and --criteria name exported tables; [stats] of
+    qa.toml applies as for qa report.
+    """
+    config = load(config_file)
+    frames = load_data(calls, criteria, db if db is not None else config.db)
     from qa_pipeline.stats import analyse
 
-    analysis = analyse(frames, _stats_options(date_from, date_to, alpha, min_calls))
-    print_agent(analysis, agent_id, _reports_folder(reports), Console(), worst, details)
+    analysis = analyse(frames, _stats_options(ctx, config, date_from, date_to, alpha, min_calls))
+    print_agent(analysis, agent_id, _reports_folder(reports, config), Console(), worst, details)

@@ -19,22 +19,14 @@ from qa_pipeline.cli import options as o
 from qa_pipeline.cli.app import new_app
 from qa_pipeline.cli.escape import visible
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.options import EXECUTION, INPUT, PERSONAL, SCORING, TRANSCRIPTION
 
 # ``qa run --help`` groups its many options by purpose.
-INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION = (
-    "Input", "Transcription", "Scoring", "Store", "Reports", "Personal data", "Execution")
+# The stage options declare their own section (qa_pipeline.options); --db says "Store".
+STORE, REPORTS = "Store", "Reports"
 
 
 PANELS = (INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION)
-# Options shared with other commands (qa_pipeline.cli.options) carry no panel of their own.
-SHARED_PANELS: dict[str, str] = {
-    **dict.fromkeys(("engine", "model", "language", "device", "compute_type", "beam_size", "vad", "batching", "batch_size",
-                     "cache_dir", "no_cache", "language_check", "coverage_review_below"), TRANSCRIPTION),
-    **dict.fromkeys(("agent_channel", "customer_channel", "max_duration"), INPUT),
-    "roles_review_below": SCORING,
-    "threads": EXECUTION,
-    **dict.fromkeys(("redact", "redact_entities", "redact_audio"), PERSONAL),
-}
 
 
 class PanelCommand(TyperCommand):
@@ -51,7 +43,7 @@ class PanelCommand(TyperCommand):
             if param.param_type_name == "argument":
                 args.append(record)
             else:
-                panel = getattr(param, "rich_help_panel", None) or SHARED_PANELS.get(param.name or "", "Other options")
+                panel = getattr(param, "rich_help_panel", None) or "Other options"
                 groups.setdefault(panel, []).append(record)
         if args:
             with formatter.section("Arguments"):
@@ -60,9 +52,6 @@ class PanelCommand(TyperCommand):
             if panel in groups:
                 with formatter.section(panel):
                     formatter.write_dl(groups[panel])
-
-
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).", rich_help_panel=STORE)]
 
 
 class ExecutorName(str, Enum):
@@ -74,35 +63,11 @@ ExecutorOpt = Annotated[Optional[ExecutorName], typer.Option("--executor", help=
 RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="The Ray cluster for --executor ray: auto (the cluster this machine belongs to), HOST:PORT, or ray://HOST:10001 (Ray Client); default: a new local cluster (or ray_address in qa.toml, or RAY_ADDRESS).", rich_help_panel=EXECUTION)]
 
 
-def _given(ctx: typer.Context, name: str) -> bool:
-    # Compared by name: Typer may bring its own copy of Click and its enum.
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name != "DEFAULT"
-
-
-def _from_config(ctx: typer.Context, name: str, value: Any, config_values: dict[str, Any], convert: Any = None) -> Any:
-    """The flag's value, or qa.toml's when the flag was left at its default."""
-    if _given(ctx, name) or name not in config_values:
-        return value
-    raw = config_values[name]
-    if convert is None:
-        return raw
-    try:
-        return convert(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"qa.toml: [transcribe] {name} = {raw!r} is not valid ({exc})") from exc
-
-
-def _strict_bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("expected true or false")
-    return value
-
-
+@o.derive_flags
 def run(
-    ctx: typer.Context,
     recordings: Annotated[Optional[Path], typer.Argument(help="Recordings folder, searched recursively (default: recordings in qa.toml).", rich_help_panel=INPUT)] = None,
-    db: DbOpt = None,
+    db: o.DbOpt = None,
+    config_file: o.ConfigOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).", rich_help_panel=REPORTS)] = None,
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).", rich_help_panel=EXECUTION)] = None,
     scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the bundled default.<language>.yaml, as in scorecards/).", rich_help_panel=SCORING)] = None,
@@ -117,29 +82,10 @@ def run(
     manifest: Annotated[Optional[str], typer.Option("--manifest", help="Manifest CSV file name looked for in the recordings' folders (default calls.csv; '' for none).", rich_help_panel=INPUT)] = None,
     pattern: Annotated[Optional[str], typer.Option("--pattern", help="File-name pattern, e.g. '{agent_id}_{started_at:%Y%m%d-%H%M%S}_{call_id}.wav'.", rich_help_panel=INPUT)] = None,
     min_duration: Annotated[Optional[str], typer.Option("--min-duration", help="Shorter recordings fail as too short (default 1s).", rich_help_panel=INPUT)] = None,
-    engine: o.EngineOpt = o.EngineName.faster_whisper,
-    model: o.ModelOpt = None,
-    language: o.LanguageOpt = None,
-    device: o.DeviceOpt = o.DeviceName.auto,
-    compute_type: o.ComputeOpt = "default",
-    beam_size: o.BeamOpt = 1,
-    vad: o.VadOpt = True,
-    threads: o.ThreadsOpt = 0,
-    batching: o.BatchingOpt = o.BatchingName.call,
-    batch_size: o.BatchSizeOpt = 8,
-    agent_channel: o.AgentChannelOpt = "auto",
-    customer_channel: o.CustomerChannelOpt = None,
-    roles_review_below: o.RolesReviewOpt = 0.7,
-    coverage_review_below: o.CoverageReviewOpt = "90%",
-    language_check: o.LanguageCheckOpt = "auto",
-    max_duration: o.MaxDurationOpt = "4h",
-    cache_dir: o.CacheDirOpt = None,
-    no_cache: o.NoCacheOpt = False,
+    asr: o.Flags = o.ENGINE_FLAGS,
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
-    redact: o.RedactOpt = None,
-    redact_entities: o.RedactEntitiesOpt = None,
-    redact_audio: o.RedactAudioOpt = None,
+    personal: o.Flags = o.REDACTION_FLAGS,
 ) -> None:
     """Transcribe, score and store every new recording in a folder, then refresh the reports.
 
@@ -151,34 +97,11 @@ def run(
     from dataclasses import replace
 
     from qa_pipeline.batch import BatchOptions, auto_workers, refresh_reports, run_batch
-    from qa_pipeline.config import bundled_scorecard, load_config
+    from qa_pipeline.config import bundled_scorecard
     from qa_pipeline.units import parse_duration
 
-    config = load_config()
-    tc = dict(config.transcribe)
-    engine = _from_config(ctx, "engine", engine, tc, o.EngineName)
-    model = _from_config(ctx, "model", model, tc, str)
-    language = _from_config(ctx, "language", language, tc, str)
-    device = _from_config(ctx, "device", device, tc, o.DeviceName)
-    compute_type = _from_config(ctx, "compute_type", compute_type, tc, str)
-    beam_size = _from_config(ctx, "beam_size", beam_size, tc, int)
-    vad = _from_config(ctx, "vad", vad, tc, _strict_bool)
-    threads = _from_config(ctx, "threads", threads, tc, int)
-    batching = _from_config(ctx, "batching", batching, tc, o.BatchingName)
-    batch_size = _from_config(ctx, "batch_size", batch_size, tc, int)
-    agent_channel = _from_config(ctx, "agent_channel", agent_channel, tc, str)
-    customer_channel = _from_config(ctx, "customer_channel", customer_channel, tc, int)
-    max_duration = _from_config(ctx, "max_duration", max_duration, tc, str)
-    roles_review_below = _from_config(ctx, "roles_review_below", roles_review_below, tc, float)
-    coverage_review_below = _from_config(ctx, "coverage_review_below", coverage_review_below, tc, str)
-    language_check = _from_config(ctx, "language_check", language_check, tc, str)
-    cache_dir = _from_config(ctx, "cache_dir", cache_dir, tc, Path)
-    no_cache = _from_config(ctx, "no_cache", no_cache, tc, _strict_bool)
-    audio_opts, asr_opts = o.build_options(
-        engine, model, language, device, compute_type, beam_size, vad, threads, agent_channel, customer_channel, max_duration,
-        batching=batching, batch_size=batch_size, roles_review_below=roles_review_below,
-        coverage_review_below=coverage_review_below, language_check=language_check,
-    )
+    config = o.load(config_file)
+    audio_opts, asr_opts, cache = o.stage_options(asr, config)
 
     folder = recordings or config.recordings
     if folder is None and not rescore:
@@ -200,7 +123,7 @@ def run(
     except (ConfigError, ValueError) as exc:
         raise ConfigError(f"--min-duration: {exc}") from exc
     reports_dir = reports or config.reports
-    redaction = o.build_redaction(redact, redact_entities, redact_audio, config.redaction)
+    redaction = o.redaction_options(personal, config)
     batch = BatchOptions(
         recordings=folder,
         scorecard=card,
@@ -213,8 +136,8 @@ def run(
         since=since.date() if since else None,
         limit=limit,
         dry_run=dry_run,
-        cache_dir=cache_dir,
-        use_cache=not no_cache,
+        cache_dir=cache.path,
+        use_cache=not cache.no_cache,
         transcripts_dir=reports_dir / "transcripts",
         log_dir=logs or config.logs,
         min_duration_seconds=min_seconds,
@@ -378,10 +301,11 @@ def _refresh(store: Any, reports_dir: Path, pdf: bool, title: str, refresh_repor
 
     started = time.perf_counter()
     try:
-        # The goals and ability grouping of qa.toml, so the nightly site keeps them.
+        # The goals, statistics settings and ability grouping of qa.toml, so the nightly site keeps them.
         goals = config.goals if config is not None else ()
         abilities = report_abilities(config.scorecard if config is not None else None)
-        result = refresh_reports(store, reports_dir, pdf=pdf, title=title, targets=goals, abilities=abilities)
+        stats = o.stats_options(o.Flags(), config) if config is not None else None
+        result = refresh_reports(store, reports_dir, pdf=pdf, title=title, targets=goals, abilities=abilities, stats=stats)
     except QAError as exc:
         typer.echo(f"Error: reports not refreshed: {exc}", err=True)
         return False

@@ -8,13 +8,14 @@ import typer
 
 from qa_pipeline.cli.app import new_app
 from qa_pipeline.cli.escape import visible
-from qa_pipeline.cli.run import DbOpt
+from qa_pipeline.cli.options import ConfigOpt, DbOpt, load
 
 STATUS_STYLE = {"ok": "green", "failed": "bold red", "error": "bold red", "interrupted": "yellow", "running": "cyan"}
 
 
 def status(
     db: DbOpt = None,
+    config_file: ConfigOpt = None,
     runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to show.")] = 10,
     failures: Annotated[int, typer.Option("--failures", min=0, help="How many failed calls to list.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print runs and failures as JSON.")] = False,
@@ -22,10 +23,9 @@ def status(
     """Show the latest runs (when, how long, what they did) and the calls that failed, with why."""
     import json
 
-    from qa_pipeline.config import load_config
     from qa_pipeline.store import Store
 
-    with Store.open(db or load_config().db, create=False) as store:
+    with Store.open(db or load(config_file).db, create=False) as store:
         recent = store.runs(runs)
         failed = store.failures(None)
         counts = store.counts()

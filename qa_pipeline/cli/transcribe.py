@@ -15,31 +15,14 @@ from qa_pipeline.errors import AudioError, ConfigError
 from qa_pipeline.exports import FORMATS, WRITERS
 
 
+@o.derive_flags
 def transcribe(
     inputs: Annotated[List[Path], typer.Argument(help="Recordings or folders of recordings.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the transcripts.")],
     formats: Annotated[Optional[List[str]], typer.Option("--format", "-f", help="Extra output formats besides json: vtt, srt, txt. Repeatable or comma-separated.")] = None,
-    engine: o.EngineOpt = o.EngineName.faster_whisper,
-    model: o.ModelOpt = None,
-    language: o.LanguageOpt = None,
-    device: o.DeviceOpt = o.DeviceName.auto,
-    compute_type: o.ComputeOpt = "default",
-    beam_size: o.BeamOpt = 1,
-    vad: o.VadOpt = True,
-    threads: o.ThreadsOpt = 0,
-    batching: o.BatchingOpt = o.BatchingName.call,
-    batch_size: o.BatchSizeOpt = 8,
-    agent_channel: o.AgentChannelOpt = "auto",
-    customer_channel: o.CustomerChannelOpt = None,
-    roles_review_below: o.RolesReviewOpt = 0.7,
-    coverage_review_below: o.CoverageReviewOpt = "90%",
-    language_check: o.LanguageCheckOpt = "auto",
-    max_duration: o.MaxDurationOpt = "4h",
-    cache_dir: o.CacheDirOpt = None,
-    no_cache: o.NoCacheOpt = False,
-    redact: o.RedactOpt = None,
-    redact_entities: o.RedactEntitiesOpt = None,
-    redact_audio: o.RedactAudioOpt = None,
+    asr: o.Flags = o.ENGINE_FLAGS,
+    personal: o.Flags = o.REDACTION_FLAGS,
+    config_file: o.ConfigOpt = None,
     scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML whose agent phrases help decide who the agent is (default: none).")] = None,
 ) -> None:
     """Transcribe recordings into JSON transcripts (plus VTT/SRT/TXT on request).
@@ -47,11 +30,11 @@ def transcribe(
     Each party's channel is transcribed separately and merged into time-ordered turns.
     A file that cannot be decoded fails alone; the others are still transcribed, and the
     command exits 1 listing the failures. Personal data is redacted unless --no-redact.
-    Roles are decided without a scorecard unless --scorecard names one.
+    Roles are decided without a scorecard unless --scorecard names one. Defaults come from
+    [transcribe] and [redaction] of ./qa.toml when present; flags override it.
     """
     from qa_pipeline.asr import create_engine
     from qa_pipeline.cache import TranscriptCache
-    from qa_pipeline.config import load_config
     from qa_pipeline.ingest import call_ids, discover_audio
     from qa_pipeline.pii import write_redacted_copy
     from qa_pipeline.pipeline import StageTimings, transcribe_call
@@ -62,13 +45,9 @@ def transcribe(
     if unknown:
         raise ConfigError(f"--format: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     wanted.add("json")
-    audio_opts, asr_opts = o.build_options(
-        engine, model, language, device, compute_type, beam_size, vad, threads,
-        agent_channel, customer_channel, max_duration, batching=batching, batch_size=batch_size,
-        roles_review_below=roles_review_below, coverage_review_below=coverage_review_below,
-        language_check=language_check,
-    )
-    redaction = o.build_redaction(redact, redact_entities, redact_audio, load_config().redaction)
+    config = o.load(config_file)
+    audio_opts, asr_opts, cache_opts = o.stage_options(asr, config)
+    redaction = o.redaction_options(personal, config)
     phrases: tuple[str, ...] = ()
     if scorecard is not None:
         from qa_pipeline.roles import scorecard_agent_phrases
@@ -79,7 +58,7 @@ def transcribe(
     if not paths:
         raise AudioError(f"no recordings found in {', '.join(str(i) for i in inputs)}")
     ids = call_ids(paths)
-    cache = None if no_cache else TranscriptCache(cache_dir)
+    cache = None if cache_opts.no_cache else TranscriptCache(cache_opts.path)
     asr = create_engine(asr_opts)
     out.mkdir(parents=True, exist_ok=True)
 

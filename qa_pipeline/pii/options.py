@@ -7,9 +7,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.optionspec import from_dict, internal, option
+
+# The section of ``qa run --help`` the redaction flags are listed in.
+PERSONAL = "Personal data"
 
 
 class Entity(str, Enum):
@@ -100,17 +105,40 @@ class RedactionOptions:
             recognisers' word times are approximate.
     """
 
-    enabled: bool = True
-    entities: tuple[str, ...] = ALL_ENTITIES
-    default_region: str = "US"
-    card_context: bool = True
-    context_seconds: float = 15.0
-    max_gap_seconds: float = 4.0
-    redact_audio: bool = False
-    audio_dir: str | None = None
-    tone_hz: float = 1000.0
-    tone_db: float = -18.0
-    audio_pad_seconds: float = 0.5
+    enabled: bool = option(
+        True, flag="--redact/--no-redact", panel=PERSONAL,
+        help="Replace personal data (card, bank and phone numbers, e-mails, SSNs, ID numbers, dates of birth, CVVs) by "
+             "[CARD], [PHONE]… before anything is stored (default: on, or redaction.enabled in qa.toml).")
+    entities: tuple[str, ...] = option(
+        ALL_ENTITIES, flag="--redact-entities", value_type=str, parse=lambda v: parse_entities(v), shown=None, toml_types=(str, list),
+        panel=PERSONAL,
+        help="Which personal data to redact, comma-separated: card, iban, bank_account, phone, email, ssn, cn_id, "
+             "dob, cvv, or all (default all).")
+    default_region: str = option(
+        "US", flag="--redact-default-region", panel=PERSONAL,
+        help="Region phone numbers without a country code are read in (two letters: US, GB, CN…).")
+    card_context: bool = option(
+        True, flag="--redact-card-context/--no-redact-card-context", panel=PERSONAL,
+        help="Also redact card-length numbers failing the Luhn check when said right after a card prompt.")
+    context_seconds: float = option(
+        15.0, flag="--redact-context-seconds", minimum=0.0, panel=PERSONAL,
+        help="Seconds a prompt (\"security code\", \"date of birth\") still applies to a number or date.")
+    max_gap_seconds: float = option(
+        4.0, flag="--redact-max-gap-seconds", minimum=0.0, panel=PERSONAL,
+        help="Digit groups this many seconds apart or closer are read as one number.")
+    redact_audio: bool = internal(False, "turned on by --redact-audio / audio_dir, the folder of the copies")
+    audio_dir: str | None = option(
+        None, flag="--redact-audio", value_type=Path, implies={"redact_audio": True}, panel=PERSONAL,
+        help="Also write a copy of each recording to this folder with the redacted words replaced by a tone.")
+    tone_hz: float = option(
+        1000.0, flag="--redact-tone-hz", minimum=20.0, maximum=8000.0, panel=PERSONAL,
+        help="Frequency of the tone in the redacted audio copies, in Hz.")
+    tone_db: float = option(
+        -18.0, flag="--redact-tone-db", minimum=-60.0, maximum=0.0, panel=PERSONAL,
+        help="Level of that tone in dBFS.")
+    audio_pad_seconds: float = option(
+        0.5, flag="--redact-audio-pad-seconds", minimum=0.0, panel=PERSONAL,
+        help="Margin in seconds around each redacted span in the audio copies.")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "entities", parse_entities(self.entities))
@@ -135,20 +163,7 @@ class RedactionOptions:
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | RedactionOptions | None") -> "RedactionOptions":
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        if not isinstance(data, dict):
-            raise ConfigError(f"RedactionOptions: expected a mapping, got {type(data).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConfigError(f"RedactionOptions: unknown option(s) {', '.join(unknown)}")
-        try:
-            return cls(**data)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"RedactionOptions: {exc}") from exc
+        return from_dict(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

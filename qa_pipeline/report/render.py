@@ -32,7 +32,7 @@ import pandas as pd
 
 from qa_pipeline.errors import ReportError, TranscriptError
 from qa_pipeline.log import get_logger
-from qa_pipeline.options import _from_dict
+from qa_pipeline.options import from_dict
 from qa_pipeline.report import callpages, charts, scatter, svg
 from qa_pipeline.report.calibration import CALIBRATION_PAGE, report_call_ids, write_calibration_page
 from qa_pipeline.report.callview import build_call_view
@@ -105,7 +105,7 @@ class ReportOptions:
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | ReportOptions | None") -> "ReportOptions":
-        return _from_dict(cls, data)
+        return from_dict(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

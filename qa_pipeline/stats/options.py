@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from qa_pipeline.errors import ConfigError
-from qa_pipeline.options import _from_dict
+from qa_pipeline.optionspec import from_dict, option
 
 
 def _as_date(value: Any, name: str) -> date | None:
@@ -105,24 +105,33 @@ class StatsOptions:
         min_list_calls: An agent's best and worst calls are listed only from this many calls.
     """
 
-    period_from: date | None = None
-    period_to: date | None = None
-    default_days: int = 30
-    alpha: float = 0.05
-    min_calls: int = 8
-    cv_factor: float = 1.5
-    common_call_rate: float = 0.20
-    common_agent_share: float = 0.30
-    agent_fail_rate: float = 0.25
-    examples: int = 3
-    min_trend_calls: int = 10
-    min_trend_days: int = 7
-    min_limit_calls: int = 20
-    min_compare_calls: int = 5
-    min_problem_calls: int = 8
-    min_common_calls: int = 30
-    min_common_fails: int = 5
-    min_list_calls: int = 5
+    period_from: date | None = option(
+        None, flag="--from", value_type=datetime, help="First day of the period (default: 30 days before --to).")
+    period_to: date | None = option(
+        None, flag="--to", value_type=datetime, help="Last day of the period (default: the day of the latest call).")
+    default_days: int = option(30, minimum=1, help="Days in the period when --from is not given.")
+    alpha: float = option(0.05, minimum=0.0001, maximum=0.5, help="Significance level for trends and problems.")
+    min_calls: int = option(8, minimum=3, help="Fewer calls than this: flagged insufficient data.")
+    cv_factor: float = option(
+        1.5, help="Flag an agent inconsistent when their coefficient of variation exceeds this multiple of the team's median.")
+    common_call_rate: float = option(
+        0.20, help="A criterion failed on at least this share of applicable calls (0-1) is a common problem.")
+    common_agent_share: float = option(
+        0.30, help="A criterion that at least this share of agents (0-1) fail often is a common problem.")
+    agent_fail_rate: float = option(
+        0.25, help="An agent fails a criterion often from this failure rate on it (0-1).")
+    examples: int = option(3, minimum=0, help="Example calls listed per individual problem.")
+    min_trend_calls: int = option(10, minimum=3, help="Fewer calls than this: no trend.")
+    min_trend_days: int = option(7, minimum=2, help="A trend also needs calls on at least this many different days.")
+    min_limit_calls: int = option(20, minimum=3, help="Fewer calls than this in a team: no control limits.")
+    min_compare_calls: int = option(
+        5, minimum=2, help="Compare with the previous period only when both have at least this many calls.")
+    min_problem_calls: int = option(
+        8, minimum=1, help="Applicable calls an agent needs on a criterion before an individual problem is called.")
+    min_common_calls: int = option(
+        30, minimum=1, help="Applicable calls a criterion needs before it is a retraining candidate.")
+    min_common_fails: int = option(5, minimum=1, help="Failures a criterion needs before it is a retraining candidate.")
+    min_list_calls: int = option(5, minimum=1, help="Calls an agent needs before their best and worst calls are listed.")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "period_from", _as_date(self.period_from, "period_from"))
@@ -155,7 +164,7 @@ class StatsOptions:
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | StatsOptions | None") -> "StatsOptions":
-        return _from_dict(cls, data)
+        return from_dict(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
