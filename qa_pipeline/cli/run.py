@@ -150,8 +150,9 @@ def run(
     """
     from dataclasses import replace
 
-    from qa_pipeline.batch import BatchOptions, auto_workers, refresh_reports, run_batch
+    from qa_pipeline.batch import BatchOptions, auto_workers, run_batch
     from qa_pipeline.config import bundled_scorecard, load_config
+    from qa_pipeline.report.refresh import refresh_reports
     from qa_pipeline.units import parse_duration
 
     config = load_config()

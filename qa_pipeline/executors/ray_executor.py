@@ -33,22 +33,17 @@ import os
 import socket
 import sys
 import tempfile
-from collections import Counter, deque
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
-from qa_pipeline.batch import (
-    BatchOptions,
-    CallOutcome,
-    CallTask,
-    PlannedCall,
-    WorkerConfig,
-    init_worker,
-    process_call,
-)
+from qa_pipeline.batch.options import BatchOptions
+from qa_pipeline.batch.plan import PlannedCall
+from qa_pipeline.batch.worker import CallOutcome, CallTask, WorkerConfig, init_worker, process_call
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.executors.base import DeathCounter, Executor, Finished, SentHook, TaskFor
 from qa_pipeline.log import get_logger
 from qa_pipeline.store import ErrorKind
 
@@ -67,11 +62,6 @@ PLACEMENT_WARNING_SECONDS = 120.0
 CONNECT_TIMEOUT_SECONDS = 5.0
 # How long a lost worker's other calls may take to report back before they count as lost too.
 SETTLE_SECONDS = 60.0
-
-SaveHook = Callable[[PlannedCall, CallOutcome], None]
-TaskHook = Callable[[PlannedCall], CallTask]
-StrikeHook = Callable[[PlannedCall, Counter[str], deque[PlannedCall]], None]
-
 
 # --------------------------------------------------------------------------- availability
 def ray_available() -> bool:
@@ -261,7 +251,7 @@ class QACallWorker:
     """One worker as a Ray actor: a scorecard and a model, loaded once, then calls.
 
     A Ray actor owns its process, so the batch's per-process worker state
-    (:func:`qa_pipeline.batch.init_worker`) serves it exactly as it serves a local worker.
+    (:func:`qa_pipeline.batch.worker.init_worker`) serves it exactly as it serves a local worker.
 
     Args:
         config: What to load.
@@ -306,53 +296,58 @@ def _node_copy(config: WorkerConfig, text: str) -> Path:
 
 
 # --------------------------------------------------------------------------- the driver
-def execute_on_ray(
-    work: Sequence[PlannedCall],
-    config: WorkerConfig,
-    options: BatchOptions,
-    task_for: TaskHook,
-    save: SaveHook,
-    strike: StrikeHook,
-) -> None:
-    """Process the calls on Ray workers; each outcome goes to ``save`` as it arrives.
+class RayExecutor(Executor):
+    """Ray actors as the run's workers (``qa run --executor ray``).
 
     Uses the Ray connection the process already has (a notebook's, a test's), or connects to
     ``options.ray_address`` (``None``: a new local cluster, or ``RAY_ADDRESS``) for the run
     and disconnects afterwards.
 
     Args:
-        work: Calls to transcribe or re-score.
-        config: What each worker loads (threads are set from the cluster's CPUs here).
         options: The run's options (``workers``, ``ray_address``, the recognition device).
-        task_for: Builds a call's task.
-        save: Stores an outcome (in the driver, one transaction per call).
-        strike: Counts a worker death against a call: puts it back on the queue, or records
-            it as failed at the second death.
-
-    Raises:
-        ConfigError: Ray is not installed, the cluster cannot be reached or is too small, or
-            a worker cannot start (model, scorecard, recordings not visible on a node).
+        config: What each worker loads (threads are set from the cluster's CPUs here).
     """
-    if not work:
-        return
-    ray = _import_ray()
-    with _ray_session(ray, options.ray_address):
-        nodes = cluster_capacity(ray)
-        shape = plan_actors(nodes, min(options.workers, len(work)), options.transcribe.device, options.transcribe.cpu_threads)
-        if options.transcribe.cpu_threads == 0:
-            config = replace(config, engine_threads=max(1, int(shape.num_cpus)))
-        # The device follows the reservation: Ray hides every GPU from an actor that reserved
-        # none, and a worker left to resolve "auto" there would silently decode on the CPU.
-        config = replace(config, engine_device="cuda" if shape.uses_gpu else "cpu")
-        recordings = None
-        if config.load_engine and options.recordings is not None:
-            recordings = str(Path(options.recordings).expanduser().resolve())
-        try:
-            scorecard_text = Path(config.scorecard).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{config.scorecard}: cannot read scorecard ({exc})") from exc
-        log.info("Ray: %s on %s", shape.describe(), _describe(nodes))
-        _RayRun(ray, shape, config, (recordings, scorecard_text), task_for, save, strike).run(work)
+
+    def __init__(self, options: BatchOptions, config: WorkerConfig) -> None:
+        super().__init__()
+        self.options = options
+        self.config = config
+        self._run_state: _RayRun | None = None
+
+    def in_flight(self) -> tuple[PlannedCall, ...]:
+        if self._run_state is None:
+            return ()
+        return tuple(item for item in self._run_state.owner_items() if item is not None)
+
+    def _run(self, work: Sequence[PlannedCall], task_for: TaskFor, sent: SentHook) -> Generator[Finished, None, None]:
+        """Raises ConfigError: Ray is not installed, the cluster cannot be reached or is too
+        small, or a worker cannot start (model, scorecard, recordings not visible on a node)."""
+        if not work:
+            return
+        options, config = self.options, self.config
+        ray = _import_ray()
+        with _ray_session(ray, options.ray_address):
+            nodes = cluster_capacity(ray)
+            shape = plan_actors(nodes, min(options.workers, len(work)), options.transcribe.device, options.transcribe.cpu_threads)
+            if options.transcribe.cpu_threads == 0:
+                config = replace(config, engine_threads=max(1, int(shape.num_cpus)))
+            # The device follows the reservation: Ray hides every GPU from an actor that reserved
+            # none, and a worker left to resolve "auto" there would silently decode on the CPU.
+            config = replace(config, engine_device="cuda" if shape.uses_gpu else "cpu")
+            recordings = None
+            if config.load_engine and options.recordings is not None:
+                recordings = str(Path(options.recordings).expanduser().resolve())
+            try:
+                scorecard_text = Path(config.scorecard).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{config.scorecard}: cannot read scorecard ({exc})") from exc
+            log.info("Ray: %s on %s", shape.describe(), _describe(nodes))
+            self.workers = shape.count
+            self._run_state = _RayRun(ray, shape, config, (recordings, scorecard_text), task_for, sent)
+            try:
+                yield from self._run_state.run(work)
+            finally:
+                self._run_state = None
 
 
 class _Slot:
@@ -377,15 +372,14 @@ class _RayRun:
 
     def __init__(
         self, ray: Any, shape: ActorShape, config: WorkerConfig, worker_args: tuple[str | None, str],
-        task_for: TaskHook, save: SaveHook, strike: StrikeHook,
+        task_for: TaskFor, sent: SentHook,
     ) -> None:
         self.ray = ray
         self.shape = shape
         self.config = config
         self.worker_args = worker_args
         self.task_for = task_for
-        self.save = save
-        self.strike = strike
+        self.sent = sent
         # Ray must not restart actors or retry their calls on its own: the driver decides
         # which call a death counts against.
         self.worker_class = ray.remote(
@@ -394,22 +388,27 @@ class _RayRun:
         self.slots = [_Slot(i) for i in range(shape.count)]
         self.owner: dict[Any, _Slot] = {}
         self.pending: deque[PlannedCall] = deque()
-        self.strikes: Counter[str] = Counter()
+        self.deaths = DeathCounter()
         self.startup_deaths = 0
         self.warned_placement = False
 
-    def run(self, work: Sequence[PlannedCall]) -> None:
+    def owner_items(self) -> list[PlannedCall | None]:
+        """What was sent and not yet collected, oldest first (None: a start-up check)."""
+        return [slot.sent[ref] for ref, slot in self.owner.items()]
+
+    def run(self, work: Sequence[PlannedCall]) -> Generator[Finished, None, None]:
         self.pending.extend(work)
         try:
             while self.pending or self.owner:
                 self._fill()
+                self.sent()
                 ready, _ = self.ray.wait(list(self.owner), num_returns=1, timeout=PLACEMENT_WARNING_SECONDS)
                 if not ready:
                     self._warn_placement()
                     continue
                 slot = self.owner.get(ready[0])
                 if slot is not None:
-                    self._collect(slot, ready[0])
+                    yield from self._collect(slot, ready[0])
         finally:
             for slot in self.slots:
                 if slot.actor is not None:
@@ -438,24 +437,24 @@ class _RayRun:
         slot.sent[ref] = item
         self.owner[ref] = slot
 
-    def _collect(self, slot: _Slot, ref: Any) -> None:
+    def _collect(self, slot: _Slot, ref: Any) -> Iterator[Finished]:
         exceptions = self.ray.exceptions
         try:
             value = self.ray.get(ref)
         except (exceptions.RayActorError, exceptions.ObjectLostError) as exc:
-            self._lost(slot, exc)
+            yield from self._lost(slot, exc)
             return
         except exceptions.RayTaskError as exc:
             item = self._forget(slot, ref)
-            self._task_error(item, exc)
+            yield from self._task_error(item, exc)
             return
-        self._accept(slot, self._forget(slot, ref), value)
+        yield from self._accept(slot, self._forget(slot, ref), value)
 
     def _forget(self, slot: _Slot, ref: Any) -> PlannedCall | None:
         self.owner.pop(ref, None)
         return slot.sent.pop(ref)
 
-    def _accept(self, slot: _Slot, item: PlannedCall | None, value: Any) -> None:
+    def _accept(self, slot: _Slot, item: PlannedCall | None, value: Any) -> Iterator[Finished]:
         if item is None:
             info: WorkerInfo = value
             if info.problem is not None:
@@ -466,17 +465,17 @@ class _RayRun:
         outcome: CallOutcome = value
         if outcome.fatal:
             raise ConfigError(f"cannot start a worker: {outcome.error}")
-        self.save(item, outcome)
+        yield Finished(item, outcome)
 
-    def _task_error(self, item: PlannedCall | None, exc: BaseException) -> None:
+    def _task_error(self, item: PlannedCall | None, exc: BaseException) -> Iterator[Finished]:
         # The worker code returns every failure as an outcome; an exception here comes from
         # Ray itself (an outcome that could not be sent back, say).
         if item is None:
             raise ConfigError(f"cannot start a Ray worker: {_first_lines(exc)}")
         error = f"{item.meta.path}: internal error on the Ray worker: {_first_lines(exc)}"
-        self.save(item, CallOutcome(item.meta.call_id, False, error=error, error_kind=ErrorKind.INTERNAL))
+        yield Finished(item, CallOutcome(item.meta.call_id, False, error=error, error_kind=ErrorKind.INTERNAL))
 
-    def _lost(self, slot: _Slot, exc: BaseException) -> None:
+    def _lost(self, slot: _Slot, exc: BaseException) -> Iterator[Finished]:
         """A worker died: settle everything it held, in the order it was sent."""
         where = slot.where()
         entries = list(slot.sent.items())
@@ -509,13 +508,15 @@ class _RayRun:
                     culprit = item
                 continue
             except exceptions.RayTaskError as err:
-                self._task_error(item, err)
+                yield from self._task_error(item, err)
                 continue
-            self._accept(slot, item, value)
+            yield from self._accept(slot, item, value)
         slot.info = None
         self.pending.extendleft(reversed(innocent))
         if culprit is not None:
-            self.strike(culprit, self.strikes, self.pending)
+            crashed = self.deaths.strike(culprit, self.pending)
+            if crashed is not None:
+                yield crashed
         log.warning("a Ray worker process died (%s); starting a new one for the remaining %d call(s)",
                     where, len(self.pending) + sum(s.calls() for s in self.slots))
         log.debug("Ray: %s", exc)
