@@ -16,7 +16,6 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 

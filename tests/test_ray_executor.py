@@ -37,7 +37,7 @@ from batch_support import (
 from qa_pipeline.batch import BatchOptions, run_batch
 from qa_pipeline.cli.run import app as run_app
 from qa_pipeline.errors import ConfigError
-from qa_pipeline.executors.ray_executor import ActorShape, NodeCapacity, plan_actors
+from qa_pipeline.executors.ray_cluster import ActorShape, NodeCapacity, plan_actors
 from qa_pipeline.scorecard import load_scorecard
 from qa_pipeline.store import ErrorKind, RunStatus, Store
 

@@ -5,7 +5,8 @@ Each executor (:class:`~qa_pipeline.executors.base.Executor`) runs the batch's w
 which plans, stores and logs the same way whichever executor ran the call:
 
 - ``local`` (:mod:`qa_pipeline.executors.local`): a pool of worker processes on this machine;
-- ``ray`` (:mod:`qa_pipeline.executors.ray_executor`): Ray actors on a cluster.
+- ``ray`` (:mod:`qa_pipeline.executors.ray_executor`): Ray actors on a cluster
+  (:mod:`qa_pipeline.executors.ray_cluster`: sizing and connection).
 
 The executors' modules are imported only by :func:`create_executor`, and each imports its
 framework only when used.
@@ -31,7 +32,7 @@ def check_executor(name: str) -> None:
         ConfigError: The executor's framework is missing; the message says what to install.
     """
     if name == "ray":
-        from qa_pipeline.executors.ray_executor import require_ray
+        from qa_pipeline.executors.ray_cluster import require_ray
 
         require_ray()
 
