@@ -161,8 +161,12 @@ class RayExecutor(Executor):
         return tuple(item for item in self._run_state.owner_items() if item is not None)
 
     def _run(self, work: Sequence[PlannedCall], task_for: TaskFor, sent: SentHook) -> Generator[Finished, None, None]:
-        """Raises ConfigError: Ray is not installed, the cluster cannot be reached or is too
-        small, or a worker cannot start (model, scorecard, recordings not visible on a node)."""
+        """Connect, size and start the workers, then hand back outcomes as they arrive.
+
+        Raises:
+            ConfigError: Ray is not installed, the cluster cannot be reached or is too small,
+                or a worker cannot start (model, scorecard, recordings not visible on a node).
+        """
         if not work:
             return
         options, config = self.options, self.config
