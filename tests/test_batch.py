@@ -7,7 +7,6 @@ tests against a PostgreSQL server.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -17,11 +16,10 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
-from typer.testing import CliRunner
 
+from batch_fixtures import CARD, N_CRITERIA, audio, batch_options, db_url, log_events, run_cli, stored_rows  # noqa: F401 - fixtures
 from batch_support import (
     SAMPLES,
     SCORECARD,
@@ -32,47 +30,19 @@ from batch_support import (
     qa_run_command,
     revised_scorecard,
     sample_rows,
-    session_audio,
     subprocess_env,
     wait_for,
     worker_pids,
     write_manifest,
 )
-from qa_pipeline.batch import Action, BatchOptions, plan_run, run_batch
-from qa_pipeline.cli.run import app as run_app
+from qa_pipeline.batch import Action, plan_run, run_batch
 from qa_pipeline.lock import run_lock
 from qa_pipeline.scorecard import load_scorecard
 from qa_pipeline.store import ErrorKind, RunStatus, Store, database_url
 
-CARD = load_scorecard(SCORECARD)
-N_CRITERIA = len(CARD.criteria)
-
-
-@pytest.fixture(scope="session")
-def audio(tmp_path_factory: pytest.TempPathFactory):
-    return session_audio(tmp_path_factory)
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return str(tmp_path / "qa.db")
-
-
-def _run(*args: str) -> object:
-    return CliRunner().invoke(run_app, ["run", *args])
-
 
 def _base_args(db_url: str, cache: Path) -> list[str]:
     return ["--db", db_url, "--scorecard", str(SCORECARD), "--cache-dir", str(cache), "--no-report"]
-
-
-def _rows(store: Store) -> dict[str, int]:
-    c = store.counts()
-    return {k: c.get(k, 0) for k in ("calls", "calls_ok", "calls_failed", "transcripts", "call_scores", "criterion_results")}
-
-
-def _log_events(path: str | Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
 def _assert_no_partial_rows(store: Store) -> None:
@@ -101,7 +71,7 @@ def test_bad_recordings_fail_alone_and_nothing_is_lost(db_url: str, audio, tmp_p
     shutil.copyfile(audio.clips / "call-003.wav", rec / "stray.wav")  # not in the manifest: no agent
     monkeypatch.chdir(tmp_path)
 
-    result = _run("rec", *_base_args(db_url, audio.cache))
+    result = run_cli("rec", *_base_args(db_url, audio.cache))
     assert result.exit_code == 1, result.output
     assert f"{len(expected) + 1} call(s) failed:" in result.stderr
     for name, phrase in expected.items():
@@ -116,8 +86,8 @@ def test_bad_recordings_fail_alone_and_nothing_is_lost(db_url: str, audio, tmp_p
             assert phrase in failures[name].error and failures[name].error.startswith(str(rec / name))
             assert failures[name].error_kind is ErrorKind.AUDIO
         assert failures["stray.wav"].error_kind is ErrorKind.METADATA
-        assert _rows(store) == {"calls": 11, "calls_ok": 2, "calls_failed": 9, "transcripts": 2, "call_scores": 2,
-                                "criterion_results": 2 * N_CRITERIA}
+        assert stored_rows(store) == {"calls": 11, "calls_ok": 2, "calls_failed": 9, "transcripts": 2, "call_scores": 2,
+                                      "criterion_results": 2 * N_CRITERIA}
         _assert_no_partial_rows(store)
         calls, _ = store.load_frames()
         assert sorted(calls["call_id"]) == ["call-001", "call-002"]
@@ -126,7 +96,7 @@ def test_bad_recordings_fail_alone_and_nothing_is_lost(db_url: str, audio, tmp_p
         # Both good calls came from the transcript cache: the summary does not call them transcribed.
         assert run.counts.from_cache == 2
         assert "(7 transcribed, 2 from the transcript cache, 0 re-scored)" in result.stdout
-        events = _log_events(run.log_path)
+        events = log_events(run.log_path)
         assert events[0]["event"] == "run_start" and events[-1]["event"] == "run_end"
         logged = {Path(e["path"]).name: e for e in events if e["event"] == "call"}
         assert logged["truncated.wav"]["status"] == "failed" and "truncated" in logged["truncated.wav"]["error"]
@@ -134,17 +104,17 @@ def test_bad_recordings_fail_alone_and_nothing_is_lost(db_url: str, audio, tmp_p
 
     # The same folder again: the failures are known, nothing new happens, exit 0.
     started = time.perf_counter()
-    again = _run("rec", *_base_args(db_url, audio.cache))
+    again = run_cli("rec", *_base_args(db_url, audio.cache))
     assert again.exit_code == 0, again.output
     assert time.perf_counter() - started < 10
     assert "11 call(s) found, 11 skipped (2 already done, 9 failed before); 0 processed" in again.stdout
     with Store.open(db_url) as store:
         latest = store.runs()[0]
         assert latest.counts.transcribed == 0 and latest.counts.skipped == 11 and latest.status is RunStatus.OK
-        assert not [e for e in _log_events(latest.log_path) if e["event"] == "call"]
-        assert _rows(store)["calls"] == 11
+        assert not [e for e in log_events(latest.log_path) if e["event"] == "call"]
+        assert stored_rows(store)["calls"] == 11
 
-    retry = _run("rec", *_base_args(db_url, audio.cache), "--retry-failed", "--dry-run")
+    retry = run_cli("rec", *_base_args(db_url, audio.cache), "--retry-failed", "--dry-run")
     assert retry.exit_code == 0, retry.output
     assert "would transcribe 7, re-score 0, record 2 failure(s), skip 2 (2 already done)" in retry.stdout
 
@@ -181,7 +151,7 @@ def test_sigkill_mid_run_then_rerun_scores_every_call_once(db_url: str, audio, t
         proc.communicate()
 
     with Store.open(db_url) as store:
-        committed = _rows(store)["calls_ok"]
+        committed = stored_rows(store)["calls_ok"]
         assert 1 <= committed < 3
         _assert_no_partial_rows(store)
         assert store.runs()[0].status is RunStatus.RUNNING  # killed: nobody closed it
@@ -190,8 +160,8 @@ def test_sigkill_mid_run_then_rerun_scores_every_call_once(db_url: str, audio, t
     rerun = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     with Store.open(db_url) as store:
-        assert _rows(store) == {"calls": 3, "calls_ok": 3, "calls_failed": 0, "transcripts": 3, "call_scores": 3,
-                                "criterion_results": 3 * N_CRITERIA}
+        assert stored_rows(store) == {"calls": 3, "calls_ok": 3, "calls_failed": 0, "transcripts": 3, "call_scores": 3,
+                                      "criterion_results": 3 * N_CRITERIA}
         _assert_no_partial_rows(store)
         latest, killed = store.runs()[:2]
         assert killed.status is RunStatus.INTERRUPTED
@@ -210,8 +180,8 @@ def test_sigkill_mid_run_then_rerun_scores_every_call_once(db_url: str, audio, t
         latest = store.runs()[0]
         assert latest.counts.transcribed == 0 and latest.counts.rescored == 0 and latest.counts.skipped == 3
         assert latest.wall_seconds < 5
-        assert [e["event"] for e in _log_events(latest.log_path)] == ["run_start", "plan", "run_end"]
-        assert _rows(store)["call_scores"] == 3
+        assert [e["event"] for e in log_events(latest.log_path)] == ["run_start", "plan", "run_end"]
+        assert stored_rows(store)["call_scores"] == 3
     engine.dispose()
 
 
@@ -235,9 +205,9 @@ def test_a_worker_killed_mid_call_is_replaced_and_the_call_retried(audio, tmp_pa
             kill_group(proc)
     assert proc.returncode == 0, err
     with Store.open(db) as store:
-        assert _rows(store) == {"calls": 2, "calls_ok": 2, "calls_failed": 0, "transcripts": 2, "call_scores": 2,
-                                "criterion_results": 2 * N_CRITERIA}
-        events = _log_events(store.runs()[0].log_path)
+        assert stored_rows(store) == {"calls": 2, "calls_ok": 2, "calls_failed": 0, "transcripts": 2, "call_scores": 2,
+                                      "criterion_results": 2 * N_CRITERIA}
+        events = log_events(store.runs()[0].log_path)
     assert any(e["event"] == "log" and "worker process died" in e["message"] for e in events)
     engine.dispose()
 
@@ -247,12 +217,12 @@ def test_a_second_run_on_a_locked_store_exits_2(db_url: str, tmp_path: Path, mon
     rec.mkdir()
     monkeypatch.chdir(tmp_path)
     with Store.open(db_url) as store, run_lock(store):
-        result = _run("rec", *_base_args(db_url, tmp_path / "cache"))
+        result = run_cli("rec", *_base_args(db_url, tmp_path / "cache"))
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith("Error: ") and "another qa run is using this store" in result.stderr
     with Store.open(db_url) as store:
         assert store.runs() == []
-    result = _run("rec", *_base_args(db_url, tmp_path / "cache"))
+    result = run_cli("rec", *_base_args(db_url, tmp_path / "cache"))
     assert result.exit_code == 0, result.output  # released: an empty folder is a clean run
 
 
@@ -260,24 +230,24 @@ def test_rescore_after_a_scorecard_change_keeps_history(db_url: str, audio, tmp_
     rec = tmp_path / "rec"
     write_manifest(rec, good_calls(rec, audio.clips, ("call-001", "call-003")))
     monkeypatch.chdir(tmp_path)
-    first = _run("rec", *_base_args(db_url, audio.cache))
+    first = run_cli("rec", *_base_args(db_url, audio.cache))
     assert first.exit_code == 0, first.output
     changed = tmp_path / "card.yaml"
     _, new_title = revised_scorecard(changed)
     new_hash = load_scorecard(changed).content_hash
     assert new_hash != CARD.content_hash
 
-    rescored = _run("--rescore", "--db", db_url, "--scorecard", str(changed), "--no-report")
+    rescored = run_cli("--rescore", "--db", db_url, "--scorecard", str(changed), "--no-report")
     assert rescored.exit_code == 0, rescored.output
     assert "0 transcribed, 2 re-scored" in rescored.stdout
     with Store.open(db_url) as store:
-        assert _rows(store)["call_scores"] == 4 and _rows(store)["transcripts"] == 2
+        assert stored_rows(store)["call_scores"] == 4 and stored_rows(store)["transcripts"] == 2
         calls, criteria = store.load_frames()
         assert set(calls["scorecard_hash"]) == {new_hash} and new_title in set(criteria["criterion_title"])
         assert store.runs()[0].counts.rescored == 2 and store.runs()[0].counts.transcribed == 0
 
     for card in (changed, SCORECARD):  # both scorecards' scores are kept: nothing to do for either
-        idle = _run("rec", "--db", db_url, "--scorecard", str(card), "--cache-dir", str(audio.cache), "--no-report")
+        idle = run_cli("rec", "--db", db_url, "--scorecard", str(card), "--cache-dir", str(audio.cache), "--no-report")
         assert idle.exit_code == 0 and "2 skipped (2 already done); 0 processed" in idle.stdout, idle.output
 
 
@@ -285,7 +255,7 @@ def test_rescore_after_a_scorecard_change_keeps_history(db_url: str, audio, tmp_
 def test_plan_follows_renames_duplicates_metadata_since_and_limit(audio, tmp_path: Path) -> None:
     rec = tmp_path / "rec"
     write_manifest(rec, good_calls(rec, audio.clips, ("call-001", "call-002")))
-    opts = BatchOptions(recordings=rec, scorecard=SCORECARD, cache_dir=audio.cache, log_dir=tmp_path / "logs")
+    opts = batch_options(rec, tmp_path, audio.cache)
     with Store.open(tmp_path / "qa.db") as store:
         assert run_batch(store, opts).counts.transcribed == 2
         # Renamed file, corrected agent, and a copy of the same audio under a new call id.
@@ -320,29 +290,29 @@ def test_usage_errors_exit_2(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rec").mkdir()
     # Without --scorecard the project's default scorecard is used.
-    result = _run("rec", "--dry-run")
+    result = run_cli("rec", "--dry-run")
     assert result.exit_code == 0 and "Dry run: 0 call(s) found" in result.stdout
-    result = _run("--scorecard", str(SCORECARD))
+    result = run_cli("--scorecard", str(SCORECARD))
     assert result.exit_code == 2 and "no recordings folder" in result.stderr
-    result = _run("rec", "--scorecard", str(tmp_path / "nope.yaml"))
+    result = run_cli("rec", "--scorecard", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2 and "nope.yaml: scorecard file not found" in result.stderr
     (tmp_path / "qa.toml").write_text("workers = 'many'\n", encoding="utf-8")
-    result = _run("rec", "--scorecard", str(SCORECARD))
+    result = run_cli("rec", "--scorecard", str(SCORECARD))
     assert result.exit_code == 2 and "workers must be a whole number" in result.stderr
     (tmp_path / "qa.toml").unlink()
-    result = _run(str(tmp_path / "missing"), "--scorecard", str(SCORECARD), "--no-report")
+    result = run_cli(str(tmp_path / "missing"), "--scorecard", str(SCORECARD), "--no-report")
     assert result.exit_code == 2 and "missing: no such recordings folder" in result.stderr
-    result = _run("rec", "--scorecard", str(SCORECARD), "--dry-run")
+    result = run_cli("rec", "--scorecard", str(SCORECARD), "--dry-run")
     assert result.exit_code == 0 and "Dry run: 0 call(s) found" in result.stdout
     assert not (tmp_path / "qa.db").exists()
     # Everything from qa.toml: no arguments at all.
     (tmp_path / "qa.toml").write_text(f'recordings = "rec"\nscorecard = "{SCORECARD}"\n[transcribe]\nvad = "no"\n', encoding="utf-8")
-    result = _run("--dry-run")
+    result = run_cli("--dry-run")
     assert result.exit_code == 2 and "qa.toml: [transcribe] vad = 'no' is not valid (expected true or false)" in result.stderr
     (tmp_path / "qa.toml").write_text(f'recordings = "rec"\nscorecard = "{SCORECARD}"\n[transcribe]\nbeam_size = 0\n', encoding="utf-8")
-    result = _run("--dry-run")
+    result = run_cli("--dry-run")
     assert result.exit_code == 2 and "[transcribe] beam_size = 0 is not valid (expected at least 1)" in result.stderr  # the file's value is used…
-    assert _run("--dry-run", "--beam-size", "2").exit_code == 0  # …unless a flag overrides it
+    assert run_cli("--dry-run", "--beam-size", "2").exit_code == 0  # …unless a flag overrides it
     (tmp_path / "qa.toml").write_text(f'recordings = "rec"\nscorecard = "{SCORECARD}"\n[transcribe]\nvad = false\n', encoding="utf-8")
-    result = _run("--dry-run")
+    result = run_cli("--dry-run")
     assert result.exit_code == 0 and "Dry run: 0 call(s) found" in result.stdout

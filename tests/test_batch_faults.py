@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from batch_fixtures import CARD, audio, batch_options, run_cli  # noqa: F401 - fixtures
 from batch_support import (
     SAMPLES,
     SCORECARD,
@@ -25,31 +26,13 @@ from batch_support import (
     manifest_row,
     qa_run_command,
     sample_rows,
-    session_audio,
     subprocess_env,
     wait_for,
     worker_pids,
     write_manifest,
 )
-from qa_pipeline.batch import Action, BatchOptions, plan_run, run_batch
-from qa_pipeline.cli.run import app as run_app
-from qa_pipeline.scorecard import load_scorecard
+from qa_pipeline.batch import Action, plan_run, run_batch
 from qa_pipeline.store import ErrorKind, RunStatus, Store
-
-CARD = load_scorecard(SCORECARD)
-
-
-@pytest.fixture(scope="module")
-def audio(tmp_path_factory: pytest.TempPathFactory):
-    return session_audio(tmp_path_factory)
-
-
-def _run(*args: str) -> object:
-    return CliRunner().invoke(run_app, ["run", *args])
-
-
-def _options(rec: Path, tmp_path: Path, cache: Path, **changes) -> BatchOptions:
-    return BatchOptions(**{"recordings": rec, "scorecard": SCORECARD, "cache_dir": cache, "log_dir": tmp_path / "logs", **changes})
 
 
 def _stored(store: Store) -> dict[str, tuple]:
@@ -66,7 +49,7 @@ def test_a_duplicate_call_id_fails_the_later_file_and_never_touches_the_stored_c
     with Store.open(tmp_path / "qa.db") as store:
         stored = None
         for attempt in range(3):
-            summary = run_batch(store, _options(rec, tmp_path, audio.cache))
+            summary = run_batch(store, batch_options(rec, tmp_path, audio.cache))
             # The same outcome every run: the first file scored once, the second refused.
             assert summary.status is RunStatus.FAILED, attempt
             [failure] = summary.failures
@@ -86,7 +69,7 @@ def test_the_stored_owner_of_a_call_id_keeps_it_when_a_new_file_claims_it(audio,
     rec = tmp_path / "rec"
     good_calls(rec, audio.clips, ("call-002",))
     write_manifest(rec, [manifest_row("call-002.wav", "X1")])
-    opts = _options(rec, tmp_path, audio.cache)
+    opts = batch_options(rec, tmp_path, audio.cache)
     with Store.open(tmp_path / "qa.db") as store:
         assert run_batch(store, opts).status is RunStatus.OK
         # A file sorting before the stored one now claims the same call id.
@@ -106,7 +89,7 @@ def test_a_manifest_syntax_error_stops_the_run_naming_file_and_line(tmp_path: Pa
     (rec / "calls.csv").write_text(
         'file,call_id,agent_id\na.wav,"a1,A1\nb.wav,b1,B1\nc.wav,c1,C1\n', encoding="utf-8"
     )
-    result = _run("rec", "--scorecard", str(SCORECARD), "--db", str(tmp_path / "qa.db"), "--no-report")
+    result = run_cli("rec", "--scorecard", str(SCORECARD), "--db", str(tmp_path / "qa.db"), "--no-report")
     assert result.exit_code == 2, result.output
     manifest = (rec / "calls.csv").resolve()
     assert result.stderr.startswith(f"Error: {manifest}:2: a quoted field opened on line 2 is never closed")
@@ -120,7 +103,7 @@ def test_output_folders_inside_the_recordings_folder_are_never_read_as_recording
     for folder in ("reports/audio", "logs", "cache", "redacted", "elsewhere"):
         (tmp_path / folder).mkdir(parents=True)
         shutil.copyfile(audio.clips / "call-002.wav", tmp_path / folder / "copy.wav")
-    result = _run(".", "--scorecard", str(SCORECARD), "--db", "qa.db", "--cache-dir", "cache", "--logs", "logs",
+    result = run_cli(".", "--scorecard", str(SCORECARD), "--db", "qa.db", "--cache-dir", "cache", "--logs", "logs",
                   "--redact-audio", "redacted", "--dry-run")
     assert result.exit_code == 0, result.output
     listed = sorted(line.split()[1] for line in result.stdout.splitlines()[1:])
@@ -135,7 +118,7 @@ def test_fifos_and_links_to_devices_are_skipped_and_said_so(audio, tmp_path: Pat
     (rec / "zero.wav").symlink_to("/dev/zero")
     (rec / "gone.wav").symlink_to(rec / "no-such-file.wav")
     write_manifest(rec, [manifest_row("call-001.wav", "c1")])
-    result = _run(str(rec), "--scorecard", str(SCORECARD), "--db", str(tmp_path / "qa.db"), "--cache-dir", str(audio.cache),
+    result = run_cli(str(rec), "--scorecard", str(SCORECARD), "--db", str(tmp_path / "qa.db"), "--cache-dir", str(audio.cache),
                   "--logs", str(tmp_path / "logs"), "--no-report")
     assert result.exit_code == 0, result.output
     assert "1 call(s) found" in result.stdout
@@ -154,7 +137,7 @@ def test_calls_are_stored_when_reports_and_logs_cannot_be_written(audio, tmp_pat
     (tmp_path / "reports").write_text("not a folder", encoding="utf-8")
     (tmp_path / "logs").write_text("not a folder", encoding="utf-8")
     db = tmp_path / "qa.db"
-    result = _run(str(rec), "--scorecard", str(SCORECARD), "--db", str(db), "--cache-dir", str(audio.cache),
+    result = run_cli(str(rec), "--scorecard", str(SCORECARD), "--db", str(db), "--cache-dir", str(audio.cache),
                   "--reports", str(tmp_path / "reports"), "--logs", str(tmp_path / "logs"))
     assert result.exit_code == 1, result.output
     assert "2 processed: 2 ok, 0 failed" in result.stdout
@@ -200,7 +183,7 @@ def test_control_characters_in_ids_and_file_names_are_shown_escaped(tmp_path: Pa
     (rec / "bad\x1b[2J.wav").write_bytes(b"")  # empty: fails while planning, no worker needed
     write_manifest(rec, [manifest_row("bad\x1b[2J.wav", "call\x1b]0;pwned\x07", agent="A\x1b[31m9")])
     db = str(tmp_path / "qa.db")
-    result = _run(str(rec), "--scorecard", str(SCORECARD), "--db", db, "--no-report", "--logs", str(tmp_path / "logs"))
+    result = run_cli(str(rec), "--scorecard", str(SCORECARD), "--db", db, "--no-report", "--logs", str(tmp_path / "logs"))
     assert result.exit_code == 1, result.output
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "bad\\x1b[2J.wav: empty file (0 bytes)" in result.stderr
@@ -286,5 +269,5 @@ def test_an_output_folder_holding_the_recordings_folder_hides_nothing(audio, tmp
     write_manifest(rec, good_calls(rec, audio.clips, ("call-001",)))
     with Store.open(tmp_path / "qa.db") as store:
         for folder in (rec, tmp_path):  # --logs . inside the recordings, or a log folder above them
-            plan = plan_run(store, _options(rec, tmp_path, audio.cache, log_dir=folder), CARD.content_hash)
+            plan = plan_run(store, batch_options(rec, tmp_path, audio.cache, log_dir=folder), CARD.content_hash)
             assert [c.meta.call_id for c in plan.calls] == ["call-001"], folder

@@ -13,6 +13,7 @@ import itertools
 import pytest
 from sqlalchemy import text
 
+from batch_fixtures import audio  # noqa: F401 - the fixture of the tests collected below
 from batch_support import postgres_database, postgres_server
 from qa_pipeline.errors import LockedError
 from qa_pipeline.lock import run_lock
@@ -20,7 +21,6 @@ from qa_pipeline.store import Store
 
 # The same tests, collected here with this module's ``db_url`` (a PostgreSQL database).
 from test_batch import (  # noqa: F401
-    audio,
     test_a_second_run_on_a_locked_store_exits_2,
     test_bad_recordings_fail_alone_and_nothing_is_lost,
     test_rescore_after_a_scorecard_change_keeps_history,

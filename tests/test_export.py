@@ -126,7 +126,7 @@ def test_qa_toml_points_commands_at_another_store(folder: Path) -> None:
 
 
 def test_reports_refresh_from_the_store(folder: Path) -> None:
-    from qa_pipeline.batch import refresh_reports
+    from qa_pipeline.report.refresh import refresh_reports
 
     with Store.open("qa.db") as store:
         site = refresh_reports(store, folder / "reports")

@@ -19,37 +19,30 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from batch_fixtures import CARD, N_CRITERIA, audio, batch_options, log_events, stored_rows  # noqa: F401 - fixtures
 from batch_support import (
     SCORECARD,
     good_calls,
     postgres_database,
     postgres_server,
     sample_rows,
-    session_audio,
     subprocess_env,
     write_manifest,
 )
 from qa_pipeline.batch import BatchOptions, run_batch
 from qa_pipeline.cli.run import app as run_app
 from qa_pipeline.errors import ConfigError
-from qa_pipeline.executors.ray_executor import ActorShape, NodeCapacity, plan_actors
+from qa_pipeline.executors.ray_cluster import ActorShape, NodeCapacity, plan_actors
 from qa_pipeline.scorecard import load_scorecard
 from qa_pipeline.store import ErrorKind, RunStatus, Store
 
-N_CRITERIA = len(load_scorecard(SCORECARD).criteria)
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 needs_ray = pytest.mark.skipif(not HAVE_RAY, reason="Ray is not installed (pip install 'qa-pipeline[ray]')")
-
-
-@pytest.fixture(scope="module")
-def audio(tmp_path_factory: pytest.TempPathFactory):
-    return session_audio(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -65,25 +58,14 @@ def ray_cluster():
 
 
 def _options(rec: Path, cache: Path, tmp_path: Path, **changes) -> BatchOptions:
-    base = BatchOptions(recordings=rec, scorecard=SCORECARD, workers=2, cache_dir=cache, log_dir=tmp_path / "logs",
-                        executor="ray")
-    return replace(base, **changes)
-
-
-def _rows(store: Store) -> dict[str, int]:
-    c = store.counts()
-    return {k: c.get(k, 0) for k in ("calls", "calls_ok", "calls_failed", "transcripts", "call_scores", "criterion_results")}
-
-
-def _events(path: Path | str) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    return batch_options(rec, tmp_path, cache, **{"workers": 2, "executor": "ray", **changes})
 
 
 def _stored_bytes(store: Store) -> dict[str, tuple[str, str]]:
     """Each call's stored transcript and score documents, byte for byte."""
     return {
         k.call_id: (store.transcript_json(k.pk), store.score(k.call_id).to_json())
-        for k in store.known_calls(load_scorecard(SCORECARD).content_hash)
+        for k in store.known_calls(CARD.content_hash)
     }
 
 
@@ -208,8 +190,8 @@ def test_qa_run_executor_ray_starts_a_local_cluster_and_prints_only_its_summary(
     assert len(done.stdout.splitlines()) == 2, done.stdout  # the summary, and nothing from Ray
     assert done.stderr == ""
     with Store.open(str(tmp_path / "qa.db")) as store:
-        assert _rows(store) == {"calls": 2, "calls_ok": 2, "calls_failed": 0, "transcripts": 2, "call_scores": 2,
-                                "criterion_results": 2 * N_CRITERIA}
+        assert stored_rows(store) == {"calls": 2, "calls_ok": 2, "calls_failed": 0, "transcripts": 2, "call_scores": 2,
+                                      "criterion_results": 2 * N_CRITERIA}
         latest = store.runs()[0]
         assert latest.options["executor"] == "ray"
 
@@ -230,8 +212,8 @@ def test_ray_workers_store_what_local_workers_store_and_a_rerun_skips_everything
             summary = run_batch(store, _options(rec, cache, tmp_path, executor=executor))
             print(f"\n{executor}: 3 calls (1 transcribed) with 2 workers in {time.perf_counter() - started:.1f}s")
             assert summary.status is RunStatus.OK and summary.counts.succeeded == 3, summary.failures
-            assert _rows(store) == {"calls": 3, "calls_ok": 3, "calls_failed": 0, "transcripts": 3, "call_scores": 3,
-                                    "criterion_results": 3 * N_CRITERIA}
+            assert stored_rows(store) == {"calls": 3, "calls_ok": 3, "calls_failed": 0, "transcripts": 3, "call_scores": 3,
+                                          "criterion_results": 3 * N_CRITERIA}
             stored[executor] = _stored_scores(store)
             documents[executor] = _stored_bytes(store)
     # Same audio and options: the same bytes, whichever executor (and device, threads and
@@ -246,8 +228,8 @@ def test_ray_workers_store_what_local_workers_store_and_a_rerun_skips_everything
     with Store.open(str(tmp_path / "ray.db")) as store:
         again = run_batch(store, _options(rec, tmp_path / "cache-ray", tmp_path))
         assert again.counts.skipped == 3 and again.counts.transcribed == 0 and again.status is RunStatus.OK
-        assert [e["event"] for e in _events(again.log_path)] == ["run_start", "plan", "run_end"]
-        assert _rows(store)["call_scores"] == 3
+        assert [e["event"] for e in log_events(again.log_path)] == ["run_start", "plan", "run_end"]
+        assert stored_rows(store)["call_scores"] == 3
         assert _stored_scores(store) == stored["ray"]
 
 
@@ -262,8 +244,8 @@ def test_ray_workers_with_a_shared_postgresql_store(ray_cluster, audio, tmp_path
             assert first.status is RunStatus.OK and first.counts.succeeded == 2, first.failures
             again = run_batch(store, _options(rec, audio.cache, tmp_path))
             assert again.counts.skipped == 2 and again.counts.transcribed == 0
-            assert _rows(store) == {"calls": 2, "calls_ok": 2, "calls_failed": 0, "transcripts": 2, "call_scores": 2,
-                                    "criterion_results": 2 * N_CRITERIA}
+            assert stored_rows(store) == {"calls": 2, "calls_ok": 2, "calls_failed": 0, "transcripts": 2, "call_scores": 2,
+                                          "criterion_results": 2 * N_CRITERIA}
 
 
 @needs_ray
@@ -280,7 +262,7 @@ def test_a_ray_worker_killed_mid_call_is_replaced_and_every_call_is_stored_once(
     try:
         with Store.open(str(tmp_path / "qa.db")) as store:
             summary = run_batch(store, _options(rec, cache, tmp_path))
-            rows = _rows(store)
+            rows = stored_rows(store)
     finally:
         killer.done.set()
         killer.join(timeout=10)
@@ -288,7 +270,7 @@ def test_a_ray_worker_killed_mid_call_is_replaced_and_every_call_is_stored_once(
     assert summary.status is RunStatus.OK and summary.counts.succeeded == 3, summary.failures
     assert rows == {"calls": 3, "calls_ok": 3, "calls_failed": 0, "transcripts": 3, "call_scores": 3,
                     "criterion_results": 3 * N_CRITERIA}
-    events = _events(summary.log_path)
+    events = log_events(summary.log_path)
     saved = sorted(e["call_id"] for e in events if e["event"] == "call")
     assert saved == sorted(ids)  # each call saved exactly once
     died = [e["message"] for e in events if e["event"] == "log" and "Ray worker process died" in e["message"]]
@@ -313,7 +295,7 @@ def test_a_call_that_kills_its_worker_twice_is_recorded_as_a_crash_and_the_other
         with Store.open(str(tmp_path / "qa.db")) as store:
             summary = run_batch(store, _options(rec, cache, tmp_path, workers=1))
             failures = store.failures(None)
-            counts = _rows(store)
+            counts = stored_rows(store)
     finally:
         killer.done.set()
         killer.join(timeout=10)
@@ -327,7 +309,7 @@ def test_a_call_that_kills_its_worker_twice_is_recorded_as_a_crash_and_the_other
     # The call queued behind it on the same worker died with it twice, and is not blamed.
     assert counts == {"calls": 2, "calls_ok": 1, "calls_failed": 1, "transcripts": 1, "call_scores": 1,
                       "criterion_results": N_CRITERIA}
-    died = [e for e in _events(summary.log_path) if e["event"] == "log" and "Ray worker process died" in e["message"]]
+    died = [e for e in log_events(summary.log_path) if e["event"] == "log" and "Ray worker process died" in e["message"]]
     assert len(died) == 2
 
 
@@ -345,7 +327,7 @@ def test_a_worker_that_cannot_load_its_model_stops_the_run_and_leaves_no_worker_
             run_batch(store, _options(rec, tmp_path / "cache", tmp_path, transcribe=TranscribeOptions(model=str(missing))))
         [run] = store.runs()
         assert run.status is RunStatus.ERROR and "cannot start a worker" in run.error
-        assert _rows(store)["calls"] == 0
+        assert stored_rows(store)["calls"] == 0
     deadline = time.monotonic() + 30
     while _worker_pids() and time.monotonic() < deadline:
         time.sleep(0.1)

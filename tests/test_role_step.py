@@ -141,7 +141,7 @@ def test_transcribe_refuses_a_bad_scorecard_before_loading_a_model(tmp_path: Pat
 @pytest.fixture
 def worker(tmp_path: Path):
     """A batch worker of this process, with the recogniser double in place of a model."""
-    from qa_pipeline import batch
+    from qa_pipeline.batch import worker as batch
     from qa_pipeline.log import LOGGER_NAME
     from qa_pipeline.scoring import ScoringOptions
 

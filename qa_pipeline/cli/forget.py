@@ -28,10 +28,10 @@ def forget(
     The recordings themselves are left alone: remove them too, or the next ``qa run`` over
     their folder transcribes them again.
     """
-    from qa_pipeline.batch import refresh_reports
     from qa_pipeline.cache import default_cache_dir
     from qa_pipeline.pii.forget import forget_call
     from qa_pipeline.pii.stored import remove_report_pdfs
+    from qa_pipeline.report.refresh import refresh_reports
     from qa_pipeline.report.render import TEAM_PDF
     from qa_pipeline.store import Store
 

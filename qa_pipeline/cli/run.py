@@ -96,8 +96,9 @@ def run(
     """
     from dataclasses import replace
 
-    from qa_pipeline.batch import BatchOptions, auto_workers, refresh_reports, run_batch
+    from qa_pipeline.batch import BatchOptions, auto_workers, run_batch
     from qa_pipeline.config import bundled_scorecard
+    from qa_pipeline.report.refresh import refresh_reports
     from qa_pipeline.units import parse_duration
 
     config = o.load(config_file)

@@ -6,7 +6,7 @@ calls' transcription and scoring move to Ray. Each worker is a Ray actor
 (:class:`QACallWorker`) running the batch's own worker code: it loads the scorecard and the
 model once, then takes calls one at a time.
 
-- Resources (:func:`plan_actors`): one actor per ``--workers``. CPU actors share the
+- Resources (:func:`~qa_pipeline.executors.ray_cluster.plan_actors`): one actor per ``--workers``. CPU actors share the
   cluster's CPUs and use that many inference threads each; when the recognition device is
   ``cuda``, or ``auto`` on a cluster with GPUs, each actor reserves a GPU, or an equal share
   of one when there are more workers than GPUs.
@@ -21,40 +21,38 @@ model once, then takes calls one at a time.
   same path as the driver (a shared mount). Each worker checks this when it starts. The
   scorecard travels with the workers, for nodes that do not have the file.
 
-Ray is imported here only, and only when a run uses it.
+Ray is imported only when a run uses it (:func:`~qa_pipeline.executors.ray_cluster.import_ray`).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import logging
-import math
 import os
 import socket
-import sys
 import tempfile
-from collections import Counter, deque
-from contextlib import contextmanager
+from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
-from qa_pipeline.batch import (
-    BatchOptions,
-    CallOutcome,
-    CallTask,
-    PlannedCall,
-    WorkerConfig,
-    init_worker,
-    process_call,
-)
+from qa_pipeline.batch.options import BatchOptions
+from qa_pipeline.batch.plan import PlannedCall
+from qa_pipeline.batch.worker import CallOutcome, CallTask, WorkerConfig, init_worker, process_call
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.executors.base import DeathCounter, Executor, Finished, SentHook, TaskFor
+from qa_pipeline.executors.ray_cluster import (
+    ActorShape,
+    cluster_capacity,
+    describe_nodes,
+    first_lines,
+    import_ray,
+    plan_actors,
+    ray_session,
+)
 from qa_pipeline.log import get_logger
 from qa_pipeline.store import ErrorKind
 
 log = get_logger("ray")
 
-RAY_INSTALL_HINT = "pip install 'qa-pipeline[ray]'"
 # Calls waiting on one actor: one being processed and one ready behind it, so an actor never
 # idles while the driver saves the previous outcome.
 CALLS_PER_WORKER = 2
@@ -63,175 +61,8 @@ CALLS_PER_WORKER = 2
 STARTUP_RETRIES = 1
 # Warn when the cluster has not started a worker after this long (busy or too small).
 PLACEMENT_WARNING_SECONDS = 120.0
-# How long to try the head node's port before ray.init, which would retry for minutes.
-CONNECT_TIMEOUT_SECONDS = 5.0
 # How long a lost worker's other calls may take to report back before they count as lost too.
 SETTLE_SECONDS = 60.0
-
-SaveHook = Callable[[PlannedCall, CallOutcome], None]
-TaskHook = Callable[[PlannedCall], CallTask]
-StrikeHook = Callable[[PlannedCall, Counter[str], deque[PlannedCall]], None]
-
-
-# --------------------------------------------------------------------------- availability
-def ray_available() -> bool:
-    """Whether Ray is installed (without importing it)."""
-    return importlib.util.find_spec("ray") is not None
-
-
-def require_ray() -> None:
-    """Refuse ``--executor ray`` early when Ray is not installed.
-
-    Raises:
-        ConfigError: Ray is missing; the message names the extra to install.
-    """
-    if not ray_available():
-        raise ConfigError(f"--executor ray needs Ray, which is not installed: {RAY_INSTALL_HINT}")
-
-
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError as exc:
-        raise ConfigError(f"--executor ray needs Ray, which cannot be imported ({exc}): {RAY_INSTALL_HINT}") from exc
-    return ray
-
-
-# --------------------------------------------------------------------------- resources
-@dataclass(frozen=True)
-class NodeCapacity:
-    """The resources one live Ray node offers.
-
-    Attributes:
-        cpus: Logical CPUs.
-        gpus: GPUs.
-    """
-
-    cpus: float
-    gpus: float = 0.0
-
-    def to_dict(self) -> dict[str, float]:
-        return {"cpus": self.cpus, "gpus": self.gpus}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "NodeCapacity":
-        return cls(float(data["cpus"]), float(data.get("gpus", 0.0)))
-
-
-@dataclass(frozen=True)
-class ActorShape:
-    """How many workers a run starts and what each reserves.
-
-    Attributes:
-        count: Actors.
-        num_cpus: CPUs each (also its inference threads on CPU).
-        num_gpus: GPUs each (a fraction when workers share a GPU); 0 for CPU workers.
-    """
-
-    count: int
-    num_cpus: float
-    num_gpus: float = 0.0
-
-    @property
-    def uses_gpu(self) -> bool:
-        return self.num_gpus > 0
-
-    def describe(self) -> str:
-        each = f"{self.num_cpus:g} CPU" + (f" + {self.num_gpus:g} GPU" if self.uses_gpu else "")
-        return f"{self.count} worker(s) of {each}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "num_cpus": self.num_cpus, "num_gpus": self.num_gpus}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ActorShape":
-        return cls(int(data["count"]), float(data["num_cpus"]), float(data.get("num_gpus", 0.0)))
-
-
-def plan_actors(nodes: Sequence[NodeCapacity], workers: int, device: str = "auto", cpu_threads: int = 0) -> ActorShape:
-    """Size the workers for a cluster, so every one of them can be placed at once.
-
-    Args:
-        nodes: The cluster's live nodes.
-        workers: Workers wanted (``--workers``).
-        device: The recognition device: ``auto`` uses GPUs when the cluster has any.
-        cpu_threads: Inference threads per worker (``--threads``); 0 = the cluster's CPUs
-            shared equally.
-
-    Raises:
-        ConfigError: The cluster cannot hold that many workers, or ``cuda`` was asked for and
-            the cluster has no GPU.
-    """
-    if workers < 1:
-        raise ConfigError("workers must be at least 1")
-    total_gpus = sum(n.gpus for n in nodes)
-    if device == "cuda" and total_gpus <= 0:
-        raise ConfigError(f"--device cuda: the Ray cluster has no GPU ({_describe(nodes)})")
-    if device != "cpu" and total_gpus > 0:
-        return _gpu_shape(nodes, workers, cpu_threads)
-    return _cpu_shape(nodes, workers, cpu_threads)
-
-
-def _gpu_shape(nodes: Sequence[NodeCapacity], workers: int, cpu_threads: int) -> ActorShape:
-    whole = max(1, int(sum(n.gpus for n in nodes)))
-    share = math.ceil(workers / whole)
-    # Ray keeps four decimals of a fractional resource; rounding down keeps `share` of them
-    # within one GPU.
-    num_gpus = 1.0 if share == 1 else math.floor(10_000 / share) / 10_000
-    # The CPU side of a GPU worker: decoding, voice activity detection, scoring.
-    num_cpus = float(cpu_threads or 1)
-    room = _room(nodes, num_cpus, num_gpus)
-    if room < workers:
-        raise ConfigError(
-            f"--workers {workers}: the Ray cluster has room for {room} GPU worker(s) of {num_cpus:g} CPU + "
-            f"{num_gpus:g} GPU ({_describe(nodes)}); lower --workers or --threads"
-        )
-    return ActorShape(workers, num_cpus, num_gpus)
-
-
-def _cpu_shape(nodes: Sequence[NodeCapacity], workers: int, cpu_threads: int) -> ActorShape:
-    if cpu_threads > 0:
-        room = _room(nodes, float(cpu_threads), 0.0)
-        if room < workers:
-            raise ConfigError(
-                f"--workers {workers} with --threads {cpu_threads}: the Ray cluster has room for {room} such "
-                f"worker(s) ({_describe(nodes)})"
-            )
-        return ActorShape(workers, float(cpu_threads))
-    largest = max((int(n.cpus) for n in nodes), default=0)
-    # The most CPUs per worker with which every worker still fits somewhere.
-    for per in range(min(largest, int(sum(n.cpus for n in nodes)) // workers), 0, -1):
-        if _room(nodes, float(per), 0.0) >= workers:
-            return ActorShape(workers, float(per))
-    raise ConfigError(
-        f"--workers {workers}: the Ray cluster has room for {_room(nodes, 1.0, 0.0)} worker(s) of one CPU "
-        f"({_describe(nodes)}); lower --workers"
-    )
-
-
-def _room(nodes: Sequence[NodeCapacity], cpus: float, gpus: float) -> int:
-    room = 0
-    for n in nodes:
-        fit = math.floor(n.cpus / cpus + 1e-9) if cpus > 0 else sys.maxsize
-        if gpus > 0:
-            fit = min(fit, math.floor(n.gpus / gpus + 1e-9))
-        room += fit
-    return room
-
-
-def _describe(nodes: Sequence[NodeCapacity]) -> str:
-    gpus = sum(n.gpus for n in nodes)
-    return f"{len(nodes)} node(s), {sum(n.cpus for n in nodes):g} CPU(s)" + (f", {gpus:g} GPU(s)" if gpus else "")
-
-
-def cluster_capacity(ray: Any) -> list[NodeCapacity]:
-    """The live nodes of the connected cluster."""
-    nodes = []
-    for node in ray.nodes():
-        if node.get("Alive"):
-            resources = node.get("Resources", {})
-            nodes.append(NodeCapacity(float(resources.get("CPU", 0.0)), float(resources.get("GPU", 0.0))))
-    return nodes
 
 
 # --------------------------------------------------------------------------- the actor
@@ -261,7 +92,7 @@ class QACallWorker:
     """One worker as a Ray actor: a scorecard and a model, loaded once, then calls.
 
     A Ray actor owns its process, so the batch's per-process worker state
-    (:func:`qa_pipeline.batch.init_worker`) serves it exactly as it serves a local worker.
+    (:func:`qa_pipeline.batch.worker.init_worker`) serves it exactly as it serves a local worker.
 
     Args:
         config: What to load.
@@ -306,53 +137,62 @@ def _node_copy(config: WorkerConfig, text: str) -> Path:
 
 
 # --------------------------------------------------------------------------- the driver
-def execute_on_ray(
-    work: Sequence[PlannedCall],
-    config: WorkerConfig,
-    options: BatchOptions,
-    task_for: TaskHook,
-    save: SaveHook,
-    strike: StrikeHook,
-) -> None:
-    """Process the calls on Ray workers; each outcome goes to ``save`` as it arrives.
+class RayExecutor(Executor):
+    """Ray actors as the run's workers (``qa run --executor ray``).
 
     Uses the Ray connection the process already has (a notebook's, a test's), or connects to
     ``options.ray_address`` (``None``: a new local cluster, or ``RAY_ADDRESS``) for the run
     and disconnects afterwards.
 
     Args:
-        work: Calls to transcribe or re-score.
-        config: What each worker loads (threads are set from the cluster's CPUs here).
         options: The run's options (``workers``, ``ray_address``, the recognition device).
-        task_for: Builds a call's task.
-        save: Stores an outcome (in the driver, one transaction per call).
-        strike: Counts a worker death against a call: puts it back on the queue, or records
-            it as failed at the second death.
-
-    Raises:
-        ConfigError: Ray is not installed, the cluster cannot be reached or is too small, or
-            a worker cannot start (model, scorecard, recordings not visible on a node).
+        config: What each worker loads (threads are set from the cluster's CPUs here).
     """
-    if not work:
-        return
-    ray = _import_ray()
-    with _ray_session(ray, options.ray_address):
-        nodes = cluster_capacity(ray)
-        shape = plan_actors(nodes, min(options.workers, len(work)), options.transcribe.device, options.transcribe.cpu_threads)
-        if options.transcribe.cpu_threads == 0:
-            config = replace(config, engine_threads=max(1, int(shape.num_cpus)))
-        # The device follows the reservation: Ray hides every GPU from an actor that reserved
-        # none, and a worker left to resolve "auto" there would silently decode on the CPU.
-        config = replace(config, engine_device="cuda" if shape.uses_gpu else "cpu")
-        recordings = None
-        if config.load_engine and options.recordings is not None:
-            recordings = str(Path(options.recordings).expanduser().resolve())
-        try:
-            scorecard_text = Path(config.scorecard).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{config.scorecard}: cannot read scorecard ({exc})") from exc
-        log.info("Ray: %s on %s", shape.describe(), _describe(nodes))
-        _RayRun(ray, shape, config, (recordings, scorecard_text), task_for, save, strike).run(work)
+
+    def __init__(self, options: BatchOptions, config: WorkerConfig) -> None:
+        super().__init__()
+        self.options = options
+        self.config = config
+        self._run_state: _RayRun | None = None
+
+    def in_flight(self) -> tuple[PlannedCall, ...]:
+        if self._run_state is None:
+            return ()
+        return tuple(item for item in self._run_state.owner_items() if item is not None)
+
+    def _run(self, work: Sequence[PlannedCall], task_for: TaskFor, sent: SentHook) -> Generator[Finished, None, None]:
+        """Connect, size and start the workers, then hand back outcomes as they arrive.
+
+        Raises:
+            ConfigError: Ray is not installed, the cluster cannot be reached or is too small,
+                or a worker cannot start (model, scorecard, recordings not visible on a node).
+        """
+        if not work:
+            return
+        options, config = self.options, self.config
+        ray = import_ray()
+        with ray_session(ray, options.ray_address):
+            nodes = cluster_capacity(ray)
+            shape = plan_actors(nodes, min(options.workers, len(work)), options.transcribe.device, options.transcribe.cpu_threads)
+            if options.transcribe.cpu_threads == 0:
+                config = replace(config, engine_threads=max(1, int(shape.num_cpus)))
+            # The device follows the reservation: Ray hides every GPU from an actor that reserved
+            # none, and a worker left to resolve "auto" there would silently decode on the CPU.
+            config = replace(config, engine_device="cuda" if shape.uses_gpu else "cpu")
+            recordings = None
+            if config.load_engine and options.recordings is not None:
+                recordings = str(Path(options.recordings).expanduser().resolve())
+            try:
+                scorecard_text = Path(config.scorecard).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{config.scorecard}: cannot read scorecard ({exc})") from exc
+            log.info("Ray: %s on %s", shape.describe(), describe_nodes(nodes))
+            self.workers = shape.count
+            self._run_state = _RayRun(ray, shape, config, (recordings, scorecard_text), task_for, sent)
+            try:
+                yield from self._run_state.run(work)
+            finally:
+                self._run_state = None
 
 
 class _Slot:
@@ -377,15 +217,14 @@ class _RayRun:
 
     def __init__(
         self, ray: Any, shape: ActorShape, config: WorkerConfig, worker_args: tuple[str | None, str],
-        task_for: TaskHook, save: SaveHook, strike: StrikeHook,
+        task_for: TaskFor, sent: SentHook,
     ) -> None:
         self.ray = ray
         self.shape = shape
         self.config = config
         self.worker_args = worker_args
         self.task_for = task_for
-        self.save = save
-        self.strike = strike
+        self.sent = sent
         # Ray must not restart actors or retry their calls on its own: the driver decides
         # which call a death counts against.
         self.worker_class = ray.remote(
@@ -394,22 +233,27 @@ class _RayRun:
         self.slots = [_Slot(i) for i in range(shape.count)]
         self.owner: dict[Any, _Slot] = {}
         self.pending: deque[PlannedCall] = deque()
-        self.strikes: Counter[str] = Counter()
+        self.deaths = DeathCounter()
         self.startup_deaths = 0
         self.warned_placement = False
 
-    def run(self, work: Sequence[PlannedCall]) -> None:
+    def owner_items(self) -> list[PlannedCall | None]:
+        """What was sent and not yet collected, oldest first (None: a start-up check)."""
+        return [slot.sent[ref] for ref, slot in self.owner.items()]
+
+    def run(self, work: Sequence[PlannedCall]) -> Generator[Finished, None, None]:
         self.pending.extend(work)
         try:
             while self.pending or self.owner:
                 self._fill()
+                self.sent()
                 ready, _ = self.ray.wait(list(self.owner), num_returns=1, timeout=PLACEMENT_WARNING_SECONDS)
                 if not ready:
                     self._warn_placement()
                     continue
                 slot = self.owner.get(ready[0])
                 if slot is not None:
-                    self._collect(slot, ready[0])
+                    yield from self._collect(slot, ready[0])
         finally:
             for slot in self.slots:
                 if slot.actor is not None:
@@ -438,24 +282,24 @@ class _RayRun:
         slot.sent[ref] = item
         self.owner[ref] = slot
 
-    def _collect(self, slot: _Slot, ref: Any) -> None:
+    def _collect(self, slot: _Slot, ref: Any) -> Iterator[Finished]:
         exceptions = self.ray.exceptions
         try:
             value = self.ray.get(ref)
         except (exceptions.RayActorError, exceptions.ObjectLostError) as exc:
-            self._lost(slot, exc)
+            yield from self._lost(slot, exc)
             return
         except exceptions.RayTaskError as exc:
             item = self._forget(slot, ref)
-            self._task_error(item, exc)
+            yield from self._task_error(item, exc)
             return
-        self._accept(slot, self._forget(slot, ref), value)
+        yield from self._accept(slot, self._forget(slot, ref), value)
 
     def _forget(self, slot: _Slot, ref: Any) -> PlannedCall | None:
         self.owner.pop(ref, None)
         return slot.sent.pop(ref)
 
-    def _accept(self, slot: _Slot, item: PlannedCall | None, value: Any) -> None:
+    def _accept(self, slot: _Slot, item: PlannedCall | None, value: Any) -> Iterator[Finished]:
         if item is None:
             info: WorkerInfo = value
             if info.problem is not None:
@@ -466,17 +310,17 @@ class _RayRun:
         outcome: CallOutcome = value
         if outcome.fatal:
             raise ConfigError(f"cannot start a worker: {outcome.error}")
-        self.save(item, outcome)
+        yield Finished(item, outcome)
 
-    def _task_error(self, item: PlannedCall | None, exc: BaseException) -> None:
+    def _task_error(self, item: PlannedCall | None, exc: BaseException) -> Iterator[Finished]:
         # The worker code returns every failure as an outcome; an exception here comes from
         # Ray itself (an outcome that could not be sent back, say).
         if item is None:
-            raise ConfigError(f"cannot start a Ray worker: {_first_lines(exc)}")
-        error = f"{item.meta.path}: internal error on the Ray worker: {_first_lines(exc)}"
-        self.save(item, CallOutcome(item.meta.call_id, False, error=error, error_kind=ErrorKind.INTERNAL))
+            raise ConfigError(f"cannot start a Ray worker: {first_lines(exc)}")
+        error = f"{item.meta.path}: internal error on the Ray worker: {first_lines(exc)}"
+        yield Finished(item, CallOutcome(item.meta.call_id, False, error=error, error_kind=ErrorKind.INTERNAL))
 
-    def _lost(self, slot: _Slot, exc: BaseException) -> None:
+    def _lost(self, slot: _Slot, exc: BaseException) -> Iterator[Finished]:
         """A worker died: settle everything it held, in the order it was sent."""
         where = slot.where()
         entries = list(slot.sent.items())
@@ -509,13 +353,15 @@ class _RayRun:
                     culprit = item
                 continue
             except exceptions.RayTaskError as err:
-                self._task_error(item, err)
+                yield from self._task_error(item, err)
                 continue
-            self._accept(slot, item, value)
+            yield from self._accept(slot, item, value)
         slot.info = None
         self.pending.extendleft(reversed(innocent))
         if culprit is not None:
-            self.strike(culprit, self.strikes, self.pending)
+            crashed = self.deaths.strike(culprit, self.pending)
+            if crashed is not None:
+                yield crashed
         log.warning("a Ray worker process died (%s); starting a new one for the remaining %d call(s)",
                     where, len(self.pending) + sum(s.calls() for s in self.slots))
         log.debug("Ray: %s", exc)
@@ -525,7 +371,7 @@ class _RayRun:
         if getattr(exc, "actor_init_failed", False) or self.startup_deaths > STARTUP_RETRIES:
             raise ConfigError(
                 f"cannot start a Ray worker: it died while loading the scorecard and model "
-                f"(is qa-pipeline installed on every node?): {_first_lines(exc)}"
+                f"(is qa-pipeline installed on every node?): {first_lines(exc)}"
             )
 
     def _warn_placement(self) -> None:
@@ -536,109 +382,3 @@ class _RayRun:
                 "Ray has not started %d of the %s after %.0fs: the cluster is busy or lacks the resources",
                 len(waiting), self.shape.describe(), PLACEMENT_WARNING_SECONDS,
             )
-
-
-def _first_lines(exc: BaseException, lines: int = 3) -> str:
-    return " ".join(line.strip() for line in str(exc).strip().splitlines()[:lines])
-
-
-# --------------------------------------------------------------------------- connection
-@contextmanager
-def _ray_session(ray: Any, address: str | None) -> Iterator[None]:
-    """Ray connected and quiet for the run: reuse a connection, or make one and close it."""
-    output = _RayOutput()
-    output.route()
-    try:
-        if ray.is_initialized():
-            yield
-            return
-        target = address if address not in (None, "auto") else os.environ.get("RAY_ADDRESS") or address
-        _check_reachable(target)
-        # Offline by design: a cluster started here must not try to report usage statistics.
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        try:
-            with output.errors_only():
-                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            where = f"the Ray cluster at {target}" if target else "a local Ray cluster"
-            raise ConfigError(f"cannot connect to {where}: {_first_lines(exc)}") from exc
-        output.route()  # ray.init drops the handlers of its logger
-        try:
-            yield
-        finally:
-            ray.shutdown()
-    finally:
-        output.restore()
-
-
-def _check_reachable(address: str | None) -> None:
-    """Fail in seconds on an unreachable head node (``ray.init`` retries for minutes)."""
-    if address is None or address in ("auto", "local"):
-        return
-    hostport = address.split("://", 1)[1] if "://" in address else address
-    host, sep, port = hostport.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise ConfigError(f"--ray-address {address!r}: expected auto, HOST:PORT or ray://HOST:PORT")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_SECONDS).close()
-    except OSError as exc:
-        raise ConfigError(
-            f"--ray-address {address}: cannot reach the Ray head node ({exc.strerror or exc}); "
-            "is `ray start --head` running there?"
-        ) from exc
-
-
-class _RayLogForwarder(logging.Handler):
-    """Passes Ray's own log records on to the project's logger, one level lower.
-
-    Ray notes its cluster set-up (authentication tokens, resources) in every run; those notes
-    are for operators running with ``-v``, while its errors stay warnings and reach the run
-    log like the driver's own.
-    """
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.ERROR:
-            level = logging.WARNING
-        elif record.levelno >= logging.WARNING:
-            level = logging.INFO
-        else:
-            level = logging.DEBUG
-        log.log(level, "%s: %s", record.name, record.getMessage())
-
-
-class _RayOutput:
-    """Ray's driver-side output routed into logging for the run, then put back as it was."""
-
-    def __init__(self) -> None:
-        self.logger = logging.getLogger("ray")
-        self.saved = (list(self.logger.handlers), self.logger.propagate, self.logger.level)
-        self.forwarder = _RayLogForwarder()
-        # The driver prints messages the cluster publishes (a worker died…) straight to
-        # stdout, with no public switch; the run reports worker deaths itself.
-        self.printer = sys.modules.get("ray._private.worker")
-        printing = getattr(self.printer, "_worker_logs_enabled", None)
-        self.printing = printing if isinstance(printing, bool) else None
-
-    def route(self) -> None:
-        self.logger.handlers[:] = [self.forwarder]
-        self.logger.propagate = False
-        if self.printing is not None:
-            self.printer._worker_logs_enabled = False  # type: ignore[union-attr]
-
-    @contextmanager
-    def errors_only(self) -> Iterator[None]:
-        # While connecting, Ray's logger has no handler (ray.init clears it), so its set-up
-        # notes would reach Python's last-resort handler on stderr.
-        level = self.logger.level
-        self.logger.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            self.logger.setLevel(level)
-
-    def restore(self) -> None:
-        self.logger.handlers[:] = self.saved[0]
-        self.logger.propagate = self.saved[1]
-        self.logger.setLevel(self.saved[2])
-        if self.printing is not None:
-            self.printer._worker_logs_enabled = self.printing  # type: ignore[union-attr]
