@@ -293,11 +293,15 @@ class MeaningSpec:
         counter_examples: Near misses that must not count, by language; an utterance closer
             to a counter-example than to every example is not a match.
         min_similarity: Cosine similarity an utterance needs with its nearest example.
+        answered_similarity: A lower similarity that suffices when the other party's reply
+            confirms the reading (the customer's state: the agent answered it with empathy);
+            None when only ``min_similarity`` counts.
     """
 
     examples: Mapping[str, tuple[str, ...]]
     counter_examples: Mapping[str, tuple[str, ...]]
     min_similarity: float
+    answered_similarity: float | None = None
 
     def for_language(self, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         def pick(m: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
