@@ -47,12 +47,12 @@ _USE_LANGUAGES = frozenset({"ar", "de", "es", "fr", "it", "ja", "ko", "nl", "pl"
 # Sentence ends and clause breaks as Whisper writes them, Latin and CJK.
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _CLAUSE_END = (",", ";", "，", "；", "、")
-# Sentences at least this many words long are cut into clauses; a clause this long is cut
-# again before a joining word; no piece is shorter than _MIN_PIECE_WORDS. A cut sentence of
-# at most _WHOLE_MAX_WORDS words is judged whole too; a longer one is mostly topic.
+# Sentences at least this many words long are cut into clauses, at commas and before a
+# joining word ("… two weeks ago and I'm just a little confused about how"); no piece is
+# shorter than _MIN_PIECE_WORDS. A cut sentence of at most _WHOLE_MAX_WORDS words is judged
+# whole too; a longer one is mostly topic.
 _CLAUSE_MIN_WORDS = 6
-_LONG_PIECE_WORDS = 8
-_MIN_PIECE_WORDS = 3
+_LONG_PIECE_WORDS = _MIN_PIECE_WORDS = 3
 _WHOLE_MAX_WORDS = 16
 _JOINERS = frozenset({"and", "but", "so", "because", "though", "although"})
 # Utterances of fewer words carry too little meaning to compare ("Sure.", "Model.").
