@@ -145,8 +145,8 @@ def embed(texts: Sequence[str], model: str = MINILM) -> "np.ndarray":
         if model == MINILM:
             vectors = _encode_minilm(loaded, unique)
         else:
-            # The port limits BLAS to one thread itself when threadpoolctl is present; without
-            # it, numpy's matrix products are exact per row whatever the thread count.
+            # USE(threads=1) holds BLAS to one thread through threadpoolctl (the package's
+            # [fast] extra, a pinned dependency), for the same reason as torch above.
             vectors = np.asarray(loaded.encode(unique), dtype=np.float32)
     row = {t: i for i, t in enumerate(unique)}
     return np.asarray(vectors, dtype=np.float32)[[row[t] for t in texts]]
