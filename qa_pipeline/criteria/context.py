@@ -8,6 +8,7 @@ of windows a criterion asks about.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from qa_pipeline.semantic import (
     embed,
     judge,
     judged_size,
+    model_for,
     split_utterances,
 )
 from qa_pipeline.textmatch import (
@@ -88,6 +90,7 @@ class ScoringContext:
         self.frustration_set = frustration_set
         self.frustration_meaning = frustration_meaning
         self._distress: list[Cue] | None = None
+        self._answered_spec: MeaningSpec | None = None
         self.roles_inferred = transcript.roles.inferred
         self._tracks = {Speaker.AGENT: agent, Speaker.CUSTOMER: customer}
         self._hits: dict[Speaker, dict[int, tuple[list[int], list[tuple[AnchorHit, ...]]]]] = {}
@@ -181,6 +184,33 @@ class ScoringContext:
         self._distress = cues
         return cues
 
+    def distress_if_answered(self) -> list[Cue]:
+        """Customer utterances that count as distress only if the agent answers them with empathy.
+
+        Those alike to a frustration example by at least the scorecard's
+        ``frustration_answered_similarity`` but less than ``frustration_min_similarity``, and
+        not already a cue (:meth:`customer_distress`). A complaint worded unlike every example
+        is told by the agent treating it as one; the agent's reply is what the empathy
+        criterion checks, so such a cue can make empathy pass but never fail.
+        """
+        spec = self.frustration_meaning
+        if spec is None or spec.answered_similarity is None:
+            return []
+        if self._answered_spec is None:
+            self._answered_spec = dataclasses.replace(spec, min_similarity=spec.answered_similarity)
+        cues = self.customer_distress()
+        out: list[Cue] = []
+        for mm in self.meaning(self._answered_spec, Speaker.CUSTOMER):
+            u = mm.utterance
+            if any(c.start < u.end and u.start < c.end for c in cues + out):
+                continue
+            why = (
+                "voices a complaint or distress, as the agent's empathy confirms: "
+                f'close to "{mm.example}" (a scorecard example)'
+            )
+            out.append(Cue(u.start, u.end, self.turns(Speaker.CUSTOMER)[u.turn].start, self.meaning_evidence(mm, why)))
+        return out
+
     def utterances(self, speaker: Speaker) -> list[Utterance]:
         """The speaker's sentences (and clauses of long sentences), in time order."""
         found = self._utterances.get(speaker)
@@ -229,7 +259,7 @@ class ScoringContext:
         if not missing:
             return
         utts = self.utterances(speaker)
-        vectors = embed([utts[i].text for i in missing])
+        vectors = embed([utts[i].text for i in missing], model_for(self.language))
         for i, v in zip(missing, vectors):
             self._vectors[(speaker, i)] = v
 

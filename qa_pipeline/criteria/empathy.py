@@ -16,7 +16,10 @@ The response window opens at the start of the customer turn holding the cue (an 
 talking over a complaint with "I'm so sorry" is answering it) and closes at the end of the
 agent's N-th turn starting after the cue, or ``within`` after the cue ends, whichever is
 first; with neither field, two agent turns. Cues that fall inside an open window belong to the
-same episode. N/A when the customer voiced no frustration, complaint or distress.
+same episode. N/A when the customer voiced no frustration, complaint or distress. With the
+scorecard's ``frustration_answered_similarity``, an utterance less alike to the frustration
+examples still opens an episode when the agent's reply in its window shows empathy (so it can
+turn N/A into a pass, never into a fail).
 """
 
 from __future__ import annotations
@@ -125,7 +128,16 @@ class EmpathyResponseCriterion(Criterion):
 
     def _cues(self, ctx: ScoringContext) -> list[Cue]:
         if self.trigger_set is None:
-            return ctx.customer_distress()
+            cues = ctx.customer_distress()
+            maybe = ctx.distress_if_answered()
+            if not maybe:
+                return cues
+            agent_starts, agent_ends = ctx.track(Speaker.AGENT).turn_times()
+            answered = [
+                c for c in maybe
+                if self._answer(ctx, c.turn_start, self._window_end(ctx, c, agent_starts, agent_ends)) is not None
+            ]
+            return sorted(cues + answered, key=lambda c: (c.start, c.end))
         track = ctx.track(Speaker.CUSTOMER)
         offsets = track.turn_word_offsets()
         turn_starts = track.turn_times()[0]

@@ -13,7 +13,7 @@ import socket
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import URL, make_url
@@ -283,13 +283,15 @@ class Store:
         return _run_record(row)
 
     # ------------------------------------------------------------------ calls
-    def known_calls(self, scorecard_hash: str | None = None) -> list[StoredCall]:
+    def known_calls(self, scorecard_hash: str | Sequence[str] | None = None) -> list[StoredCall]:
         """Every stored call with its transcript's engine and model and whether it has a score
-        for ``scorecard_hash``: what a run needs to decide what is already done."""
+        for ``scorecard_hash`` (or any of several: a run's scorecard and the scorecards its calls
+        in other languages are routed to): what a run needs to decide what is already done."""
         c, t, s = schema.calls.c, schema.transcripts.c, schema.call_scores.c
+        hashes = _hashes(scorecard_hash)
         scored = (
-            select(s.call_pk).where(s.scorecard_hash == scorecard_hash).subquery()
-            if scorecard_hash
+            select(s.call_pk).where(s.scorecard_hash.in_(hashes)).distinct().subquery()
+            if hashes
             else select(s.call_pk).where(s.call_pk.is_(None)).subquery()
         )
         query = (
@@ -494,18 +496,19 @@ class Store:
         )
 
     def calls_to_rescore(
-        self, scorecard_hash: str, since: date | None = None, limit: int | None = None, include_failed: bool = False
+        self, scorecard_hash: str | Sequence[str], since: date | None = None, limit: int | None = None, include_failed: bool = False
     ) -> list[tuple[StoredCall, CallMetadata]]:
         """Calls with a stored transcript but no score for ``scorecard_hash``, oldest first.
 
         Args:
-            scorecard_hash: The scorecard to score against.
+            scorecard_hash: The scorecard to score against (or several, as for
+                :meth:`known_calls`: a score for any of them counts).
             since: Only calls that started on or after this day.
             limit: At most this many.
             include_failed: Also calls whose last scoring failed (``--retry-failed``).
         """
         c, t, s = schema.calls.c, schema.transcripts.c, schema.call_scores.c
-        scored = select(s.call_pk).where(s.scorecard_hash == scorecard_hash)
+        scored = select(s.call_pk).where(s.scorecard_hash.in_(_hashes(scorecard_hash)))
         query = (
             select(
                 c.id, c.call_id, c.path, c.content_sha256, c.file_size, c.file_mtime_ns, c.status, c.error,
@@ -981,3 +984,9 @@ def _run_record(row: Mapping[str, Any]) -> RunRecord:
 def _reason(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig or exc).strip().splitlines()[0]
+
+
+def _hashes(scorecard_hash: str | Sequence[str] | None) -> tuple[str, ...]:
+    if not scorecard_hash:
+        return ()
+    return (scorecard_hash,) if isinstance(scorecard_hash, str) else tuple(scorecard_hash)
