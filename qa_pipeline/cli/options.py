@@ -73,6 +73,17 @@ BENCH_FLAGS = FlagGroup((TranscribeOptions,), only=("device", "compute_type", "m
 REDACTION_FLAGS = FlagGroup(_redaction_records())
 
 
+def _stats_records() -> tuple[type, ...]:
+    # qa_pipeline.stats.options loads neither pandas nor scipy (the statistics package is lazy).
+    from qa_pipeline.stats.options import StatsOptions
+
+    return (StatsOptions,)
+
+
+# The statistics flags of qa report and qa agent ([stats] in qa.toml).
+STATS_FLAGS = FlagGroup(_stats_records())
+
+
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="The qa.toml to read (default: ./qa.toml when present); its folder replaces the current folder for the defaults and relative paths in it.", rich_help_panel="Execution")]
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Results store: a SQLite file or a postgresql:// URL (default ./qa.db, or db in qa.toml).", rich_help_panel="Store")]
 
