@@ -21,7 +21,8 @@ import typer
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.optionspec import OptionSpec, resolve, user_specs
-from qa_pipeline.options import TRANSCRIBE_RECORDS, AudioOptions, CacheOptions, TranscribeOptions
+from qa_pipeline.options import TRANSCRIBE_RECORDS, AudioOptions, CacheOptions, ScoringOptions, TranscribeOptions
+from qa_pipeline.runoptions import RunOptions
 
 if TYPE_CHECKING:
     from qa_pipeline.config import QAConfig
@@ -79,6 +80,11 @@ def _stats_records() -> tuple[type, ...]:
 
     return (StatsOptions,)
 
+
+# The scoring flags of qa run and qa score ([scoring] in qa.toml).
+SCORING_FLAGS = FlagGroup((ScoringOptions,))
+# qa run's own flags (top-level keys of qa.toml); the recordings folder is its argument.
+RUN_FLAGS = FlagGroup((RunOptions,), only=tuple(s.key for s in user_specs(RunOptions) if s.key != "recordings"))
 
 # The statistics flags of qa report and qa agent ([stats] in qa.toml).
 STATS_FLAGS = FlagGroup(_stats_records())
@@ -184,6 +190,32 @@ def stage_options(
         return resolve(cls, flags, section, defaults=group.defaults, source=source, section="transcribe")
 
     return one(AudioOptions), one(TranscribeOptions), one(CacheOptions)
+
+
+def _source(config: "QAConfig") -> str:
+    return str(config.source or "qa.toml")
+
+
+def run_options(flags: Mapping[str, Any], config: "QAConfig") -> RunOptions:
+    """``qa run``'s own options: flags (and the recordings argument) over the top-level keys
+    of ``qa.toml`` over defaults (``reports/`` and ``logs/`` beside ``qa.toml``).
+
+    Raises:
+        ConfigError: A value is malformed or out of range.
+    """
+    from qa_pipeline.config import RUN_SECTION
+
+    defaults = {"reports": config.reports, "logs": config.logs}
+    return resolve(RunOptions, flags, config.section(RUN_SECTION), defaults=defaults, source=_source(config))
+
+
+def scoring_options(flags: Mapping[str, Any], config: "QAConfig") -> ScoringOptions:
+    """Scoring options: flags over ``[scoring]`` of ``qa.toml`` over defaults.
+
+    Raises:
+        ConfigError: A value is malformed or out of range.
+    """
+    return resolve(ScoringOptions, flags, config.section("scoring"), source=_source(config), section="scoring")
 
 
 def redaction_options(flags: Mapping[str, Any], config: "QAConfig") -> "RedactionOptions":
