@@ -282,3 +282,20 @@ def test_qa_report_reads_the_stats_table(tmp_path: Path, monkeypatch: pytest.Mon
 @pytest.mark.parametrize("command", ["run", "transcribe", "bench", "report", "agent", "status", "export", "forget", "calibrate", "score"])
 def test_every_command_that_reads_qa_toml_takes_config(command: str) -> None:
     assert " --config " in _help(command)
+
+
+def test_qa_score_honours_the_scoring_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transcript_factory import make_transcript
+
+    card = str(Path(__file__).resolve().parent.parent / "scorecards" / "default.en.yaml")
+    monkeypatch.chdir(tmp_path)
+    make_transcript([("agent", 0.0, "Thank you for calling, my name is Sarah."), ("customer", 3.0, "Hi.")]).save(tmp_path / "call.json")
+    (tmp_path / "qa.toml").write_text("[scoring]\nmax_evidence = 0\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", "call.json", "-s", card, "--json"])
+    assert result.exit_code == 2 and "qa.toml: [scoring] max_evidence = 0 is not valid (expected at least 1)" in result.output
+    # The flag wins over qa.toml.
+    result = CliRunner().invoke(app, ["score", "call.json", "-s", card, "--json", "--max-evidence", "2"])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "qa.toml").write_text("[scoring]\nmax_evidnce = 2\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", "call.json", "-s", card])
+    assert result.exit_code == 2 and "(max_evidnce: did you mean max_evidence?)" in result.output

@@ -85,6 +85,8 @@ def _stats_records() -> tuple[type, ...]:
 SCORING_FLAGS = FlagGroup((ScoringOptions,))
 # qa run's own flags (top-level keys of qa.toml); the recordings folder is its argument.
 RUN_FLAGS = FlagGroup((RunOptions,), only=tuple(s.key for s in user_specs(RunOptions) if s.key != "recordings"))
+# qa forget rewrites the report site and the run logs that qa run writes.
+FOLDER_FLAGS = FlagGroup((RunOptions,), only=("reports", "logs"))
 
 # The statistics flags of qa report and qa agent ([stats] in qa.toml).
 STATS_FLAGS = FlagGroup(_stats_records())
