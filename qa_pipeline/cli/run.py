@@ -20,11 +20,11 @@ from qa_pipeline.cli.escape import visible
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.options import EXECUTION, INPUT, PERSONAL, SCORING, TRANSCRIPTION
 from qa_pipeline.optionspec import user_specs
-from qa_pipeline.runoptions import RunOptions
+from qa_pipeline.runoptions import REPORTS, RunOptions
 
 # ``qa run --help`` groups its many options by purpose.
 # The stage options declare their own section (qa_pipeline.options); --db says "Store".
-STORE, REPORTS = "Store", "Reports"
+STORE = "Store"
 
 
 PANELS = (INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION)
