@@ -29,6 +29,9 @@ current folder). Command-line flags override the file::
     agent_channel = "0"
     cache_dir = "/var/cache/qa"
 
+    [scoring]                             # qa run and qa score
+    max_evidence = 8                      # evidence records kept per criterion
+
     [stats]                               # statistics of qa report and qa agent
     alpha = 0.05
 
@@ -61,24 +64,25 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.metadata import MetadataOptions
-from qa_pipeline.optionspec import check_section, resolve, unknown_keys
-from qa_pipeline.options import TRANSCRIBE_RECORDS
+from qa_pipeline.optionspec import check_section, resolve, section_keys, unknown_keys
+from qa_pipeline.options import TRANSCRIBE_RECORDS, ScoringOptions
 from qa_pipeline.pii.options import RedactionOptions
+from qa_pipeline.runoptions import RunOptions
 
 if TYPE_CHECKING:
     from qa_pipeline.stats.goals import Target
 
 CONFIG_NAME = "qa.toml"
 
-TOP_KEYS = (
-    "db", "reports", "logs", "recordings", "scorecard", "workers", "min_duration", "metadata", "transcribe", "report",
-    "executor", "ray_address", "redaction", "stats", "goals",
-)
+# The options of qa run (RunOptions) are top-level keys; the rest are the store and the tables.
+TOP_KEYS = ("db", *section_keys(RunOptions), "metadata", "transcribe", "scoring", "report", "redaction", "stats", "goals")
 GOALS_KEYS = ("file", "targets")
 TARGET_KEYS = ("agent", "team", "period", "metric", "target", "direction")
 REPORT_KEYS = ("pdf", "title")
 # The tables holding stage options, their keys declared by the records (option_records).
-OPTION_TABLES = ("transcribe", "redaction", "stats")
+OPTION_TABLES = ("transcribe", "scoring", "redaction", "stats")
+# The name under which QAConfig.section gives the top-level keys of RunOptions.
+RUN_SECTION = ""
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,9 @@ class QAConfig:
         goals: The goals of ``[goals]`` (its file's, then those written inline), assessed
             by every report (see ``docs/goals.md``).
         goals_file: The goals file named in ``[goals]``, or None.
-        tables: The option tables as written (``transcribe``, ``redaction``, ``stats``),
-            validated against the options records; see :meth:`section`.
+        tables: The option tables as written (``transcribe``, ``scoring``, ``redaction``,
+            ``stats``, and ``""`` for the top-level keys of ``qa run``'s options), validated
+            against the options records; see :meth:`section`.
     """
 
     db: str = "qa.db"
@@ -216,9 +221,9 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
     db = text("db", "qa.db") or "qa.db"
     if "://" not in db:
         db = str(rel(db))
-    workers = data.get("workers")
-    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
-        raise ConfigError(f"{path}: workers must be a whole number >= 1, got {workers!r}")
+    top = check_section({k: v for k, v in data.items() if k in section_keys(RunOptions)}, (RunOptions,), path, RUN_SECTION)
+    # Checked in full (ranges and choices) when read, as these keys always were.
+    run = resolve(RunOptions, {}, top, defaults={"reports": base / "reports", "logs": base / "logs"}, source=str(path))
     meta = data.get("metadata", {})
     if not isinstance(meta, dict):
         raise ConfigError(f"{path}: [metadata] must be a table")
@@ -227,6 +232,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     tables = {name: check_section(data[name], option_records(name), path, name) if name in data else {} for name in OPTION_TABLES}
+    tables[RUN_SECTION] = top
     report = data.get("report", {})
     if not isinstance(report, dict):
         raise ConfigError(f"{path}: [report] must be a table")
@@ -238,26 +244,23 @@ def parse_config(data: Mapping[str, Any], path: Path) -> QAConfig:
     if not isinstance(title, str):
         raise ConfigError(f"{path}: report.title must be a string")
     redaction_options = resolve(RedactionOptions, {}, tables["redaction"], source=str(path), section="redaction")
-    executor = text("executor", "local")
-    if executor not in ("local", "ray"):
-        raise ConfigError(f"{path}: executor must be \"local\" or \"ray\", got {executor!r}")
     goals, goals_file = parse_goals(data.get("goals"), path)
     return QAConfig(
         db=db,
-        reports=rel(text("reports", "reports")) or base / "reports",
-        logs=rel(text("logs", "logs")) or base / "logs",
-        recordings=rel(text("recordings")),
-        scorecard=rel(text("scorecard")),
-        workers=workers,
-        min_duration=text("min_duration", "1s") or "1s",
+        reports=run.reports,
+        logs=run.logs,
+        recordings=run.recordings,
+        scorecard=run.scorecard,
+        workers=run.workers,
+        min_duration=top.get("min_duration", "1s"),
         metadata=metadata,
         transcribe=tables["transcribe"],
         report_pdf=pdf,
         report_title=title,
         source=path,
         redaction=redaction_options,
-        executor=executor,
-        ray_address=text("ray_address"),
+        executor=run.executor,
+        ray_address=run.ray_address,
         goals=goals,
         goals_file=goals_file,
         tables=tables,
@@ -325,7 +328,7 @@ def option_records(table: str) -> tuple[type, ...]:
         from qa_pipeline.stats.options import StatsOptions
 
         return (StatsOptions,)
-    return {"transcribe": TRANSCRIBE_RECORDS, "redaction": (RedactionOptions,)}[table]
+    return {"transcribe": TRANSCRIBE_RECORDS, "scoring": (ScoringOptions,), "redaction": (RedactionOptions,), RUN_SECTION: (RunOptions,)}[table]
 
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from qa_pipeline.errors import ConfigError
 from qa_pipeline.optionspec import from_dict, internal, option
 
 HOUR = 3600.0
@@ -232,3 +233,26 @@ class CacheOptions:
 # The records whose options the [transcribe] table of qa.toml holds, and the flags of the
 # commands that transcribe (qa run, qa transcribe).
 TRANSCRIBE_RECORDS: tuple[type, ...] = (TranscribeOptions, AudioOptions, CacheOptions)
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How results are reported (``[scoring]`` in ``qa.toml``).
+
+    Attributes:
+        max_evidence: Most evidence records kept per criterion (the rest are counted in the
+            reason, never silently dropped from the verdict).
+    """
+
+    max_evidence: int = option(8, minimum=1, panel=SCORING, help="Evidence records kept per criterion.")
+
+    def __post_init__(self) -> None:
+        if self.max_evidence < 1:
+            raise ConfigError("max_evidence must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_evidence": self.max_evidence}
+
+    @classmethod
+    def from_dict(cls, data: "dict[str, Any] | ScoringOptions | None") -> "ScoringOptions":
+        return from_dict(cls, data)

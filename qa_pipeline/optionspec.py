@@ -256,7 +256,7 @@ def check_section(data: Any, classes: Iterable[type], path: Path | str, section:
         data: The table as read.
         classes: The records whose options the table holds.
         path: The file, for messages.
-        section: The table's name, for messages.
+        section: The table's name, for messages ("" for top-level keys).
 
     Returns:
         The table as a plain dict (values as written; paths relative to the file's folder
@@ -271,6 +271,7 @@ def check_section(data: Any, classes: Iterable[type], path: Path | str, section:
     classes = tuple(classes)
     unknown_keys(data, section_keys(*classes), path, section)
     by_key = {s.key: s for cls in classes for s in user_specs(cls)}
+    table = f"[{section}] " if section else ""
     out = dict(data)
     for key, raw in data.items():
         spec = by_key[key]
@@ -278,7 +279,7 @@ def check_section(data: Any, classes: Iterable[type], path: Path | str, section:
             # Values are checked against their choices and ranges when used: a flag may override one.
             spec.check(raw, ranges=False)
         except ValueError as exc:
-            raise ConfigError(f"{path}: [{section}] {key} = {raw!r} is not valid ({exc})") from exc
+            raise ConfigError(f"{path}: {table}{key} = {raw!r} is not valid ({exc})") from exc
         if spec.value_type is Path and raw is not None:
             p = Path(raw).expanduser()
             out[key] = str(p if p.is_absolute() else Path(path).parent / p)

@@ -28,6 +28,8 @@ from qa_pipeline.characteristics import (
 from qa_pipeline.criteria.base import Evidence, Outcome, Verdict
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.errors import ConfigError
+# Declared with the other stage options (flags and [scoring] of qa.toml come from it).
+from qa_pipeline.options import ScoringOptions
 from qa_pipeline.scorecard import Scorecard
 from qa_pipeline.textmatch import TokenTrack
 from qa_pipeline.transcript import Speaker, Transcript
@@ -48,36 +50,6 @@ SCORE_SCHEMA_VERSION = 1
 # Bumped when the engine's behaviour changes in a way that can change verdicts, so stored
 # scores can be told apart from ones a newer engine would give.
 SCORING_VERSION = "1"
-
-
-@dataclass(frozen=True)
-class ScoringOptions:
-    """How results are reported.
-
-    Attributes:
-        max_evidence: Most evidence records kept per criterion (the rest are counted in the
-            reason, never silently dropped from the verdict).
-    """
-
-    max_evidence: int = 8
-
-    def __post_init__(self) -> None:
-        if self.max_evidence < 1:
-            raise ConfigError("max_evidence must be at least 1")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"max_evidence": self.max_evidence}
-
-    @classmethod
-    def from_dict(cls, data: "Mapping[str, Any] | ScoringOptions | None") -> "ScoringOptions":
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        unknown = sorted(set(data) - {"max_evidence"})
-        if unknown:
-            raise ConfigError(f"ScoringOptions: unknown option(s) {', '.join(unknown)}")
-        return cls(**dict(data))
 
 
 @dataclass(frozen=True)

@@ -298,7 +298,7 @@ def test_usage_errors_exit_2(tmp_path: Path, monkeypatch) -> None:
     assert result.exit_code == 2 and "nope.yaml: scorecard file not found" in result.stderr
     (tmp_path / "qa.toml").write_text("workers = 'many'\n", encoding="utf-8")
     result = run_cli("rec", "--scorecard", str(SCORECARD))
-    assert result.exit_code == 2 and "workers must be a whole number" in result.stderr
+    assert result.exit_code == 2 and "workers = 'many' is not valid (expected a whole number)" in result.stderr
     (tmp_path / "qa.toml").unlink()
     result = run_cli(str(tmp_path / "missing"), "--scorecard", str(SCORECARD), "--no-report")
     assert result.exit_code == 2 and "missing: no such recordings folder" in result.stderr

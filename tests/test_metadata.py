@@ -182,7 +182,7 @@ def test_config_file(tmp_path: Path) -> None:
     [
         ("db = \n", "not valid TOML"),
         ("dbs = 'x'\n", r"unknown key\(s\) dbs \(dbs: did you mean db\?\); known: db"),
-        ("workers = 0\n", "workers must be a whole number >= 1"),
+        ("workers = 0\n", r"workers = 0 is not valid \(expected at least 1\)"),
         ("[transcribe]\nmodle = 'x'\n", r"unknown key\(s\) modle in \[transcribe\] \(modle: did you mean model\?\)"),
         ("[transcribe]\nbeam_size = 'two'\n", r"\[transcribe\] beam_size = 'two' is not valid \(expected a whole number\)"),
         ("[stats]\nalfa = 0.1\n", r"unknown key\(s\) alfa in \[stats\] \(alfa: did you mean alpha\?\)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,12 @@ from qa_pipeline.cli import options as o
 from qa_pipeline.cli import run as run_cli
 from qa_pipeline.cli import transcribe as transcribe_cli
 from qa_pipeline.cli.main import app
-from qa_pipeline.config import OPTION_TABLES, load_config, option_records, parse_config
+from qa_pipeline.config import OPTION_TABLES, RUN_SECTION, load_config, option_records, parse_config
 from qa_pipeline.errors import AudioError, ConfigError
 from qa_pipeline.optionspec import resolve, section_keys, specs, user_specs
-from qa_pipeline.options import AudioOptions, CacheOptions, TranscribeOptions
+from qa_pipeline.options import AudioOptions, CacheOptions, ScoringOptions, TranscribeOptions
 from qa_pipeline.pii.options import RedactionOptions
+from qa_pipeline.runoptions import RunOptions
 from qa_pipeline.stats.options import StatsOptions
 
 # The commands that take each stage's options as flags.
@@ -26,9 +28,14 @@ COMMANDS = {
     AudioOptions: ("run", "transcribe"),
     CacheOptions: ("run", "transcribe"),
     RedactionOptions: ("run", "transcribe"),
-    StatsOptions: (),  # below: qa report and qa agent declare their statistics flags themselves
+    ScoringOptions: ("run", "score"),
+    RunOptions: ("run",),
+    StatsOptions: ("report", "agent"),
 }
+# The statistics flags qa report and qa agent had before all were derived: names kept.
 STATS_FLAGS = {"period_from": "--from", "period_to": "--to", "alpha": "--alpha", "min_calls": "--min-calls"}
+# Where each record's keys are written in qa.toml ("" = top-level keys).
+TABLES = (*OPTION_TABLES, RUN_SECTION)
 
 
 def _help(command: str) -> str:
@@ -39,7 +46,7 @@ def _help(command: str) -> str:
 
 @pytest.mark.parametrize("record", list(COMMANDS))
 def test_every_option_field_is_a_flag_and_a_qa_toml_key(record: type) -> None:
-    table = next(name for name in OPTION_TABLES if record in option_records(name))
+    table = next(name for name in TABLES if record in option_records(name))
     keys = section_keys(*option_records(table))
     helps = {command: _help(command) for command in COMMANDS[record]}
     for spec in specs(record):
@@ -47,6 +54,10 @@ def test_every_option_field_is_a_flag_and_a_qa_toml_key(record: type) -> None:
             assert spec.internal.strip(), f"{record.__name__}.{spec.name}: an internal field says why"
             continue
         assert spec.key in keys, f"{record.__name__}.{spec.name} is no key of [{table}]"
+        if spec.key == "recordings":
+            # qa run's argument, not a flag.
+            assert "[RECORDINGS]" in helps["run"].upper(), "qa run has no RECORDINGS argument"
+            continue
         for command, text in helps.items():
             assert f" {spec.flag} " in text or f" {spec.flag}/" in text or f"{spec.flag} /" in text, (
                 f"{record.__name__}.{spec.name}: qa {command} has no {spec.flag}")
@@ -92,17 +103,44 @@ SAMPLES: dict[str, tuple[list[str], object, object]] = {
     "tone_hz": (["--redact-tone-hz", "500"], 500, 500.0),
     "tone_db": (["--redact-tone-db", "-6"], -6, -6.0),
     "audio_pad_seconds": (["--redact-audio-pad-seconds", "0.2"], 0.2, 0.2),
+    "max_evidence": (["--max-evidence", "3"], 3, 3),
+    "recordings": (["/srv/rec"], "/srv/rec", Path("/srv/rec")),
+    "scorecard": (["-s", "/srv/card.yaml"], "/srv/card.yaml", Path("/srv/card.yaml")),
+    "reports": (["--reports", "/srv/site"], "/srv/site", Path("/srv/site")),
+    "logs": (["--logs", "/srv/logs"], "/srv/logs", Path("/srv/logs")),
+    "workers": (["-w", "3"], 3, 3),
+    "min_duration": (["--min-duration", "5s"], "5s", 5.0),
+    "executor": (["--executor", "ray"], "ray", "ray"),
+    "ray_address": (["--ray-address", "auto"], "auto", "auto"),
+    "period_from": (["--from", "2026-01-05"], "2026-01-05", date(2026, 1, 5)),
+    "period_to": (["--to", "2026-02-01"], "2026-02-01", date(2026, 2, 1)),
+    "default_days": (["--default-days", "14"], 14, 14),
+    "alpha": (["--alpha", "0.01"], 0.01, 0.01),
+    "min_calls": (["--min-calls", "12"], 12, 12),
+    "cv_factor": (["--cv-factor", "2"], 2.0, 2.0),
+    "common_call_rate": (["--common-call-rate", "0.5"], 0.5, 0.5),
+    "common_agent_share": (["--common-agent-share", "0.5"], 0.5, 0.5),
+    "agent_fail_rate": (["--agent-fail-rate", "0.5"], 0.5, 0.5),
+    "examples": (["--examples", "5"], 5, 5),
+    "min_trend_calls": (["--min-trend-calls", "12"], 12, 12),
+    "min_trend_days": (["--min-trend-days", "9"], 9, 9),
+    "min_limit_calls": (["--min-limit-calls", "30"], 30, 30),
+    "min_compare_calls": (["--min-compare-calls", "7"], 7, 7),
+    "min_problem_calls": (["--min-problem-calls", "10"], 10, 10),
+    "min_common_calls": (["--min-common-calls", "40"], 40, 40),
+    "min_common_fails": (["--min-common-fails", "6"], 6, 6),
+    "min_list_calls": (["--min-list-calls", "7"], 7, 7),
 }
-REQUIRED_ARGS = {"run": [], "transcribe": ["call.wav", "--out", "out"]}
+REQUIRED_ARGS = {"run": [], "transcribe": ["call.wav", "--out", "out"], "score": ["call.json", "-s", "card.yaml"],
+                 "report": [], "agent": ["A001"]}
 
 
-@pytest.mark.parametrize("command", ["run", "transcribe"])
-@pytest.mark.parametrize("record", [TranscribeOptions, AudioOptions, CacheOptions, RedactionOptions])
+@pytest.mark.parametrize("record, command", [(record, command) for record, commands in COMMANDS.items() for command in commands])
 def test_every_option_reaches_its_record_from_a_flag_and_from_qa_toml(record: type, command: str, tmp_path: Path) -> None:
     import typer
 
     click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
-    table = next(name for name in OPTION_TABLES if record in option_records(name))
+    table = next(name for name in TABLES if record in option_records(name))
     for spec in user_specs(record):
         assert spec.key in SAMPLES, f"{record.__name__}.{spec.name}: add a sample to SAMPLES"
         args, written, expected = SAMPLES[spec.key]
@@ -111,21 +149,27 @@ def test_every_option_reaches_its_record_from_a_flag_and_from_qa_toml(record: ty
         flags = o.given(ctx, {s.key: (s.key, ctx.params[s.key]) for s in user_specs(record)})
         assert set(flags) == {spec.key}, spec.key
         from_flag = resolve(record, flags, {})
-        config = parse_config({table: {spec.key: written}}, tmp_path / "qa.toml")
+        config = parse_config({table: {spec.key: written}} if table else {spec.key: written}, tmp_path / "qa.toml")
         from_file = resolve(record, {}, config.section(table), source=str(config.source), section=table)
         assert getattr(from_flag, spec.name) == expected == getattr(from_file, spec.name), spec.key
         assert getattr(record(), spec.name) != expected, f"{spec.key}: the sample is the default"
 
 
-def test_statistics_flags_and_keys() -> None:
-    keys = section_keys(StatsOptions)
-    assert set(keys) == set(StatsOptions.__dataclass_fields__)
-    for command in ("report", "agent"):
-        text = _help(command)
-        for flag in STATS_FLAGS.values():
-            assert f" {flag} " in text, f"qa {command} has no {flag}"
+def test_statistics_flags_keep_their_names_and_load_no_statistics() -> None:
+    import subprocess
+    import sys
+
     for name, flag in STATS_FLAGS.items():
         assert next(s for s in specs(StatsOptions) if s.name == name).flag == flag
+    # The flags are declared from stats.options at start-up: that must not load pandas or scipy.
+    code = ("import sys, qa_pipeline.cli.main, qa_pipeline.stats.options; "
+            "print(sorted(m for m in ('pandas', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    from qa_pipeline.stats import analyse
+
+    assert callable(analyse)
 
 
 def test_flag_over_qa_toml_over_command_default_over_field_default(tmp_path: Path) -> None:
@@ -227,13 +271,31 @@ def test_qa_report_reads_the_stats_table(tmp_path: Path, monkeypatch: pytest.Mon
     import typer
 
     # The command line parsed by qa report itself (nothing runs).
-    ctx = typer.main.get_command(app).commands["report"].make_context("report", ["--min-calls", "20"])  # type: ignore[attr-defined]
-    p = ctx.params
-    options = report_cli._stats_options(ctx, load_config(tmp_path), p["date_from"], p["date_to"], p["alpha"], p["min_calls"])
-    assert options.alpha == 0.01 and options.min_calls == 20
+    ctx = typer.main.get_command(app).commands["report"].make_context("report", ["--min-calls", "20", "--examples", "1"])  # type: ignore[attr-defined]
+    flags = o.given(ctx, {s.key: (s.key, ctx.params[s.key]) for s in user_specs(StatsOptions)})
+    options = o.stats_options(flags, load_config(tmp_path))
+    assert options.alpha == 0.01 and options.min_calls == 20 and options.examples == 1
+    assert report_cli.report.__name__ == "report"
     assert load_config(tmp_path).section("stats") == {"alpha": 0.01, "min_calls": 12}
 
 
-@pytest.mark.parametrize("command", ["run", "transcribe", "bench", "report", "agent", "status", "export", "forget", "calibrate"])
+@pytest.mark.parametrize("command", ["run", "transcribe", "bench", "report", "agent", "status", "export", "forget", "calibrate", "score"])
 def test_every_command_that_reads_qa_toml_takes_config(command: str) -> None:
     assert " --config " in _help(command)
+
+
+def test_qa_score_honours_the_scoring_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transcript_factory import make_transcript
+
+    card = str(Path(__file__).resolve().parent.parent / "scorecards" / "default.en.yaml")
+    monkeypatch.chdir(tmp_path)
+    make_transcript([("agent", 0.0, "Thank you for calling, my name is Sarah."), ("customer", 3.0, "Hi.")]).save(tmp_path / "call.json")
+    (tmp_path / "qa.toml").write_text("[scoring]\nmax_evidence = 0\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", "call.json", "-s", card, "--json"])
+    assert result.exit_code == 2 and "qa.toml: [scoring] max_evidence = 0 is not valid (expected at least 1)" in result.output
+    # The flag wins over qa.toml.
+    result = CliRunner().invoke(app, ["score", "call.json", "-s", card, "--json", "--max-evidence", "2"])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "qa.toml").write_text("[scoring]\nmax_evidnce = 2\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", "call.json", "-s", card])
+    assert result.exit_code == 2 and "(max_evidnce: did you mean max_evidence?)" in result.output

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,8 +16,7 @@ def forget(
     call_ids: Annotated[list[str], typer.Argument(metavar="CALL_ID...", help="The call(s) to forget, by call id.", show_default=False)],
     db: DbOpt = None,
     config_file: o.ConfigOpt = None,
-    reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports, or reports in qa.toml).")] = None,
-    logs: Annotated[Optional[Path], typer.Option("--logs", help="Run-log folder (default ./logs, or logs in qa.toml); logs the store lists are rewritten too.")] = None,
+    folders: o.Flags = o.FOLDER_FLAGS,
     cache_flags: o.Flags = o.CACHE_DIR_FLAGS,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not re-render the report pages that listed the call.")] = False,
 ) -> None:
@@ -36,8 +35,8 @@ def forget(
     from qa_pipeline.store import Store
 
     config = o.load(config_file)
-    reports_dir = reports or config.reports
-    log_dir = logs or config.logs
+    where = o.run_options(folders, config)
+    reports_dir, log_dir = where.reports, where.logs
     cache = o.stage_options(cache_flags, config, o.CACHE_DIR_FLAGS)[2].path or default_cache_dir()
     with Store.open(db or config.db, create=False) as store:
         for call_id in call_ids:

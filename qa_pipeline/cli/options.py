@@ -21,7 +21,8 @@ import typer
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.optionspec import OptionSpec, resolve, user_specs
-from qa_pipeline.options import TRANSCRIBE_RECORDS, AudioOptions, CacheOptions, TranscribeOptions
+from qa_pipeline.options import TRANSCRIBE_RECORDS, AudioOptions, CacheOptions, ScoringOptions, TranscribeOptions
+from qa_pipeline.runoptions import RunOptions
 
 if TYPE_CHECKING:
     from qa_pipeline.config import QAConfig
@@ -71,6 +72,24 @@ BENCH_FLAGS = FlagGroup((TranscribeOptions,), only=("device", "compute_type", "m
 
 # The personal-data flags of qa run and qa transcribe ([redaction] in qa.toml).
 REDACTION_FLAGS = FlagGroup(_redaction_records())
+
+
+def _stats_records() -> tuple[type, ...]:
+    # qa_pipeline.stats.options loads neither pandas nor scipy (the statistics package is lazy).
+    from qa_pipeline.stats.options import StatsOptions
+
+    return (StatsOptions,)
+
+
+# The scoring flags of qa run and qa score ([scoring] in qa.toml).
+SCORING_FLAGS = FlagGroup((ScoringOptions,))
+# qa run's own flags (top-level keys of qa.toml); the recordings folder is its argument.
+RUN_FLAGS = FlagGroup((RunOptions,), only=tuple(s.key for s in user_specs(RunOptions) if s.key != "recordings"))
+# qa forget rewrites the report site and the run logs that qa run writes.
+FOLDER_FLAGS = FlagGroup((RunOptions,), only=("reports", "logs"))
+
+# The statistics flags of qa report and qa agent ([stats] in qa.toml).
+STATS_FLAGS = FlagGroup(_stats_records())
 
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="The qa.toml to read (default: ./qa.toml when present); its folder replaces the current folder for the defaults and relative paths in it.", rich_help_panel="Execution")]
@@ -173,6 +192,32 @@ def stage_options(
         return resolve(cls, flags, section, defaults=group.defaults, source=source, section="transcribe")
 
     return one(AudioOptions), one(TranscribeOptions), one(CacheOptions)
+
+
+def _source(config: "QAConfig") -> str:
+    return str(config.source or "qa.toml")
+
+
+def run_options(flags: Mapping[str, Any], config: "QAConfig") -> RunOptions:
+    """``qa run``'s own options: flags (and the recordings argument) over the top-level keys
+    of ``qa.toml`` over defaults (``reports/`` and ``logs/`` beside ``qa.toml``).
+
+    Raises:
+        ConfigError: A value is malformed or out of range.
+    """
+    from qa_pipeline.config import RUN_SECTION
+
+    defaults = {"reports": config.reports, "logs": config.logs}
+    return resolve(RunOptions, flags, config.section(RUN_SECTION), defaults=defaults, source=_source(config))
+
+
+def scoring_options(flags: Mapping[str, Any], config: "QAConfig") -> ScoringOptions:
+    """Scoring options: flags over ``[scoring]`` of ``qa.toml`` over defaults.
+
+    Raises:
+        ConfigError: A value is malformed or out of range.
+    """
+    return resolve(ScoringOptions, flags, config.section("scoring"), source=_source(config), section="scoring")
 
 
 def redaction_options(flags: Mapping[str, Any], config: "QAConfig") -> "RedactionOptions":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from qa_pipeline.cli import options as o
 from qa_pipeline.cli.options import ConfigOpt, DbOpt, load
 from qa_pipeline.errors import ConfigError
 
@@ -23,10 +23,6 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 CallsOpt = Annotated[Optional[Path], typer.Option("--calls", help="Calls table written by `qa export` (CSV, Parquet or JSON).")]
 CriteriaOpt = Annotated[Optional[Path], typer.Option("--criteria", help="Criteria table written by `qa export` (CSV, Parquet or JSON).")]
-FromOpt = Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First day of the period (default: 30 days before --to).")]
-ToOpt = Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period (default: the day of the latest call).")]
-AlphaOpt = Annotated[float, typer.Option("--alpha", min=0.0001, max=0.5, help="Significance level for trends and problems.")]
-MinCallsOpt = Annotated[int, typer.Option("--min-calls", min=3, help="Fewer calls than this: flagged insufficient data.")]
 
 
 def load_data(calls: Path | None, criteria: Path | None, db: str | None) -> Frames:
@@ -61,34 +57,18 @@ def _reports_folder(folder: Path | None, config: QAConfig) -> Path:
     return folder if folder is not None else config.reports
 
 
-def _stats_options(
-    ctx: typer.Context, config: QAConfig, date_from: datetime | None, date_to: datetime | None, alpha: float, min_calls: int,
-) -> StatsOptions:
-    """The flags over ``[stats]`` of ``qa.toml`` over the defaults."""
-    from qa_pipeline.cli.options import given, stats_options
-
-    flags = given(ctx, {
-        "period_from": ("date_from", date_from), "period_to": ("date_to", date_to),
-        "alpha": ("alpha", alpha), "min_calls": ("min_calls", min_calls),
-    })
-    return stats_options(flags, config)
-
-
+@o.derive_flags
 def report(
-    ctx: typer.Context,
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
     db: DbOpt = None,
     config_file: ConfigOpt = None,
-    date_from: FromOpt = None,
-    date_to: ToOpt = None,
+    stats: o.Flags = o.STATS_FLAGS,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder. Default: reports in qa.toml, else ./reports.")] = None,
     agent: Annotated[Optional[str], typer.Option("--agent", help="Only this agent's page (and its call pages).")] = None,
     pdf: Annotated[Optional[bool], typer.Option("--pdf/--no-pdf", help="Write PDF: the team report by default; with --agent, the agent's PDF when asked.")] = None,
     targets: Annotated[Optional[Path], typer.Option("--targets", help="Goals file (YAML or CSV); replaces [goals] of qa.toml for this report.")] = None,
     title: Annotated[Optional[str], typer.Option("--title", help="Report title. Default: [report] title in qa.toml.")] = None,
-    alpha: AlphaOpt = 0.05,
-    min_calls: MinCallsOpt = 8,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Page-rendering processes; 0 = one per core.")] = 0,
 ) -> None:
     """Write the report site (index, agent and call pages) and the team PDF.
@@ -109,7 +89,7 @@ def report(
     frames = load_data(calls, criteria, db if db is not None else config.db)
     # --targets replaces the [goals] of qa.toml for this report.
     goals = load_targets(targets) if targets else config.goals
-    analysis = analyse(frames, _stats_options(ctx, config, date_from, date_to, alpha, min_calls), goals, report_abilities(config.scorecard))
+    analysis = analyse(frames, o.stats_options(stats, config), goals, report_abilities(config.scorecard))
     opts = ReportOptions(title=title if title is not None else config.report_title, workers=workers, pdf=True if pdf is None else pdf)
     outside = coverage(frames.calls["started_at"], analysis.period)
     if agent is not None:
@@ -249,19 +229,16 @@ def print_agent(analysis: Analysis, agent_id: str, reports: Path, console: Conso
         console.print(Text.assemble("Agent page: ", str(agent_page)))
 
 
+@o.derive_flags
 def agent(
-    ctx: typer.Context,
     agent_id: Annotated[str, typer.Argument(metavar="AGENT", help="The agent's id or name (case-insensitive; part of a name works when it is unique).")],
     calls: CallsOpt = None,
     criteria: CriteriaOpt = None,
     db: DbOpt = None,
     config_file: ConfigOpt = None,
-    date_from: FromOpt = None,
-    date_to: ToOpt = None,
+    stats: o.Flags = o.STATS_FLAGS,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder, to list the pages of the worst calls. Default: reports in qa.toml, else ./reports.")] = None,
     worst: Annotated[int, typer.Option("--worst", min=1, help="Worst calls to list.")] = 5,
-    alpha: AlphaOpt = 0.05,
-    min_calls: MinCallsOpt = 8,
     details: Annotated[bool, typer.Option("--details", help="Also print the test statistics (p-values, Theil–Sen, Kendall τ).")] = False,
 ) -> None:
     """Print one agent's flags, this period against the previous one, trend, top problems and worst calls.
@@ -273,5 +250,5 @@ def agent(
     frames = load_data(calls, criteria, db if db is not None else config.db)
     from qa_pipeline.stats import analyse
 
-    analysis = analyse(frames, _stats_options(ctx, config, date_from, date_to, alpha, min_calls))
+    analysis = analyse(frames, o.stats_options(stats, config))
     print_agent(analysis, agent_id, _reports_folder(reports, config), Console(), worst, details)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -20,13 +19,17 @@ from qa_pipeline.cli.app import new_app
 from qa_pipeline.cli.escape import visible
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.options import EXECUTION, INPUT, PERSONAL, SCORING, TRANSCRIPTION
+from qa_pipeline.optionspec import user_specs
+from qa_pipeline.runoptions import REPORTS, RunOptions
 
 # ``qa run --help`` groups its many options by purpose.
 # The stage options declare their own section (qa_pipeline.options); --db says "Store".
-STORE, REPORTS = "Store", "Reports"
+STORE = "Store"
 
 
 PANELS = (INPUT, TRANSCRIPTION, SCORING, STORE, REPORTS, PERSONAL, EXECUTION)
+# The argument of qa run, declared on RunOptions with its qa.toml key.
+RECORDINGS = next(s for s in user_specs(RunOptions) if s.key == "recordings")
 
 
 class PanelCommand(TyperCommand):
@@ -54,24 +57,13 @@ class PanelCommand(TyperCommand):
                     formatter.write_dl(groups[panel])
 
 
-class ExecutorName(str, Enum):
-    local = "local"
-    ray = "ray"
-
-
-ExecutorOpt = Annotated[Optional[ExecutorName], typer.Option("--executor", help="Where calls are transcribed and scored: local (worker processes on this machine; the default, or executor in qa.toml) or ray (a Ray cluster, see docs/ray.md; pip install 'qa-pipeline[ray]').", rich_help_panel=EXECUTION)]
-RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="The Ray cluster for --executor ray: auto (the cluster this machine belongs to), HOST:PORT, or ray://HOST:10001 (Ray Client); default: a new local cluster (or ray_address in qa.toml, or RAY_ADDRESS).", rich_help_panel=EXECUTION)]
-
-
 @o.derive_flags
 def run(
-    recordings: Annotated[Optional[Path], typer.Argument(help="Recordings folder, searched recursively (default: recordings in qa.toml).", rich_help_panel=INPUT)] = None,
+    recordings: Annotated[Optional[Path], typer.Argument(help=RECORDINGS.help, rich_help_panel=RECORDINGS.panel)] = None,
     db: o.DbOpt = None,
     config_file: o.ConfigOpt = None,
-    reports: Annotated[Optional[Path], typer.Option("--reports", help="Report folder (default ./reports).", rich_help_panel=REPORTS)] = None,
-    logs: Annotated[Optional[Path], typer.Option("--logs", help="Folder of the per-run JSON-lines logs (default ./logs).", rich_help_panel=EXECUTION)] = None,
-    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", "-s", help="Scorecard YAML (default: scorecard in qa.toml, else the bundled default.<language>.yaml, as in scorecards/).", rich_help_panel=SCORING)] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Transcription processes (default: workers in qa.toml, else one per core up to 4 on a CPU, 1 on a GPU or with openai-whisper).", rich_help_panel=EXECUTION)] = None,
+    settings: o.Flags = o.RUN_FLAGS,
+    scoring: o.Flags = o.SCORING_FLAGS,
     rescore: Annotated[bool, typer.Option("--rescore", help="Only re-score stored transcripts that lack a score for this scorecard; no transcription.", rich_help_panel=SCORING)] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process calls that failed in earlier runs again.", rich_help_panel=INPUT)] = False,
     since: Annotated[Optional[datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only calls that started on or after this day (YYYY-MM-DD).", rich_help_panel=INPUT)] = None,
@@ -81,10 +73,7 @@ def run(
     pdf: Annotated[Optional[bool], typer.Option("--pdf/--no-pdf", help="Also write the team PDF when refreshing reports (default: report.pdf in qa.toml, else no).", rich_help_panel=REPORTS)] = None,
     manifest: Annotated[Optional[str], typer.Option("--manifest", help="Manifest CSV file name looked for in the recordings' folders (default calls.csv; '' for none).", rich_help_panel=INPUT)] = None,
     pattern: Annotated[Optional[str], typer.Option("--pattern", help="File-name pattern, e.g. '{agent_id}_{started_at:%Y%m%d-%H%M%S}_{call_id}.wav'.", rich_help_panel=INPUT)] = None,
-    min_duration: Annotated[Optional[str], typer.Option("--min-duration", help="Shorter recordings fail as too short (default 1s).", rich_help_panel=INPUT)] = None,
     asr: o.Flags = o.ENGINE_FLAGS,
-    executor: ExecutorOpt = None,
-    ray_address: RayAddressOpt = None,
     personal: o.Flags = o.REDACTION_FLAGS,
 ) -> None:
     """Transcribe, score and store every new recording in a folder, then refresh the reports.
@@ -99,17 +88,19 @@ def run(
     from qa_pipeline.batch import BatchOptions, auto_workers, run_batch
     from qa_pipeline.config import bundled_scorecard
     from qa_pipeline.report.refresh import refresh_reports
-    from qa_pipeline.units import parse_duration
 
     config = o.load(config_file)
     audio_opts, asr_opts, cache = o.stage_options(asr, config)
+    # The recordings folder is the command's argument, merged like a flag.
+    given = o.Flags(settings, **({"recordings": recordings} if recordings is not None else {}))
+    opts = o.run_options(given, config)
 
-    folder = recordings or config.recordings
+    folder = opts.recordings
     if folder is None and not rescore:
         raise ConfigError("no recordings folder: pass RECORDINGS_DIR or set recordings in qa.toml")
     if folder is not None and not rescore and not folder.is_dir():
         raise ConfigError(f"{folder}: no such recordings folder")
-    card = scorecard or config.scorecard or bundled_scorecard(asr_opts.language)
+    card = opts.scorecard or bundled_scorecard(asr_opts.language)
     if card is None:
         raise ConfigError("no scorecard: pass --scorecard FILE or set scorecard in qa.toml")
     if not card.is_file():
@@ -119,11 +110,7 @@ def run(
         metadata = replace(metadata, manifest=manifest)
     if pattern is not None:
         metadata = replace(metadata, pattern=pattern)
-    try:
-        min_seconds = parse_duration(min_duration or config.min_duration)
-    except (ConfigError, ValueError) as exc:
-        raise ConfigError(f"--min-duration: {exc}") from exc
-    reports_dir = reports or config.reports
+    reports_dir = opts.reports
     redaction = o.redaction_options(personal, config)
     batch = BatchOptions(
         recordings=folder,
@@ -131,7 +118,8 @@ def run(
         audio=audio_opts,
         transcribe=asr_opts,
         metadata=metadata,
-        workers=workers or config.workers or auto_workers(asr_opts, executor.value if executor is not None else config.executor),
+        scoring=o.scoring_options(scoring, config),
+        workers=opts.workers or auto_workers(asr_opts, opts.executor),
         rescore=rescore,
         retry_failed=retry_failed,
         since=since.date() if since else None,
@@ -140,11 +128,11 @@ def run(
         cache_dir=cache.path,
         use_cache=not cache.no_cache,
         transcripts_dir=reports_dir / "transcripts",
-        log_dir=logs or config.logs,
-        min_duration_seconds=min_seconds,
+        log_dir=opts.logs,
+        min_duration_seconds=opts.min_duration_seconds,
         redaction=redaction,
-        executor=executor.value if executor is not None else config.executor,
-        ray_address=ray_address or config.ray_address,
+        executor=opts.executor,
+        ray_address=opts.ray_address,
         # The report site holds audio copies: inside the recordings folder it must not be read back.
         exclude=(reports_dir,) + _store_files(db or config.db),
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from qa_pipeline.cli import options as o
 from qa_pipeline.cli.app import new_app
 
 if TYPE_CHECKING:
@@ -15,26 +16,28 @@ if TYPE_CHECKING:
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "na": "dim"}
 
 
+@o.derive_flags
 def score(
     transcript: Annotated[Path, typer.Argument(help="Transcript JSON written by `qa transcribe`.")],
     scorecard: Annotated[Path, typer.Option("--scorecard", "-s", help="Scorecard YAML file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full score record as JSON.")] = False,
-    max_evidence: Annotated[
-        int, typer.Option("--max-evidence", min=1, help="Evidence records kept per criterion.")
-    ] = 8,
+    config_file: o.ConfigOpt = None,
+    scoring: o.Flags = o.SCORING_FLAGS,
 ) -> None:
     """Score a transcript: a verdict per criterion (pass, fail or na), points and evidence.
 
     The table shows who said what and when for each verdict; --json prints the complete
     record, including the call characteristics and the scorecard's content hash.
+    [scoring] of qa.toml applies; flags override it.
     """
     from qa_pipeline.scorecard import load_scorecard
-    from qa_pipeline.scoring import ScoringOptions, score_transcript
+    from qa_pipeline.scoring import score_transcript
     from qa_pipeline.transcript import Transcript
 
+    options = o.scoring_options(scoring, o.load(config_file))
     card = load_scorecard(scorecard)
     call = Transcript.load(transcript)
-    result = score_transcript(call, card, ScoringOptions(max_evidence=max_evidence))
+    result = score_transcript(call, card, options)
     if as_json:
         typer.echo(result.to_json())
         return

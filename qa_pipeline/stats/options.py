@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.optionspec import from_dict, option
+
+if TYPE_CHECKING:  # pandas is loaded by the statistics, not by the flags declared from these options
+    import pandas as pd
 
 
 def _as_date(value: Any, name: str) -> date | None:
@@ -43,11 +44,15 @@ class Period:
     @property
     def start_ts(self) -> pd.Timestamp:
         """Midnight at the start of the first day."""
+        import pandas as pd
+
         return pd.Timestamp(self.start)
 
     @property
     def end_ts(self) -> pd.Timestamp:
         """Midnight after the last day (exclusive bound)."""
+        import pandas as pd
+
         return pd.Timestamp(self.end + timedelta(days=1))
 
     @property
@@ -183,6 +188,8 @@ class StatsOptions:
         Raises:
             ConfigError: No end date is given and there are no calls to take it from.
         """
+        import pandas as pd
+
         end = self.period_to
         if end is None:
             if started_at.empty or started_at.isna().all():
