@@ -510,11 +510,12 @@ def _read_frustration_meaning(top: FieldReader, languages: tuple[str, ...]) -> M
     threshold = top.number(
         "frustration_min_similarity", 0.6, minimum=0.0, maximum=1.0, exclusive_minimum=True
     )
-    if examples is None:
-        if counters is not None:
-            raise top.problem("frustration_counter_examples", "needs 'frustration_examples' beside it")
-        return None
     answered = top.number("frustration_answered_similarity", None, minimum=0.0, maximum=1.0, exclusive_minimum=True)
+    if examples is None:
+        for key, value in (("frustration_counter_examples", counters), ("frustration_answered_similarity", answered)):
+            if value is not None:
+                raise top.problem(key, "needs 'frustration_examples' beside it")
+        return None
     if answered is not None and answered > threshold:
         raise top.problem(
             "frustration_answered_similarity",

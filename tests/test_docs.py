@@ -305,7 +305,7 @@ SCORECARDS = [str(ROOT / "scorecards" / "default.en.yaml"), str(ROOT / "scorecar
 def _without_examples(node: object) -> object:
     # Judging by meaning loads an embedding model; phrases alone keep these runs instant.
     if isinstance(node, dict):
-        return {k: _without_examples(v) for k, v in node.items() if not k.endswith("examples")}
+        return {k: _without_examples(v) for k, v in node.items() if not k.endswith(("examples", "answered_similarity"))}
     if isinstance(node, list):
         return [_without_examples(v) for v in node]
     return node
