@@ -1,6 +1,6 @@
 """Benchmark: which coaching flags a synthetic team with planted trends gets (not a timed test).
 
-A team of 24 agents over 180 days (synthstore, about 13,000 calls) with planted agents: three
+A team of 24 agents over 180 days (synthetic_results, about 13,000 calls) with planted agents: three
 who slide from about 88 to 45 (−1.7 points per week; below the median by the last month), one
 who slides while still above the median (latent skill above 100: scores saturate near the top), improvers below and above the median, steady strong
 and weak agents and an erratic one; the rest are drawn at random. Prints each planted agent's
@@ -19,7 +19,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa_pipeline import synthstore  # noqa: E402
+from qa_pipeline import synthetic_results  # noqa: E402
 from qa_pipeline.stats import StatsOptions, analyse  # noqa: E402
 from qa_pipeline.stats import display as d  # noqa: E402
 
@@ -46,9 +46,9 @@ def main() -> int:
     args = parser.parse_args()
 
     # The synthetic store plants its first agents from this table; the benchmark swaps in its own.
-    with mock.patch.object(synthstore, "_PLANTED", tuple(p for p, _ in PLANTED)):
-        synth = synthstore.synth_frames(
-            synthstore.SynthStoreOptions(agents=args.agents, days=args.days, teams=1, seed=args.seed, chinese_agent=False)
+    with mock.patch.object(synthetic_results, "_PLANTED", tuple(p for p, _ in PLANTED)):
+        synth = synthetic_results.synth_frames(
+            synthetic_results.SynthStoreOptions(agents=args.agents, days=args.days, teams=1, seed=args.seed, chinese_agent=False)
         )
     t = time.perf_counter()
     opts = StatsOptions()

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa_pipeline.asr import create_engine  # noqa: E402
 from qa_pipeline.cache import TranscriptCache  # noqa: E402
-from qa_pipeline.metrics import word_errors  # noqa: E402
+from qa_pipeline.wer import word_errors  # noqa: E402
 from qa_pipeline.options import TranscribeOptions  # noqa: E402
 from qa_pipeline.pipeline import transcribe_call  # noqa: E402
 from qa_pipeline.scorecard import load_scorecard  # noqa: E402

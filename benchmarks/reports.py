@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa_pipeline.report import ReportOptions, render_site  # noqa: E402
 from qa_pipeline.stats import StatsOptions, analyse  # noqa: E402
-from qa_pipeline.synthstore import SynthStoreOptions, pick_calls, synth_frames, write_transcripts  # noqa: E402
+from qa_pipeline.synthetic_results import SynthStoreOptions, pick_calls, synth_frames, write_transcripts  # noqa: E402
 
 TARGET_SECONDS = 60.0
 

@@ -69,7 +69,7 @@ def run_config(name: str, truth_paths: list[str]) -> dict:
     """Run one configuration over the calls (called in a child process)."""
     from qa_pipeline.asr import create_engine
     from qa_pipeline.audio import load_audio
-    from qa_pipeline.metrics import corpus_word_error_rate
+    from qa_pipeline.wer import corpus_word_error_rate
     from qa_pipeline.options import TranscribeOptions
     from qa_pipeline.pipeline import transcribe_audio
     from qa_pipeline.synth import GroundTruth

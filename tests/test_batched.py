@@ -13,7 +13,7 @@ import pytest
 
 from qa_pipeline.asr import create_engine
 from qa_pipeline.audio import load_audio
-from qa_pipeline.metrics import corpus_word_error_rate, normalise_words
+from qa_pipeline.wer import corpus_word_error_rate, normalise_words
 from qa_pipeline.options import TranscribeOptions
 from qa_pipeline.pipeline import StageTimings, transcribe_call
 from qa_pipeline.synth import GroundTruth

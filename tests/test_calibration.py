@@ -374,7 +374,7 @@ class _Links(HTMLParser):
 
 
 def test_page_shows_the_figures_and_escapes_names(db: str, tmp_path: Path) -> None:
-    from qa_pipeline.report.calibration import write_calibration_page
+    from qa_pipeline.report.calibration_page import write_calibration_page
 
     rows = _known_kappa_rows(db)
     for row in rows:
@@ -419,7 +419,7 @@ def test_site_links_the_page_and_gives_disputed_calls_a_page(db: str, tmp_path: 
     call_links = [h for h in parser.links if h.startswith("calls/")]
     # Every call the calibration page names is linked to its page (every call of the period has one),
     # the two disputed calls among them.
-    from qa_pipeline.report.calibration import report_call_ids
+    from qa_pipeline.report.calibration_page import report_call_ids
 
     assert set(call_links) == {f"calls/{c}.html" for c in report_call_ids(report)}
     assert {f"calls/{GREETERS[0]}.html", f"calls/{SILENT[0]}.html"} <= set(call_links)

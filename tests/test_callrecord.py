@@ -48,15 +48,15 @@ def test_both_sides_read_the_columns_from_one_module() -> None:
 
 
 def test_exported_columns_keep_their_documented_order() -> None:
-    from qa_pipeline import export
+    from qa_pipeline import results_export
 
-    # As docs/batch.md and qa_pipeline/export.py list them: files written before read the same.
-    assert export.CALLS_EXPORT_COLUMNS == (
+    # As docs/batch.md and qa_pipeline/results_export.py list them: files written before read the same.
+    assert results_export.CALLS_EXPORT_COLUMNS == (
         "call_id", "agent_id", "agent_name", "team", "started_at", "duration_s", "call_score", "critical_failed",
         "roles_inferred", "audio_path", "transcript_path", "language", "scorecard_name", "scorecard_hash",
         "speech_coverage", "agent_speed_per_min", "agent_talk_share", "interruptions", "non_talk_s",
     )
-    assert export.CRITERIA_EXPORT_COLUMNS == (
+    assert results_export.CRITERIA_EXPORT_COLUMNS == (
         "call_id", "agent_id", "agent_name", "team", "started_at", "criterion_id", "criterion_title", "verdict",
         "points", "max_points", "call_score", "duration_s", "evidence", "missing",
     )

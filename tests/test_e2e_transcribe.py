@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from qa_pipeline.asr import create_engine
 from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.cli.main import app
-from qa_pipeline.metrics import corpus_word_error_rate
+from qa_pipeline.wer import corpus_word_error_rate
 from qa_pipeline.options import TranscribeOptions
 from qa_pipeline.pipeline import StageTimings, transcribe_call
 from qa_pipeline.roles import METHODS

@@ -14,7 +14,7 @@ from batch_support import SCORECARD, stored_result
 from qa_pipeline.cli.export import app as export_app
 from qa_pipeline.cli.status import app as status_app
 from qa_pipeline.errors import ConfigError, ReportError
-from qa_pipeline.export import CALLS_EXPORT_COLUMNS, CRITERIA_EXPORT_COLUMNS, calls_path_for, export_results
+from qa_pipeline.results_export import CALLS_EXPORT_COLUMNS, CRITERIA_EXPORT_COLUMNS, calls_path_for, export_results
 from qa_pipeline.scorecard import load_scorecard
 from qa_pipeline.stats import load_frames as load_exported
 from qa_pipeline.stats.frames import read_table

@@ -36,7 +36,7 @@ from qa_pipeline.asr.openai_whisper import (  # noqa: E402
     import_whisper,
 )
 from qa_pipeline.errors import EngineUnavailableError, ModelError  # noqa: E402
-from qa_pipeline.metrics import word_error_rate  # noqa: E402
+from qa_pipeline.wer import word_error_rate  # noqa: E402
 from qa_pipeline.options import TranscribeOptions  # noqa: E402
 
 pytestmark = pytest.mark.openai

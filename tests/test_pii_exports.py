@@ -10,7 +10,7 @@ import pytest
 
 from batch_support import SCORECARD, stored_result
 from qa_pipeline.csvsafe import neutralise_cell, restore_cell
-from qa_pipeline.export import export_results
+from qa_pipeline.results_export import export_results
 from qa_pipeline.scorecard import load_scorecard
 from qa_pipeline.stats import load_frames
 from qa_pipeline.stats.frames import write_frames

@@ -23,7 +23,7 @@ from qa_pipeline.report import ReportOptions, render_agent_report, render_site, 
 from qa_pipeline.report.env import environment
 from qa_pipeline.report.filters import mmss, percent, slugify, unique_slugs
 from qa_pipeline.stats import Frames, StatsOptions, analyse, prepare_frames, write_frames
-from qa_pipeline.synthstore import CHINESE_NAME, SynthStoreOptions, pick_calls, synth_frames, write_transcripts
+from qa_pipeline.synthetic_results import CHINESE_NAME, SynthStoreOptions, pick_calls, synth_frames, write_transcripts
 from qa_pipeline.transcript import Transcript, Turn, Word
 
 HOSTILE = "<script>alert(1)</script>"

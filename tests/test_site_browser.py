@@ -18,7 +18,7 @@ import pytest
 
 from qa_pipeline.report import ReportOptions, write_reports
 from qa_pipeline.stats import StatsOptions
-from qa_pipeline.synthstore import SynthStoreOptions, pick_calls, synth_frames, write_transcripts
+from qa_pipeline.synthetic_results import SynthStoreOptions, pick_calls, synth_frames, write_transcripts
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:

@@ -36,7 +36,7 @@ from qa_pipeline.stats import (
     trend_table,
     write_frames,
 )
-from qa_pipeline.synthstore import SynthStoreOptions, synth_frames
+from qa_pipeline.synthetic_results import SynthStoreOptions, synth_frames
 
 DAY0 = pd.Timestamp("2026-11-02 10:00")
 ROOT = Path(__file__).resolve().parent.parent

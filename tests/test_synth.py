@@ -14,7 +14,7 @@ import soundfile as sf
 import yaml
 
 from qa_pipeline.errors import ConfigError, ScenarioError
-from qa_pipeline.metrics import normalise_words, word_error_rate, word_errors
+from qa_pipeline.wer import normalise_words, word_error_rate, word_errors
 from qa_pipeline.synth import (
     CALLS_CSV,
     CRITERIA,

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from qa_pipeline.errors import TranscriptError
-from qa_pipeline.exports import to_srt, to_txt, to_vtt
+from qa_pipeline.subtitles import to_srt, to_txt, to_vtt
 from qa_pipeline.transcript import (
     AudioInfo,
     RoleAssignment,

@@ -57,7 +57,7 @@ def calibrate(
         raise ReportError(f"{where}: no human evaluations yet; pass a CSV of them: qa calibrate HUMAN.csv")
     written = None
     if page:
-        from qa_pipeline.report.calibration import write_calibration_page
+        from qa_pipeline.report.calibration_page import write_calibration_page
 
         written = write_calibration_page(report, out if out is not None else config.reports, title=config.report_title)
     if output is OutputFormat.json:

@@ -31,7 +31,7 @@ def export(
 ) -> None:
     """Export scored calls: one row per (call, criterion) with verdict, points, score and
     evidence, and a calls table beside it. Columns are listed in docs/batch.md."""
-    from qa_pipeline.export import export_results
+    from qa_pipeline.results_export import export_results
     from qa_pipeline.store import Store
 
     with Store.open(db or load(config_file).db, create=False) as store:

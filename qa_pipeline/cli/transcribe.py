@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from qa_pipeline.cli import options as o
 from qa_pipeline.errors import AudioError, ConfigError
-from qa_pipeline.exports import FORMATS, WRITERS
+from qa_pipeline.subtitles import FORMATS, WRITERS
 
 
 @o.derive_flags

@@ -97,7 +97,7 @@ class PiiWords:
 
 @dataclass(frozen=True)
 class WerWords:
-    """How word error rate spells numbers out (see :mod:`qa_pipeline.metrics`).
+    """How word error rate spells numbers out (see :mod:`qa_pipeline.wer`).
 
     Attributes:
         ones: Names of 0 … 19.

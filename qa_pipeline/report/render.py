@@ -34,7 +34,7 @@ from qa_pipeline.errors import ReportError, TranscriptError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import from_dict
 from qa_pipeline.report import callpages, charts, scatter, svg
-from qa_pipeline.report.calibration import CALIBRATION_PAGE, report_call_ids, write_calibration_page
+from qa_pipeline.report.calibration_page import CALIBRATION_PAGE, report_call_ids, write_calibration_page
 from qa_pipeline.report.callview import build_call_view
 from qa_pipeline.report.coverage import Coverage, coverage as period_coverage
 from qa_pipeline.report.env import environment

@@ -539,7 +539,7 @@ def _run_one(options: BenchOptions, config: BenchConfig, recordings: Path, call_
     started = time.perf_counter()
     with open(work / "stderr.txt", "wb") as stderr:
         proc = subprocess.run(
-            [sys.executable, "-m", "qa_pipeline.bench", str(spec_path), str(result_path)],
+            [sys.executable, "-m", "qa_pipeline.speed_comparison", str(spec_path), str(result_path)],
             cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=stderr, check=False,
         )
     wall = time.perf_counter() - started
@@ -567,7 +567,7 @@ def _run_one(options: BenchOptions, config: BenchConfig, recordings: Path, call_
 
 def _accuracy(call_set: CallSet, store_path: Path) -> tuple[float | None, float | None]:
     """Word error rates of the stored transcripts against the scripts."""
-    from qa_pipeline.metrics import corpus_word_error_rate
+    from qa_pipeline.wer import corpus_word_error_rate
     from qa_pipeline.store import Store
     from qa_pipeline.synth import GroundTruth
     from qa_pipeline.transcript import Speaker, join_words
@@ -740,10 +740,10 @@ def markdown_table(report: BenchReport) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Child entry point: ``python -m qa_pipeline.bench SPEC.json RESULT.json``."""
+    """Child entry point: ``python -m qa_pipeline.speed_comparison SPEC.json RESULT.json``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
-        raise SystemExit("usage: python -m qa_pipeline.bench SPEC.json RESULT.json")
+        raise SystemExit("usage: python -m qa_pipeline.speed_comparison SPEC.json RESULT.json")
     run_child(Path(args[0]), Path(args[1]))
     return 0
 
