@@ -16,13 +16,24 @@ import json
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from qa_pipeline import __version__
+from qa_pipeline.errors import TranscriptError
 from qa_pipeline.log import get_logger
+from qa_pipeline.report import workers
+from qa_pipeline.report.callview import build_call_view
+from qa_pipeline.report.env import environment
+from qa_pipeline.report.options import AUDIO_DIR
+from qa_pipeline.report.output import write_call_page as write_call_file
+from qa_pipeline.report.rows import records
+from qa_pipeline.transcript import Transcript
+
+if TYPE_CHECKING:
+    from qa_pipeline.report.sitedata import Site
 
 log = get_logger("report")
 
@@ -158,3 +169,93 @@ def period_script(line: str, coverage: str) -> str:
         "  if (cov) { cov.textContent = coverage; }\n"
         "})();\n"
     )
+
+
+def call_context(site: Site, call: dict[str, Any], transcript: Transcript) -> dict[str, Any]:
+    """A full call page's context: the call view (conversation, timeline, player) in the page frame."""
+    view = build_call_view(
+        call,
+        site.call_rows.get(call["call_id"]),
+        transcript,
+        site.out / "calls",
+        site.opts.silence_seconds,
+        site.opts.overlap_seconds,
+        audio_dir=site.out / AUDIO_DIR,
+        audio_name=site.call_slug[call["call_id"]],
+    )
+    return {
+        **site.call_base(),
+        "lang": view.language,
+        "view": view,
+        "call": call,
+        "agent_href": site.agent_href(call["agent_id"], "../"),
+    }
+
+
+def write_call_page(site: Site, call: dict[str, Any]) -> tuple[Path, str]:
+    """Write one call's page: the full page, or a summary when its transcript cannot be read.
+
+    Returns:
+        The page and its kind (``full`` or ``summary``).
+    """
+    path = site.out / "calls" / f"{site.call_slug[call['call_id']]}.html"
+    reason = "No transcript is stored for this call, so there is no conversation to show."
+    if readable(call["transcript_path"]):
+        try:
+            transcript = Transcript.load(call["transcript_path"])
+        except TranscriptError as exc:
+            log.warning("call %s: summary page only: %s", call["call_id"], exc)
+            reason = f"The transcript of this call cannot be read ({exc}), so there is no conversation to show."
+        else:
+            html = environment().get_template("call.html.j2").render(call_context(site, call, transcript))
+            return write_call_file(path, html), "full"
+    elif call["transcript_path"]:
+        reason = f"The transcript of this call is missing ({call['transcript_path']}), so there is no conversation to show."
+    ctx = {
+        **site.call_base(),
+        "call": call,
+        "verdicts": site.call_rows.get(call["call_id"]),
+        "agent_href": site.agent_href(call["agent_id"], "../"),
+        "no_transcript": reason,
+    }
+    return write_call_file(path, environment().get_template("call_summary.html.j2").render(ctx)), "summary"
+
+
+def write_call_pages(site: Site) -> list[Path]:
+    """Write the page of every call whose inputs changed since the last render (in parallel).
+
+    Returns:
+        The pages written now (unchanged pages are kept and not listed).
+    """
+    site.write_shared_files()
+    folder = site.out / "calls"
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(folder)
+    key = template_key(f"{site.opts.title}|{site.base('../', False)['index_href']}")
+    paged = site.selected.assign(agent_slug=site.selected["agent_id"].map(site.agent_slug))
+    hashes = input_hashes(paged, site.scope_criteria, key)
+    todo = [c for c in records(site.selected) if manifest.stale(site.call_slug[c["call_id"]], hashes[c["call_id"]], folder)]
+    results = workers.map_pages(_call_chunk, todo, site, site.opts.workers)
+    written = []
+    for path, kind in results:
+        written.append(Path(path))
+        site.calls_written[kind] += 1
+    site.calls_written["unchanged"] = len(site.selected) - len(todo)
+    pages = dict(manifest.pages) if not site.full_site else {}
+    pages.update({site.call_slug[cid]: digest for cid, digest in hashes.items()})
+    if site.full_site:
+        # Pages of calls no longer in the period are removed, so the folder matches the site.
+        keep = set(pages)
+        for old in set(manifest.pages) - keep:
+            (folder / f"{old}.html").unlink(missing_ok=True)
+    manifest.save(pages)
+    return written
+
+
+def _call_chunk(calls: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    site = workers.active()
+    out = []
+    for call in calls:
+        path, kind = write_call_page(site, call)
+        out.append((str(path), kind))
+    return out
