@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from qa_pipeline import __version__
 from qa_pipeline.errors import TranscriptError
@@ -41,10 +42,12 @@ MANIFEST = "manifest.json"
 PERIOD_SCRIPT = "period.js"
 STYLESHEET = "style.css"
 # The templates a call page is made from: a change to any of them re-renders every page.
-CALL_TEMPLATES: tuple[str, ...] = ("base.html.j2", "macros.html.j2", "call.html.j2", "call_summary.html.j2")
+CALL_TEMPLATES: tuple[str, ...] = ("base.html.j2", "macros.html.j2", "call.html.j2", "call_summary.html.j2", "_verdict_row.html.j2")
 CALL_COLUMNS: tuple[str, ...] = ("call_id", "agent_id", "agent_name", "team", "started_at", "duration_s", "call_score",
                                  "critical_failed", "roles_inferred", "audio_path", "transcript_path", "agent_slug")
 CRITERION_COLUMNS: tuple[str, ...] = ("criterion_id", "criterion_title", "verdict", "points", "max_points", "evidence", "missing")
+# What a summary page's verdict row shows (``_verdict_row.html.j2``).
+VERDICT_ROW_COLUMNS: tuple[str, ...] = ("criterion_id", "criterion_title", "verdict", "points", "max_points", "missing")
 
 
 def readable(path: Any) -> bool:
@@ -69,15 +72,58 @@ class Rows:
         self.index = df.groupby(key, sort=False).indices
         self.columns = {c: df[c].to_numpy(dtype=object) for c in present + [key]}
 
+    def record(self, i: int) -> dict[str, Any]:
+        """Row ``i`` of the table as a mapping, NaN/NaT as None."""
+        return {c: (None if _nan(v[i]) else v[i]) for c, v in self.columns.items()}
+
     def get(self, group: Any) -> list[dict[str, Any]]:
         pos = self.index.get(group)
         if pos is None:
             return []
-        out = []
-        for i in pos:
-            rec = {c: v[i] for c, v in self.columns.items()}
-            out.append({k: (None if _nan(v) else v) for k, v in rec.items()})
-        return out
+        return [self.record(i) for i in pos]
+
+
+class VerdictTables:
+    """The verdict table rows of call summary pages, each distinct row rendered once.
+
+    A summary page is mostly its verdict table, and across 100,000 calls the same few dozen
+    rows (criterion, verdict, points, what was missing) repeat: each row's HTML is rendered
+    once from ``_verdict_row.html.j2``, and each distinct sequence of rows is joined once.
+
+    Args:
+        rows: The criterion rows grouped by call.
+        criteria: The same rows as a table (what tells rows apart).
+    """
+
+    def __init__(self, rows: Rows, criteria: pd.DataFrame):
+        shown = [c for c in VERDICT_ROW_COLUMNS if c in criteria.columns]
+        self.rows = rows
+        if len(criteria) and shown:
+            # One vectorised pass gives every row the number of its distinct (shown) values.
+            self.codes = criteria.groupby(shown, dropna=False, sort=False).ngroup().to_numpy()
+        else:
+            self.codes = np.zeros(len(criteria), dtype=np.int64)
+        self._row_html: dict[int, Markup] = {}
+        self._tables: dict[tuple[int, ...], Markup] = {}
+
+    def get(self, call_id: Any) -> Markup:
+        """The call's rows as HTML, one per line (empty without criterion results)."""
+        pos = self.rows.index.get(call_id)
+        if pos is None:
+            return Markup("")
+        key = tuple(self.codes[pos].tolist())
+        html = self._tables.get(key)
+        if html is None:
+            html = Markup("\n").join(self._row(code, int(i)) for code, i in zip(key, pos))
+            self._tables[key] = html
+        return html
+
+    def _row(self, code: int, i: int) -> Markup:
+        html = self._row_html.get(code)
+        if html is None:
+            html = Markup(environment().get_template("_verdict_row.html.j2").render(v=self.rows.record(i)))
+            self._row_html[code] = html
+        return html
 
 
 def _nan(value: Any) -> bool:
@@ -146,8 +192,15 @@ class Manifest:
             # A damaged manifest only costs a full re-render.
             log.warning("ignoring call page manifest %s: %s", self.path, exc)
 
-    def stale(self, slug: str, digest: str, folder: Path) -> bool:
-        return self.pages.get(slug) != digest or not (folder / f"{slug}.html").is_file()
+    def stale(self, slug: str, digest: str, existing: set[str]) -> bool:
+        """True when the page's inputs changed or its file is gone.
+
+        Args:
+            slug: The page's file name without ``.html``.
+            digest: The hash of its inputs now (:func:`input_hashes`).
+            existing: The file names in the calls folder (one listing, not a lookup per page).
+        """
+        return self.pages.get(slug) != digest or f"{slug}.html" not in existing
 
     def save(self, pages: dict[str, str]) -> None:
         self.pages = pages
@@ -192,13 +245,13 @@ def call_context(site: Site, call: dict[str, Any], transcript: Transcript) -> di
     }
 
 
-def write_call_page(site: Site, call: dict[str, Any]) -> tuple[Path, str]:
+def write_call_page(site: Site, call: dict[str, Any]) -> tuple[str, str]:
     """Write one call's page: the full page, or a summary when its transcript cannot be read.
 
     Returns:
-        The page and its kind (``full`` or ``summary``).
+        The page's path and its kind (``full`` or ``summary``).
     """
-    path = site.out / "calls" / f"{site.call_slug[call['call_id']]}.html"
+    path = os.path.join(site.call_folder, f"{site.call_slug[call['call_id']]}.html")
     reason = "No transcript is stored for this call, so there is no conversation to show."
     if readable(call["transcript_path"]):
         try:
@@ -208,17 +261,22 @@ def write_call_page(site: Site, call: dict[str, Any]) -> tuple[Path, str]:
             reason = f"The transcript of this call cannot be read ({exc}), so there is no conversation to show."
         else:
             html = environment().get_template("call.html.j2").render(call_context(site, call, transcript))
-            return write_call_file(path, html), "full"
+            write_call_file(path, html)
+            return path, "full"
     elif call["transcript_path"]:
         reason = f"The transcript of this call is missing ({call['transcript_path']}), so there is no conversation to show."
+    tables = site.verdict_tables
+    if tables is None:
+        tables = site.verdict_tables = VerdictTables(site.call_rows, site.scope_criteria)
     ctx = {
         **site.call_base(),
         "call": call,
-        "verdicts": site.call_rows.get(call["call_id"]),
+        "verdict_rows": tables.get(call["call_id"]),
         "agent_href": site.agent_href(call["agent_id"], "../"),
         "no_transcript": reason,
     }
-    return write_call_file(path, environment().get_template("call_summary.html.j2").render(ctx)), "summary"
+    write_call_file(path, environment().get_template("call_summary.html.j2").render(ctx))
+    return path, "summary"
 
 
 def write_call_pages(site: Site) -> list[Path]:
@@ -234,8 +292,18 @@ def write_call_pages(site: Site) -> list[Path]:
     key = template_key(f"{site.opts.title}|{site.base('../', False)['index_href']}")
     paged = site.selected.assign(agent_slug=site.selected["agent_id"].map(site.agent_slug))
     hashes = input_hashes(paged, site.scope_criteria, key)
-    todo = [c for c in records(site.selected) if manifest.stale(site.call_slug[c["call_id"]], hashes[c["call_id"]], folder)]
+    existing = {entry.name for entry in os.scandir(folder)}
+    ids = site.selected["call_id"].tolist()
+    todo = [i for i, cid in enumerate(ids) if manifest.stale(site.call_slug[cid], hashes[cid], existing)]
+    if todo:
+        # Compiled here, before the workers fork, so no worker compiles them again.
+        for name in ("call.html.j2", "call_summary.html.j2", "_verdict_row.html.j2"):
+            environment().get_template(name)
+        site.call_records = records(site.selected)
+        site.verdict_tables = VerdictTables(site.call_rows, site.scope_criteria)
+    # Workers get positions in the site's calls (which they inherit), not the calls themselves.
     results = workers.map_pages(_call_chunk, todo, site, site.opts.workers)
+    site.call_records = []
     written = []
     for path, kind in results:
         written.append(Path(path))
@@ -252,10 +320,7 @@ def write_call_pages(site: Site) -> list[Path]:
     return written
 
 
-def _call_chunk(calls: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def _call_chunk(positions: list[int]) -> list[tuple[str, str]]:
     site = workers.active()
-    out = []
-    for call in calls:
-        path, kind = write_call_page(site, call)
-        out.append((str(path), kind))
-    return out
+    calls = site.call_records
+    return [write_call_page(site, calls[i]) for i in positions]

@@ -66,6 +66,11 @@ class Site:
         scope_crit = crit if wanted is None else crit.loc[crit["call_id"].isin(set(scope["call_id"]))]
         self.scope_criteria = scope_crit
         self.call_rows = callpages.Rows(scope_crit, "call_id", callpages.CRITERION_COLUMNS)
+        self.call_folder = str(out_dir / "calls")
+        # Set by callpages.write_call_pages before its workers fork, only when pages are due.
+        self.call_records: list[dict[str, Any]] = []
+        self.verdict_tables: callpages.VerdictTables | None = None
+        self._call_base: dict[str, Any] | None = None
         listed = set(worst["call_id"]) | set(best["call_id"])
         self.quotes = self._quotes(crit.loc[crit["call_id"].isin(listed)])
         self.coverage = coverage
@@ -137,9 +142,15 @@ class Site:
         }
 
     def call_base(self) -> dict[str, Any]:
-        """The frame of a call page: shared stylesheet, period line from ``period.js``."""
-        return dict(self.base("../", False), stylesheet=f"../{callpages.STYLESHEET}", period_script=f"../{callpages.PERIOD_SCRIPT}",
-                    generated_at=None, coverage=None)
+        """The frame of a call page: shared stylesheet, period line from ``period.js``.
+
+        The same for every call page of a render, so it is built (and the overview looked
+        for) once; callers copy it into their context and never change it.
+        """
+        if self._call_base is None:
+            self._call_base = dict(self.base("../", False), stylesheet=f"../{callpages.STYLESHEET}",
+                                   period_script=f"../{callpages.PERIOD_SCRIPT}", generated_at=None, coverage=None)
+        return self._call_base
 
     def write_shared_files(self) -> None:
         """``style.css`` and ``period.js``, which every call page loads."""
