@@ -299,10 +299,10 @@ def write_call_pages(site: Site) -> list[Path]:
         # Compiled here, before the workers fork, so no worker compiles them again.
         for name in ("call.html.j2", "call_summary.html.j2", "_verdict_row.html.j2"):
             environment().get_template(name)
-        site.call_records = records(site.selected)
+        site.call_records = records(site.selected.iloc[todo])
         site.verdict_tables = VerdictTables(site.call_rows, site.scope_criteria)
-    # Workers get positions in the site's calls (which they inherit), not the calls themselves.
-    results = workers.map_pages(_call_chunk, todo, site, site.opts.workers)
+    # Workers get positions in the calls due (which they inherit), not the calls themselves.
+    results = workers.map_pages(_call_chunk, list(range(len(todo))), site, site.opts.workers)
     site.call_records = []
     written = []
     for path, kind in results:

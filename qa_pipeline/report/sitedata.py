@@ -67,7 +67,7 @@ class Site:
         self.scope_criteria = scope_crit
         self.call_rows = callpages.Rows(scope_crit, "call_id", callpages.CRITERION_COLUMNS)
         self.call_folder = str(out_dir / "calls")
-        # Set by callpages.write_call_pages before its workers fork, only when pages are due.
+        # The calls whose pages are due, set by callpages.write_call_pages before its workers fork.
         self.call_records: list[dict[str, Any]] = []
         self.verdict_tables: callpages.VerdictTables | None = None
         self._call_base: dict[str, Any] | None = None
