@@ -16,13 +16,25 @@ import json
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from qa_pipeline import __version__
+from qa_pipeline.errors import TranscriptError
 from qa_pipeline.log import get_logger
+from qa_pipeline.report import workers
+from qa_pipeline.report.callview import build_call_view
+from qa_pipeline.report.env import environment
+from qa_pipeline.report.options import AUDIO_DIR
+from qa_pipeline.report.output import write_call_page as write_call_file
+from qa_pipeline.report.rows import records
+from qa_pipeline.transcript import Transcript
+
+if TYPE_CHECKING:
+    from qa_pipeline.report.sitedata import Site
 
 log = get_logger("report")
 
@@ -30,10 +42,12 @@ MANIFEST = "manifest.json"
 PERIOD_SCRIPT = "period.js"
 STYLESHEET = "style.css"
 # The templates a call page is made from: a change to any of them re-renders every page.
-CALL_TEMPLATES: tuple[str, ...] = ("base.html.j2", "macros.html.j2", "call.html.j2", "call_summary.html.j2")
+CALL_TEMPLATES: tuple[str, ...] = ("base.html.j2", "macros.html.j2", "call.html.j2", "call_summary.html.j2", "_verdict_row.html.j2")
 CALL_COLUMNS: tuple[str, ...] = ("call_id", "agent_id", "agent_name", "team", "started_at", "duration_s", "call_score",
                                  "critical_failed", "roles_inferred", "audio_path", "transcript_path", "agent_slug", "events")
 CRITERION_COLUMNS: tuple[str, ...] = ("criterion_id", "criterion_title", "verdict", "points", "max_points", "evidence", "missing")
+# What a summary page's verdict row shows (``_verdict_row.html.j2``).
+VERDICT_ROW_COLUMNS: tuple[str, ...] = ("criterion_id", "criterion_title", "verdict", "points", "max_points", "missing")
 
 
 def readable(path: Any) -> bool:
@@ -58,15 +72,58 @@ class Rows:
         self.index = df.groupby(key, sort=False).indices
         self.columns = {c: df[c].to_numpy(dtype=object) for c in present + [key]}
 
+    def record(self, i: int) -> dict[str, Any]:
+        """Row ``i`` of the table as a mapping, NaN/NaT as None."""
+        return {c: (None if _nan(v[i]) else v[i]) for c, v in self.columns.items()}
+
     def get(self, group: Any) -> list[dict[str, Any]]:
         pos = self.index.get(group)
         if pos is None:
             return []
-        out = []
-        for i in pos:
-            rec = {c: v[i] for c, v in self.columns.items()}
-            out.append({k: (None if _nan(v) else v) for k, v in rec.items()})
-        return out
+        return [self.record(i) for i in pos]
+
+
+class VerdictTables:
+    """The verdict table rows of call summary pages, each distinct row rendered once.
+
+    A summary page is mostly its verdict table, and across 100,000 calls the same few dozen
+    rows (criterion, verdict, points, what was missing) repeat: each row's HTML is rendered
+    once from ``_verdict_row.html.j2``, and each distinct sequence of rows is joined once.
+
+    Args:
+        rows: The criterion rows grouped by call.
+        criteria: The same rows as a table (what tells rows apart).
+    """
+
+    def __init__(self, rows: Rows, criteria: pd.DataFrame):
+        shown = [c for c in VERDICT_ROW_COLUMNS if c in criteria.columns]
+        self.rows = rows
+        if len(criteria) and shown:
+            # One vectorised pass gives every row the number of its distinct (shown) values.
+            self.codes = criteria.groupby(shown, dropna=False, sort=False).ngroup().to_numpy()
+        else:
+            self.codes = np.zeros(len(criteria), dtype=np.int64)
+        self._row_html: dict[int, Markup] = {}
+        self._tables: dict[tuple[int, ...], Markup] = {}
+
+    def get(self, call_id: Any) -> Markup:
+        """The call's rows as HTML, one per line (empty without criterion results)."""
+        pos = self.rows.index.get(call_id)
+        if pos is None:
+            return Markup("")
+        key = tuple(self.codes[pos].tolist())
+        html = self._tables.get(key)
+        if html is None:
+            html = Markup("\n").join(self._row(code, int(i)) for code, i in zip(key, pos))
+            self._tables[key] = html
+        return html
+
+    def _row(self, code: int, i: int) -> Markup:
+        html = self._row_html.get(code)
+        if html is None:
+            html = Markup(environment().get_template("_verdict_row.html.j2").render(v=self.rows.record(i)))
+            self._row_html[code] = html
+        return html
 
 
 def _nan(value: Any) -> bool:
@@ -135,8 +192,15 @@ class Manifest:
             # A damaged manifest only costs a full re-render.
             log.warning("ignoring call page manifest %s: %s", self.path, exc)
 
-    def stale(self, slug: str, digest: str, folder: Path) -> bool:
-        return self.pages.get(slug) != digest or not (folder / f"{slug}.html").is_file()
+    def stale(self, slug: str, digest: str, existing: set[str]) -> bool:
+        """True when the page's inputs changed or its file is gone.
+
+        Args:
+            slug: The page's file name without ``.html``.
+            digest: The hash of its inputs now (:func:`input_hashes`).
+            existing: The file names in the calls folder (one listing, not a lookup per page).
+        """
+        return self.pages.get(slug) != digest or f"{slug}.html" not in existing
 
     def save(self, pages: dict[str, str]) -> None:
         self.pages = pages
@@ -158,3 +222,105 @@ def period_script(line: str, coverage: str) -> str:
         "  if (cov) { cov.textContent = coverage; }\n"
         "})();\n"
     )
+
+
+def call_context(site: Site, call: dict[str, Any], transcript: Transcript) -> dict[str, Any]:
+    """A full call page's context: the call view (conversation, timeline, player) in the page frame."""
+    view = build_call_view(
+        call,
+        site.call_rows.get(call["call_id"]),
+        transcript,
+        site.out / "calls",
+        site.opts.silence_seconds,
+        site.opts.overlap_seconds,
+        audio_dir=site.out / AUDIO_DIR,
+        audio_name=site.call_slug[call["call_id"]],
+    )
+    return {
+        **site.call_base(),
+        "lang": view.language,
+        "view": view,
+        "call": call,
+        "agent_href": site.agent_href(call["agent_id"], "../"),
+    }
+
+
+def write_call_page(site: Site, call: dict[str, Any]) -> tuple[str, str]:
+    """Write one call's page: the full page, or a summary when its transcript cannot be read.
+
+    Returns:
+        The page's path and its kind (``full`` or ``summary``).
+    """
+    path = os.path.join(site.call_folder, f"{site.call_slug[call['call_id']]}.html")
+    reason = "No transcript is stored for this call, so there is no conversation to show."
+    if readable(call["transcript_path"]):
+        try:
+            transcript = Transcript.load(call["transcript_path"])
+        except TranscriptError as exc:
+            log.warning("call %s: summary page only: %s", call["call_id"], exc)
+            reason = f"The transcript of this call cannot be read ({exc}), so there is no conversation to show."
+        else:
+            html = environment().get_template("call.html.j2").render(call_context(site, call, transcript))
+            write_call_file(path, html)
+            return path, "full"
+    elif call["transcript_path"]:
+        reason = f"The transcript of this call is missing ({call['transcript_path']}), so there is no conversation to show."
+    tables = site.verdict_tables
+    if tables is None:
+        tables = site.verdict_tables = VerdictTables(site.call_rows, site.scope_criteria)
+    ctx = {
+        **site.call_base(),
+        "call": call,
+        "verdict_rows": tables.get(call["call_id"]),
+        "agent_href": site.agent_href(call["agent_id"], "../"),
+        "no_transcript": reason,
+    }
+    write_call_file(path, environment().get_template("call_summary.html.j2").render(ctx))
+    return path, "summary"
+
+
+def write_call_pages(site: Site) -> list[Path]:
+    """Write the page of every call whose inputs changed since the last render (in parallel).
+
+    Returns:
+        The pages written now (unchanged pages are kept and not listed).
+    """
+    site.write_shared_files()
+    folder = site.out / "calls"
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(folder)
+    key = template_key(f"{site.opts.title}|{site.base('../', False)['index_href']}")
+    paged = site.selected.assign(agent_slug=site.selected["agent_id"].map(site.agent_slug))
+    hashes = input_hashes(paged, site.scope_criteria, key)
+    existing = {entry.name for entry in os.scandir(folder)}
+    ids = site.selected["call_id"].tolist()
+    todo = [i for i, cid in enumerate(ids) if manifest.stale(site.call_slug[cid], hashes[cid], existing)]
+    if todo:
+        # Compiled here, before the workers fork, so no worker compiles them again.
+        for name in ("call.html.j2", "call_summary.html.j2", "_verdict_row.html.j2"):
+            environment().get_template(name)
+        site.call_records = records(site.selected.iloc[todo])
+        site.verdict_tables = VerdictTables(site.call_rows, site.scope_criteria)
+    # Workers get positions in the calls due (which they inherit), not the calls themselves.
+    results = workers.map_pages(_call_chunk, list(range(len(todo))), site, site.opts.workers)
+    site.call_records = []
+    written = []
+    for path, kind in results:
+        written.append(Path(path))
+        site.calls_written[kind] += 1
+    site.calls_written["unchanged"] = len(site.selected) - len(todo)
+    pages = dict(manifest.pages) if not site.full_site else {}
+    pages.update({site.call_slug[cid]: digest for cid, digest in hashes.items()})
+    if site.full_site:
+        # Pages of calls no longer in the period are removed, so the folder matches the site.
+        keep = set(pages)
+        for old in set(manifest.pages) - keep:
+            (folder / f"{old}.html").unlink(missing_ok=True)
+    manifest.save(pages)
+    return written
+
+
+def _call_chunk(positions: list[int]) -> list[tuple[str, str]]:
+    site = workers.active()
+    calls = site.call_records
+    return [write_call_page(site, calls[i]) for i in positions]

@@ -194,11 +194,13 @@ def team_scatter_layout(agents: pd.DataFrame, team: str, team_aht_s: float, cv_f
     fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 7), fontsize=7)
     fig.suptitle(f"Team {_short(team, 40)}", fontsize=9.5, fontweight="bold")
     renderer = fig.canvas.get_renderer()
-    fig.canvas.draw()
+    # Layout passes only: constrained layout and the limits need text sizes, not pixels, so
+    # nothing is rasterised (the chart itself is written as SVG).
+    fig.draw_without_rendering()
     for ax, (_, col, scale, vline, sym, _, _) in zip(axes[0], panels):
         _fix_limits(ax, agents[col].to_numpy(dtype=float) * scale, agents["mean"].to_numpy(dtype=float), median,
                     vline * scale if np.isfinite(vline) else vline, sym)
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     # From here on nothing may move: the names are placed in pixels.
     fig.set_layout_engine("none")
     layouts = []
