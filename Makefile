@@ -87,12 +87,13 @@ demo: setup
 	$(BIN)/qa run samples/recordings --pdf
 	@echo "Open reports/index.html (team report: reports/qa-report.pdf)"
 
-# The suite runs on TEST_WORKERS pytest-xdist workers; tests that share an expensive fixture
-# (a rendered batch, the session's transcripts) run on one worker and the end-to-end groups start
-# first (tests/conftest.py). TEST_WORKERS=0 runs everything in one process, in file order.
+# The suite runs on TEST_WORKERS pytest-xdist workers, each test file whole on one worker (its
+# module fixtures, such as a rendered batch, are built once) and the files with end-to-end tests
+# first (tests/conftest.py). --dist loadgroup would ignore its groups: xdist 3.8 sets a node id
+# attribute that pytest 9 no longer reads. TEST_WORKERS=0 runs everything in one process.
 # test-fast leaves out the tests marked e2e: the inner loop while editing; CI runs `make test`.
 TEST_WORKERS ?= 2
-PYTEST_WORKERS := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+PYTEST_WORKERS := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: setup-dev
 	$(BIN)/python -m pytest -q -rs $(PYTEST_WORKERS)

@@ -51,12 +51,8 @@ def generated_calls(tmp_path_factory):
 
 # --------------------------------------------------------------------------------------------
 # Shared real-model work and the parallel schedule (`make test` runs `pytest -n 2 --dist
-# loadgroup`). Kept in one block: other fixtures go above.
-
-# Tests that take one of these session fixtures share their expensive products (transcripts
-# in the session cache, rendered calls), so they run on one worker and each product is made once.
-_SHARED_ASR_FIXTURES = frozenset({"asr_cache", "generated_calls", "sample_transcripts"})
-_SHARED_ASR_GROUP = "shared-asr"
+# loadfile`: each test file runs whole on one worker, so a module-scoped fixture such as a
+# rendered batch is built once). Kept in one block: other fixtures go above.
 
 
 @pytest.fixture(scope="session")
@@ -76,29 +72,14 @@ def sample_transcripts(fw_engine, asr_cache) -> dict:
     }
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
-    """Give every test an ``xdist_group`` (its module, or the shared-ASR group) and, on a
-    parallel worker, start with the end-to-end groups.
+    """On a parallel worker, run the files with end-to-end tests first.
 
-    Module-scoped fixtures (a rendered batch, a ``qa run``) are then built once, on one worker,
-    instead of once per worker that gets one of the module's tests. The slow groups go first so
-    that the two workers finish together instead of one of them ending the run alone with a
-    long end-to-end module. Runs before xdist reads the marks (``tryfirst``); a serial run keeps
-    the file order.
+    xdist hands out whole files in collection order; a long end-to-end file dealt out last
+    would leave one worker running it alone at the end. Sorting is stable, so files keep their
+    order within each half, and a serial run keeps the plain file order.
     """
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        if _SHARED_ASR_FIXTURES & set(getattr(item, "fixturenames", ())):
-            group = _SHARED_ASR_GROUP
-        else:
-            group = item.module.__name__ if getattr(item, "module", None) is not None else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        slow = {_group(item) for item in items if item.get_closest_marker("e2e") is not None}
-        items.sort(key=lambda item: _group(item) not in slow)
-
-
-def _group(item) -> str:
-    return item.get_closest_marker("xdist_group").args[0]
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("e2e") is not None}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
