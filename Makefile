@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make demo   set up, transcribe and score the bundled sample calls, write reports/
-#   make test   set up (with test extras) and run the whole test suite
+#   make test   set up (with test extras) and run the whole test suite (make test-fast: no e2e)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +15,7 @@ TORCH_PIN ?= torch==2.13.0
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) poppler-utils postgresql espeak-ng chromium
 
-.PHONY: setup setup-dev system-packages system-packages-dev speedups demo test bench docs clean
+.PHONY: setup setup-dev system-packages system-packages-dev speedups demo test test-fast bench docs clean
 
 # Installs what is missing, with apt-get as root (or through sudo).
 define apt_install
@@ -87,8 +87,19 @@ demo: setup
 	$(BIN)/qa run samples/recordings --pdf
 	@echo "Open reports/index.html (team report: reports/qa-report.pdf)"
 
+# The suite runs on TEST_WORKERS pytest-xdist workers, each test file whole on one worker (its
+# module fixtures, such as a rendered batch, are built once) and the files with end-to-end tests
+# first (tests/conftest.py). --dist loadgroup would ignore its groups: xdist 3.8 sets a node id
+# attribute that pytest 9 no longer reads. TEST_WORKERS=0 runs everything in one process.
+# test-fast leaves out the tests marked e2e: the inner loop while editing; CI runs `make test`.
+TEST_WORKERS ?= 2
+PYTEST_WORKERS := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+
 test: setup-dev
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs $(PYTEST_WORKERS)
+
+test-fast: setup-dev
+	$(BIN)/python -m pytest -q -rs -m "not e2e" $(PYTEST_WORKERS)
 
 bench: setup-dev
 	$(BIN)/python benchmarks/transcribe.py

@@ -20,18 +20,17 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def scored(fw_engine, asr_cache, generated_calls):
+def scored(fw_engine, asr_cache, generated_calls, sample_transcripts):
     card = load_scorecard(ROOT / "scorecards" / "default.en.yaml")
-    calls = [(RECORDINGS, t) for t in (GroundTruth.read(p) for p in sorted(RECORDINGS.glob("*.truth.json")))]
     folder, truths = generated_calls
-    calls += [(folder, t) for t in truths]
-    out = []
-    for folder, truth in calls:
-        if truth.mono:  # mono role assignment is a heuristic until diarization; scored elsewhere
-            continue
-        t = transcribe_call(folder / truth.audio_file, fw_engine, call_id=truth.call_id, cache=asr_cache)
-        out.append((truth, score_transcript(t, card)))
-    return out
+    samples = [GroundTruth.read(p) for p in sorted(RECORDINGS.glob("*.truth.json"))]
+    calls = [(t, sample_transcripts[t.call_id]) for t in samples if not t.mono]
+    # Mono role assignment is a heuristic until diarization; mono calls are scored elsewhere.
+    calls += [
+        (t, transcribe_call(folder / t.audio_file, fw_engine, call_id=t.call_id, cache=asr_cache))
+        for t in truths if not t.mono
+    ]
+    return [(truth, score_transcript(transcript, card)) for truth, transcript in calls]
 
 
 def test_verdicts_agree_with_planted_ground_truth(scored):

@@ -37,13 +37,9 @@ def audio_path(call_id: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fw_engine():
-    return create_engine(TranscribeOptions())
-
-
-@pytest.fixture(scope="module")
-def fw_transcripts(fw_engine):
-    return {cid: transcribe_call(audio_path(cid), fw_engine, call_id=cid) for cid in sorted(TRUTHS)}
+def fw_transcripts(sample_transcripts):
+    # The session's transcripts (conftest.py): the scoring end-to-end test reads the same ones.
+    return sample_transcripts
 
 
 def speaker_pairs(truth: GroundTruth, t: Transcript) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ import typer
 
 from qa_pipeline import __version__
 from qa_pipeline.cli.app import new_app
-from qa_pipeline.log import LOGGER_NAME
+from qa_pipeline.log import LOGGER_NAME, StderrHandler
 
 app = new_app("Offline call-recording quality assurance: transcribe, score, report.")
 
@@ -26,7 +26,7 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger(LOGGER_NAME)
     logger.handlers[:] = [handler]
