@@ -61,7 +61,7 @@ def calls_to_redact(
         include_failed: Also calls whose last scoring failed.
     """
     from qa_pipeline.store import CallStatus, schema
-    from qa_pipeline.store.store import _call_metadata, _stored_call
+    from qa_pipeline.store.rows import call_metadata, stored_call
 
     if not options.enabled:
         return []
@@ -88,7 +88,7 @@ def calls_to_redact(
             recorded = {}
         if not needs_redaction(recorded if isinstance(recorded, dict) else {}, options):
             continue
-        out.append((_stored_call(row, scored=False), _call_metadata(row)))
+        out.append((stored_call(row, scored=False), call_metadata(row)))
     return out
 
 
