@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from qa_pipeline.audio import FRAME_SECONDS, frame_levels_db
+from qa_pipeline.audio_channels import FRAME_SECONDS, frame_levels_db
 from qa_pipeline.transcript import Word
 
 # How far a start may move back; beyond this the sound before the word is something else.

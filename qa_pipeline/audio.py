@@ -9,25 +9,49 @@ Recordings are checked before and after decoding, and every problem is an
 :class:`~qa_pipeline.errors.AudioError` whose message starts with the file's path. FFmpeg
 decodes damaged files leniently (a cut WAV or MP3 simply ends early), so truncation is also
 detected from the container itself: the WAV data-chunk size, the Ogg end-of-stream page, and
-the exact lengths FLAC, MP4 and tagged MP3 files declare.
+the exact lengths FLAC, MP4 and tagged MP3 files declare (:mod:`qa_pipeline.audio_checks`).
+Channel mapping and levels are in :mod:`qa_pipeline.audio_channels`, writing files in
+:mod:`qa_pipeline.audio_write`; their public names are importable from here too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from qa_pipeline.audio_channels import (
+    FRAME_SECONDS,
+    SILENCE_DB,
+    _check_mapping,
+    channel_activity,
+    frame_levels_db,
+    speech_onset,
+)
+from qa_pipeline.audio_checks import (
+    _check_ogg_end,
+    _check_wav,
+    _declared_length_is_exact,
+    _declared_seconds,
+    _ffmpeg_reason,
+    _fmt_seconds,
+    _short_container_name,
+    sniff_non_audio,
+)
+from qa_pipeline.audio_write import write_audio
 from qa_pipeline.errors import AudioError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import AudioOptions
 from qa_pipeline.transcript import AudioInfo
+
+__all__ = [
+    "FRAME_SECONDS", "SILENCE_DB", "Audio", "channel_activity", "file_sha256", "frame_levels_db",
+    "load_audio", "sniff_non_audio", "speech_onset", "write_audio",
+]
 
 log = get_logger("audio")
 
@@ -42,11 +66,6 @@ _RESAMPLER_OPTIONS = {"filter_size": "64", "cutoff": "0.95"}
 # called truncated: codecs trim encoder delay and padding, which costs a few milliseconds.
 _SHORTFALL_SECONDS = 0.25
 _SHORTFALL_FRACTION = 0.001
-
-FRAME_SECONDS = 0.02
-
-# Containers whose short name is not the first of FFmpeg's comma-separated aliases.
-_CONTAINER_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -292,386 +311,3 @@ def _decode(
         decoded_seconds,
     )
     return Audio(info=info, channels=channels, sample_rate=out_rate)
-
-
-def _check_mapping(name: str, num_channels: int, opts: AudioOptions) -> None:
-    agent, customer = opts.agent_channel, opts.customer_channel
-    if num_channels == 1:
-        if isinstance(agent, int) or customer is not None:
-            log.debug("%s: mono recording; the channel mapping does not apply", name)
-        return
-    if num_channels > 2 and not (isinstance(agent, int) and customer is not None):
-        raise AudioError(
-            f"{name}: {num_channels} channels and no channel mapping; set agent_channel and "
-            f"customer_channel to the channel numbers (0-{num_channels - 1}) of each party"
-        )
-    for role, channel in (("agent_channel", agent), ("customer_channel", customer)):
-        if isinstance(channel, int) and channel >= num_channels:
-            raise AudioError(
-                f"{name}: {role}={channel} but the file has only {num_channels} channels "
-                f"(0-{num_channels - 1})"
-            )
-
-
-# Magic numbers of files that are often mistaken for recordings (exported next to them, or
-# renamed by hand), checked before FFmpeg, which opens an image as a one-frame video.
-_NON_AUDIO_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "PNG image"),
-    (b"\xff\xd8\xff", "JPEG image"),
-    (b"GIF87a", "GIF image"),
-    (b"GIF89a", "GIF image"),
-    (b"%PDF-", "PDF document"),
-    (b"PK\x03\x04", "ZIP archive or office document"),
-    (b"\x1f\x8b", "gzip archive"),
-    (b"BM", "BMP image"),
-    (b"II*\x00", "TIFF image"),
-    (b"MM\x00*", "TIFF image"),
-    (b"\x7fELF", "program"),
-    (b"SQLite format 3\x00", "SQLite database"),
-)
-
-
-def sniff_non_audio(head: bytes) -> str | None:
-    """What a file is, when its first bytes say it is a known kind of non-audio file.
-
-    Args:
-        head: The file's first bytes.
-
-    Returns:
-        A description such as ``PNG image``, or None when the file may be audio.
-    """
-    for magic, kind in _NON_AUDIO_MAGIC:
-        if head.startswith(magic):
-            if magic == b"BM" and (len(head) < 14 or head[6:10] != b"\x00\x00\x00\x00"):
-                continue  # two letters alone are too weak: BMP also has reserved zero bytes
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WebP image"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return None  # a video that may carry audio
-    return None
-
-
-def _check_wav(file_path: Path, name: str, size_bytes: int) -> None:
-    """Compare the WAV data chunk's declared size with the bytes actually present.
-
-    A chunk id that is not four printable characters, or audio data with no format chunk
-    before it, is a corrupt header rather than a truncated file.
-    """
-    block_align = 1
-    data_size: int | None = None
-    rf64_data_size: int | None = None
-    seen_fmt = False
-    with open(file_path, "rb") as f:
-        is_rf64 = f.read(4) == b"RF64"
-        f.seek(12)
-        while True:
-            at = f.tell()
-            header = f.read(8)
-            if len(header) < 8:
-                raise AudioError(
-                    f"{name}: truncated: the WAV header ends before the audio data begins"
-                )
-            chunk_id, chunk_size = header[:4], struct.unpack("<I", header[4:])[0]
-            if not all(32 <= b < 127 for b in chunk_id):
-                raise AudioError(
-                    f"{name}: corrupt header: bytes {chunk_id!r} at offset {at} are not a WAV chunk name"
-                )
-            if chunk_id == b"data":
-                if not seen_fmt:
-                    raise AudioError(f"{name}: corrupt header: the audio data comes before any format chunk")
-                data_size = chunk_size
-                break
-            seen_fmt = seen_fmt or chunk_id == b"fmt "
-            body_start = f.tell()
-            body = f.read(min(chunk_size, 16))
-            if chunk_id in (b"fmt ", b"ds64") and len(body) < min(chunk_size, 16):
-                raise AudioError(
-                    f"{name}: truncated: the WAV header ends before the audio data begins"
-                )
-            if chunk_id == b"fmt " and len(body) >= 14:
-                channels, rate = struct.unpack("<H", body[2:4])[0], struct.unpack("<I", body[4:8])[0]
-                if channels == 0 or rate == 0:
-                    raise AudioError(
-                        f"{name}: corrupt header: the format chunk declares {channels} channel(s) at {rate} Hz"
-                    )
-                block_align = max(1, struct.unpack("<H", body[12:14])[0])
-            elif chunk_id == b"ds64" and len(body) >= 16:
-                rf64_data_size = struct.unpack("<Q", body[8:16])[0]
-            f.seek(body_start + chunk_size + (chunk_size & 1))
-        data_start = f.tell()
-    if is_rf64 and data_size == 0xFFFFFFFF and rf64_data_size is not None:
-        data_size = rf64_data_size
-    present = size_bytes - data_start
-    if data_size == 0 and present == 0:
-        raise AudioError(f"{name}: no audio samples (zero length): the WAV data chunk is empty")
-    # 0 and 0xFFFFFFFF mark a header that was never finalised; decoders read to the end.
-    if data_size in (0, 0xFFFFFFFF):
-        return
-    if data_size - present >= block_align:
-        raise AudioError(
-            f"{name}: truncated: header declares {data_size} bytes of audio "
-            f"but the file holds {present}"
-        )
-
-
-def _check_ogg_end(file_path: Path, name: str, size_bytes: int) -> None:
-    """An Ogg file must end with a complete page flagged end-of-stream.
-
-    FFmpeg reads a cut Ogg file up to its last whole page without complaint, and the length
-    it declares comes from that same last page, so the final page is the only evidence.
-    """
-    tail_bytes = min(size_bytes, 2 * 65536)  # an Ogg page is at most 65307 bytes
-    with open(file_path, "rb") as f:
-        f.seek(size_bytes - tail_bytes)
-        tail = f.read()
-    start = tail.find(b"OggS")
-    while start != -1:
-        last_flags = _walk_ogg_pages(tail, start)
-        if last_flags is not None:
-            if not last_flags & 0x04:
-                raise AudioError(
-                    f"{name}: truncated: the Ogg stream ends without its end-of-stream page"
-                )
-            return
-        start = tail.find(b"OggS", start + 1)
-    raise AudioError(f"{name}: truncated: the file ends part-way through an Ogg page")
-
-
-def _walk_ogg_pages(data: bytes, pos: int) -> int | None:
-    """Follow page lengths from ``pos``; the last page's flags if they end exactly at EOF."""
-    flags = None
-    while pos < len(data):
-        if data[pos : pos + 4] != b"OggS" or pos + 27 > len(data):
-            return None
-        segments = data[pos + 26]
-        table_end = pos + 27 + segments
-        if table_end > len(data):
-            return None
-        flags = data[pos + 5]
-        pos = table_end + sum(data[pos + 27 : table_end])
-    return flags if pos == len(data) else None
-
-
-def _declared_seconds(container: Any, stream: Any) -> float | None:
-    seconds = None
-    if stream.duration is not None and stream.time_base is not None:
-        seconds = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        seconds = container.duration / 1_000_000
-    return seconds if seconds is not None and seconds > 0 else None
-
-
-def _declared_length_is_exact(container_name: str, codec_name: str, head: bytes) -> bool:
-    """Whether the declared length is recorded in the file rather than estimated from bitrate."""
-    if container_name in ("wav", "mp4", "m4a", "mov", "ogg"):
-        return True
-    if container_name == "flac":
-        return _flac_total_samples(head) > 0
-    if container_name == "mp3":
-        return _mp3_has_length_tag(head)
-    return False
-
-
-def _flac_total_samples(head: bytes) -> int:
-    # STREAMINFO follows "fLaC" and a 4-byte block header; total samples are its low 36 bits
-    # at bytes 10-17, zero when the encoder did not know the length.
-    if head[:4] != b"fLaC" or len(head) < 8 + 18:
-        return 0
-    return int.from_bytes(head[8 + 10 : 8 + 18], "big") & ((1 << 36) - 1)
-
-
-def _mp3_has_length_tag(head: bytes) -> bool:
-    # A Xing/Info (LAME) or VBRI tag in the first frame records the frame count; without one
-    # FFmpeg guesses the length from the bitrate, which is no evidence of truncation.
-    offset = 0
-    if head[:3] == b"ID3" and len(head) >= 10:
-        tag_size = 0
-        for byte in head[6:10]:
-            tag_size = (tag_size << 7) | (byte & 0x7F)
-        offset = 10 + tag_size + (10 if head[5] & 0x10 else 0)
-    first_frame = head[offset : offset + 200]
-    return any(tag in first_frame for tag in (b"Xing", b"Info", b"VBRI"))
-
-
-def _short_container_name(format_name: str, file_path: Path) -> str:
-    aliases = format_name.split(",")
-    ext = file_path.suffix.lower().lstrip(".")
-    if len(aliases) > 1 and ext in aliases:
-        return ext
-    return _CONTAINER_NAMES.get(format_name, aliases[0])
-
-
-def _ffmpeg_reason(exc: Exception) -> str:
-    return str(getattr(exc, "strerror", None) or exc)
-
-
-def _fmt_seconds(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:.2f} h"
-    return f"{seconds:.2f} s"
-
-
-def frame_levels_db(samples: np.ndarray, sample_rate: int, frame_seconds: float) -> np.ndarray:
-    """RMS level in dBFS of consecutive frames; a trailing partial frame is dropped."""
-    frame_len = max(1, round(sample_rate * frame_seconds))
-    num_frames = len(samples) // frame_len
-    if num_frames == 0:
-        return np.empty(0, dtype=np.float32)
-    frames = np.asarray(samples, dtype=np.float32)[: num_frames * frame_len].reshape(
-        num_frames, frame_len
-    )
-    mean_square = np.einsum("ij,ij->i", frames, frames) / np.float32(frame_len)
-    return 10.0 * np.log10(np.maximum(mean_square, np.float32(1e-12)))
-
-
-def speech_onset(
-    samples: np.ndarray,
-    sample_rate: int,
-    threshold_db: float = -40.0,
-    min_speech_seconds: float = 0.2,
-) -> float | None:
-    """When a channel first carries sustained sound: used to tell who speaks first.
-
-    The channel is cut into 20 ms frames; a frame is active when its RMS level exceeds
-    ``threshold_db`` relative to full scale. The onset is the start of the first run of active
-    frames lasting at least ``min_speech_seconds``, so clicks and line noise don't count.
-
-    Args:
-        samples: One channel, float in [-1, 1].
-        sample_rate: Its rate in Hz.
-        threshold_db: Activity threshold in dBFS.
-        min_speech_seconds: Shortest stretch of activity that counts.
-
-    Returns:
-        Seconds from the start, or None if the channel never rises above the threshold for long
-        enough.
-    """
-    active = frame_levels_db(samples, sample_rate, FRAME_SECONDS) > threshold_db
-    min_frames = max(1, math.ceil(min_speech_seconds / FRAME_SECONDS - 1e-9))
-    if active.size < min_frames:
-        return None
-    edges = np.diff(np.concatenate(([0], active.astype(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    long_runs = np.flatnonzero(ends - starts >= min_frames)
-    if long_runs.size == 0:
-        return None
-    return float(starts[long_runs[0]] * round(sample_rate * FRAME_SECONDS) / sample_rate)
-
-
-# Frames quieter than this count as silence when telling a silent recording from one with
-# sound but no words.
-SILENCE_DB = -40.0
-
-
-def channel_activity(samples: np.ndarray, sample_rate: int, threshold_db: float = SILENCE_DB) -> float:
-    """Fraction of 20 ms frames whose RMS level exceeds ``threshold_db`` dBFS (0.0 if none).
-
-    A near-zero value marks a silent or dead channel.
-    """
-    levels = frame_levels_db(samples, sample_rate, FRAME_SECONDS)
-    if levels.size == 0:
-        return 0.0
-    return float(np.count_nonzero(levels > threshold_db) / levels.size)
-
-
-_SOUNDFILE_FORMATS = {
-    "wav": ("WAV", "PCM_16"),
-    "flac": ("FLAC", "PCM_16"),
-    "ogg": ("OGG", "VORBIS"),
-    "mp3": ("MP3", "MPEG_LAYER_III"),
-}
-
-
-def write_audio(
-    path: str | Path,
-    channels: Sequence[np.ndarray],
-    sample_rate: int,
-    format: str = "wav",
-    subtype: str | None = None,
-) -> Path:
-    """Write channels to an audio file (atomically: a crash never leaves half a file).
-
-    Channels of unequal length are padded with silence to the longest; values are clipped to
-    [-1, 1].
-
-    Args:
-        path: Output file; parent folders are created.
-        channels: One 1-D float array per channel.
-        sample_rate: Rate in Hz.
-        format: ``wav``, ``flac``, ``ogg``, ``mp3`` or ``m4a`` (AAC).
-        subtype: Encoding within the format: for ``wav`` ``PCM_16`` (default), ``PCM_24``,
-            ``PCM_32``, ``FLOAT``, ``ULAW``, ``ALAW``; for ``flac`` ``PCM_16``/``PCM_24``;
-            for ``ogg`` ``VORBIS`` (default) or ``OPUS`` (8, 12, 16, 24 or 48 kHz only);
-            ignored for ``m4a``, which is always AAC.
-
-    Returns:
-        The path written.
-
-    Raises:
-        AudioError: Unknown format or subtype, no channels, or the encoder refused the data.
-    """
-    import av
-
-    out = Path(path)
-    fmt = format.lower()
-    if fmt not in _SOUNDFILE_FORMATS and fmt != "m4a":
-        raise AudioError(f"{out}: cannot write format {format!r} (wav, flac, ogg, mp3 or m4a)")
-    if not channels:
-        raise AudioError(f"{out}: nothing to write (no channels)")
-    length = max(len(ch) for ch in channels)
-    data = np.zeros((length, len(channels)), dtype=np.float32)
-    for i, ch in enumerate(channels):
-        data[: len(ch), i] = ch
-    np.clip(data, -1.0, 1.0, out=data)
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    try:
-        if fmt == "m4a":
-            _write_m4a(tmp, data, sample_rate)
-        else:
-            _write_soundfile(tmp, data, sample_rate, fmt, subtype)
-        tmp.replace(out)
-    except (av.error.FFmpegError, RuntimeError, ValueError, TypeError, OSError) as exc:
-        # soundfile.LibsndfileError is a RuntimeError.
-        tmp.unlink(missing_ok=True)
-        raise AudioError(f"{out}: cannot write {fmt} audio ({exc})") from exc
-    return out
-
-
-def _write_soundfile(
-    path: Path, data: np.ndarray, sample_rate: int, fmt: str, subtype: str | None
-) -> None:
-    import soundfile as sf
-
-    major, default_subtype = _SOUNDFILE_FORMATS[fmt]
-    chosen = (subtype or default_subtype).upper()
-    if not sf.check_format(major, chosen):
-        raise ValueError(f"subtype {chosen!r} is not supported")
-    sf.write(str(path), data, sample_rate, format=major, subtype=chosen)
-
-
-def _write_m4a(path: Path, data: np.ndarray, sample_rate: int) -> None:
-    import av
-
-    layout = {1: "mono", 2: "stereo"}.get(data.shape[1])
-    if layout is None:
-        raise ValueError(f"m4a output supports 1 or 2 channels, not {data.shape[1]}")
-    planar = np.ascontiguousarray(data.T)
-    with av.open(str(path), mode="w", format="ipod") as container:
-        stream = container.add_stream("aac", rate=sample_rate, layout=layout)
-        frame_len = stream.codec_context.frame_size or 1024
-        for start in range(0, planar.shape[1], frame_len):
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(planar[:, start : start + frame_len]),
-                format="fltp",
-                layout=layout,
-            )
-            frame.sample_rate = sample_rate
-            frame.pts = start
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)

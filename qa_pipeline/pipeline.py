@@ -27,9 +27,8 @@ from qa_pipeline.asr.language import (
     looks_foreign,
     screened_english,
 )
-from qa_pipeline.audio import (
-    FRAME_SECONDS, Audio, channel_activity, file_sha256, frame_levels_db, load_audio, speech_onset,
-)
+from qa_pipeline.audio import Audio, file_sha256, load_audio
+from qa_pipeline.audio_channels import FRAME_SECONDS, channel_activity, frame_levels_db, speech_onset
 from qa_pipeline.cache import TranscriptCache
 from qa_pipeline.errors import AudioError
 from qa_pipeline.log import get_logger

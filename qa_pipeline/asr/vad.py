@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa_pipeline.asr.packing import SPEECH_SECONDS, SpeechRegion
-from qa_pipeline.audio import FRAME_SECONDS, frame_levels_db
+from qa_pipeline.audio_channels import FRAME_SECONDS, frame_levels_db
 from qa_pipeline.errors import EngineUnavailableError
 
 # What the sequential path (and faster-whisper's batched pipeline) passes to faster-whisper's

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from qa_pipeline.audio import SILENCE_DB
+from qa_pipeline.audio_channels import SILENCE_DB
 from qa_pipeline.batch.options import BatchOptions
 from qa_pipeline.errors import AudioError, ConfigError, ModelError, QAError, ScorecardError, TranscriptError
 from qa_pipeline.log import LOGGER_NAME
@@ -335,7 +335,8 @@ def check_scorable(
     if transcript.turns:
         return
     if activity is None:
-        from qa_pipeline.audio import channel_activity, load_audio
+        from qa_pipeline.audio import load_audio
+        from qa_pipeline.audio_channels import channel_activity
 
         decoded = load_audio(path, audio)
         activity = max(channel_activity(ch, decoded.sample_rate, SILENCE_DB) for ch in decoded.channels)

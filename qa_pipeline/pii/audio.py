@@ -148,7 +148,8 @@ def redact_audio(
     Raises:
         AudioError: The recording cannot be decoded or the copy cannot be written.
     """
-    from qa_pipeline.audio import load_audio, write_audio
+    from qa_pipeline.audio import load_audio
+    from qa_pipeline.audio_write import write_audio
     from qa_pipeline.options import AudioOptions
 
     src, dst = Path(src), Path(dst)

@@ -118,7 +118,8 @@ def redacted_site_copy(source: str | os.PathLike[str], transcript: "Transcript",
     Raises:
         AudioError: The recording cannot be decoded or the copy cannot be written.
     """
-    from qa_pipeline.audio import load_audio, write_audio
+    from qa_pipeline.audio import load_audio
+    from qa_pipeline.audio_write import write_audio
     from qa_pipeline.options import AudioOptions
     from qa_pipeline.pii import RedactionOptions, spans_from_transcript, tone_spans
     from qa_pipeline.pii.audio import native_rate, turn_spans

@@ -45,9 +45,8 @@ from qa_pipeline.synth.scenario import (
     GeneratorSpec,
     Scenario,
     draw_behaviours,
-    load_scenario,
-    parse_scenario,
 )
+from qa_pipeline.synth.scenario_file import load_scenario, parse_scenario
 
 __all__ = [
     "CALLS_CSV",

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
-from qa_pipeline.audio import write_audio
+from qa_pipeline.audio_write import write_audio
 from qa_pipeline.errors import ConfigError, ScenarioError
 from qa_pipeline.log import get_logger
 from qa_pipeline.synth.behaviours import expected_verdicts
@@ -425,7 +425,7 @@ def render_scenario(
     """Render every call of a scenario into ``out_dir``, with truth files and ``calls.csv``.
 
     Args:
-        scenario: A scenario from :func:`~qa_pipeline.synth.scenario.load_scenario`.
+        scenario: A scenario from :func:`~qa_pipeline.synth.scenario_file.load_scenario`.
         out_dir: Output folder; created if missing.
         options: Output format and signal options (calls may override format and channels).
         progress: Called as ``progress(done, total)`` after each call.
