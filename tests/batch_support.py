@@ -30,15 +30,37 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "recordings"
 
 
+def _without_examples(node: object) -> object:
+    if isinstance(node, dict):
+        return {k: _without_examples(v) for k, v in node.items() if not k.endswith(("examples", "answered_similarity"))}
+    if isinstance(node, list):
+        return [_without_examples(v) for v in node]
+    return node
+
+
 def _snapshot(path: Path) -> Path:
     """A copy taken once per session: runs compare scorecard hashes, so the file must not
-    change under the tests while the repository's copy is being edited."""
+    change under the tests while the repository's copy is being edited.
+
+    The copy judges by its phrase lists only (the meaning examples are left out): these tests
+    are about the batch, the store and their faults, and every worker process of every run
+    would otherwise load the sentence-embedding model (seconds of CPU each). Judging by
+    meaning has its own tests (test_meaning*, test_e2e_scoring, test_realcall_verdicts).
+    """
+    import yaml
+
     folder = Path(tempfile.mkdtemp(prefix="qa-batch-card-"))
     atexit.register(shutil.rmtree, folder, True)
-    return Path(shutil.copy(path, folder / path.name))
+    card = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = folder / path.name
+    out.write_text(yaml.safe_dump(_without_examples(card), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out
 
 
 SCORECARD = _snapshot(ROOT / "scorecards" / "default.en.yaml")
+# The shipped scorecard as it is, meaning examples and all, for runs that must stay busy for a
+# while: a worker loads the embedding model before its first score.
+FULL_SCORECARD = Path(shutil.copy(ROOT / "scorecards" / "default.en.yaml", SCORECARD.parent / "full.en.yaml"))
 CLIP_SECONDS = 12.0
 # Clips of these sample calls are transcribed once per session.
 CLIP_IDS = ("call-001", "call-002", "call-003")
@@ -172,10 +194,10 @@ def session_audio(factory: pytest.TempPathFactory) -> SessionAudio:
 
 
 # --------------------------------------------------------------------------- subprocess runs
-def qa_run_command(recordings: Path, db: str, cache: Path, *extra: str) -> list[str]:
+def qa_run_command(recordings: Path, db: str, cache: Path, *extra: str, scorecard: Path = SCORECARD) -> list[str]:
     """``qa run`` as a separate process (through the command's own module entry point)."""
     return [
-        sys.executable, "-m", "qa_pipeline.cli.run", "run", str(recordings), "--db", db, "--scorecard", str(SCORECARD),
+        sys.executable, "-m", "qa_pipeline.cli.run", "run", str(recordings), "--db", db, "--scorecard", str(scorecard),
         "--cache-dir", str(cache), "--workers", "1", "--no-report", *extra,
     ]
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from batch_fixtures import CARD, N_CRITERIA, audio, batch_options, db_url, log_events, run_cli, stored_rows  # noqa: F401 - fixtures
 from batch_support import (
+    FULL_SCORECARD,
     SAMPLES,
     SCORECARD,
     bad_calls,
@@ -132,7 +133,8 @@ def test_sigkill_mid_run_then_rerun_scores_every_call_once(db_url: str, audio, t
     write_manifest(rec, good_calls(rec, audio.clips))
     # call-002 is not cached: the run is still busy transcribing it when killed.
     cache = audio.cache_without(("call-002",), tmp_path / "cache")
-    cmd = qa_run_command(rec, db_url, cache)
+    # The full scorecard keeps the first run busy (model loads) while the second one is refused.
+    cmd = qa_run_command(rec, db_url, cache, scorecard=FULL_SCORECARD)
     env = subprocess_env()
     engine = create_engine(database_url(db_url))
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
