@@ -34,8 +34,6 @@ system-packages:
 system-packages-dev:
 	$(call apt_install,$(TEST_SYSTEM_PACKAGES))
 
-# Installs skip byte-compiling (--no-compile): pip would compile every module of every package
-# (about a minute on two cores, most of it PyTorch), while Python compiles, once, only what is imported.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -44,23 +42,23 @@ $(BIN)/python:
 # without resemblyzer's own requirements, which name a source-only VAD package and an obsolete
 # backport; what it really imports is listed here.
 define install_diarization
-	$(BIN)/pip install --quiet --no-compile "$(TORCH_PIN)"
-	$(BIN)/pip install --quiet --no-compile --no-deps resemblyzer==0.1.4
-	$(BIN)/pip install --quiet --no-compile webrtcvad-wheels librosa
+	$(BIN)/pip install --quiet "$(TORCH_PIN)"
+	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
+	$(BIN)/pip install --quiet webrtcvad-wheels librosa
 endef
 
 $(VENV)/.setup: pyproject.toml | $(BIN)/python
 	$(install_diarization)
-	$(BIN)/pip install --quiet --no-compile -e .
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
 # openai-whisper is installed without its triton requirement (a CUDA-only kernel compiler of
 # ~200 MB that CPU inference never loads); its other runtime dependencies are listed here.
 $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 	$(install_diarization)
-	$(BIN)/pip install --quiet --no-compile --no-deps openai-whisper==20250625
-	$(BIN)/pip install --quiet --no-compile numba tiktoken more-itertools tqdm
-	$(BIN)/pip install --quiet --no-compile -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
+	$(BIN)/pip install --quiet numba tiktoken more-itertools tqdm
+	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.setup
 
 # Scoring's inner loops (qa_pipeline/kernels.py) compiled with mypyc: the same results about a
@@ -68,7 +66,7 @@ $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 # the source, and a build older than the source is never loaded.
 KERNELS_BUILD := $(VENV)/.kernels-build
 $(KERNELS_BUILD): qa_pipeline/kernels.py | $(BIN)/python
-	@$(BIN)/pip install --quiet --no-compile "mypy>=1.13"
+	@$(BIN)/pip install --quiet "mypy>=1.13"
 	@if $(BIN)/mypyc qa_pipeline/kernels.py >$(VENV)/mypyc.log 2>&1; then \
 	  touch qa_pipeline/kernels*.so; \
 	  echo "Compiled qa_pipeline/kernels.py (scoring speedups)"; \
