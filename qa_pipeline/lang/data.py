@@ -332,25 +332,9 @@ def _parse_pii(r: _Reader) -> PiiWords:
 
     return PiiWords(
         cues={str(kind): cues.words(str(kind)) for kind in cues.data},
-        number_fillers=words("number_fillers"),
-        listener_words=words("listener_words"),
-        letter_x=words("letter_x"),
-        digits=r.table("digits", numbers=True),
-        zero_like=words("zero_like"),
-        teens=r.table("teens", numbers=True),
-        tens=r.table("tens", numbers=True),
-        repeats=r.table("repeats", numbers=True),
         hundred=r.text("hundred"),
-        currency_words=words("currency_words"),
-        months=words("months"),
-        ordinal_words=words("ordinal_words"),
-        date_connectors=words("date_connectors"),
-        dot_words=words("dot_words"),
-        at_words=words("at_words"),
-        at_soundalikes=words("at_soundalikes"),
-        join_words=words("join_words"),
-        email_cues=words("email_cues"),
-        email_stop_words=words("email_stop_words"),
+        **{key: r.table(key, numbers=True) for key in _PII_COUNTS},
+        **{key: words(key) for key in _PII_LISTS},
     )
 
 
