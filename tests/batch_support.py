@@ -38,6 +38,16 @@ def _without_examples(node: object) -> object:
     return node
 
 
+def write_lexical_scorecard(source: Path, out: Path) -> Path:
+    """``source`` without its meaning examples, written to ``out``: it judges by its phrase
+    lists only, so scoring with it never loads a sentence-embedding model."""
+    import yaml
+
+    card = yaml.safe_load(source.read_text(encoding="utf-8"))
+    out.write_text(yaml.safe_dump(_without_examples(card), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out
+
+
 def _snapshot(path: Path) -> Path:
     """A copy taken once per session: runs compare scorecard hashes, so the file must not
     change under the tests while the repository's copy is being edited.
@@ -47,14 +57,9 @@ def _snapshot(path: Path) -> Path:
     would otherwise load the sentence-embedding model (seconds of CPU each). Judging by
     meaning has its own tests (test_meaning*, test_e2e_scoring, test_realcall_verdicts).
     """
-    import yaml
-
     folder = Path(tempfile.mkdtemp(prefix="qa-batch-card-"))
     atexit.register(shutil.rmtree, folder, True)
-    card = yaml.safe_load(path.read_text(encoding="utf-8"))
-    out = folder / path.name
-    out.write_text(yaml.safe_dump(_without_examples(card), allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return out
+    return write_lexical_scorecard(path, folder / path.name)
 
 
 SCORECARD = _snapshot(ROOT / "scorecards" / "default.en.yaml")

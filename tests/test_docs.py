@@ -19,11 +19,10 @@ from typing import Annotated, List, Optional
 
 import pytest
 import typer
-import yaml
 from typer.core import TyperCommand
 from typer.testing import CliRunner
 
-from batch_support import scripted_transcript
+from batch_support import scripted_transcript, write_lexical_scorecard
 from qa_pipeline.cli.main import app
 from qa_pipeline.cli.reference import CommandDoc, command_docs, render_markdown
 from qa_pipeline.cli.reference import main as reference_main
@@ -302,15 +301,6 @@ CHEAP = {
 SCORECARDS = [str(ROOT / "scorecards" / "default.en.yaml"), str(ROOT / "scorecards" / "default.zh.yaml")]
 
 
-def _without_examples(node: object) -> object:
-    # Judging by meaning loads an embedding model; phrases alone keep these runs instant.
-    if isinstance(node, dict):
-        return {k: _without_examples(v) for k, v in node.items() if not k.endswith(("examples", "answered_similarity"))}
-    if isinstance(node, list):
-        return [_without_examples(v) for v in node]
-    return node
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with ./qa.db (the eight sample calls, scored), a transcript and a scorecard."""
@@ -321,8 +311,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("docs-commands")
     card_path = folder / "scorecard.yaml"
-    shipped = yaml.safe_load((ROOT / "scorecards" / "default.en.yaml").read_text(encoding="utf-8"))
-    card_path.write_text(yaml.safe_dump(_without_examples(shipped), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # Judging by meaning loads an embedding model; phrases alone keep these runs instant.
+    write_lexical_scorecard(ROOT / "scorecards" / "default.en.yaml", card_path)
     card = load_scorecard(card_path)
     with (ROOT / "samples" / "recordings" / "calls.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
