@@ -34,39 +34,57 @@ system-packages:
 system-packages-dev:
 	$(call apt_install,$(TEST_SYSTEM_PACKAGES))
 
+# Packages install with uv: downloads and bytecode compilation run in parallel, about half of
+# pip's time for the test extras. Bytecode is compiled at install because worker processes
+# started by multiprocessing's spawn run with -B and would otherwise compile PyTorch and the
+# rest from source on every start. PyTorch itself comes through pip, which reads the machine's
+# pip configuration (find-links, mirrors) for the CPU build. INSTALLER=pip installs everything
+# with pip, e.g. behind a package mirror only pip is configured for.
+INSTALLER ?= uv
+UV_PIN ?= uv==0.13.9
+ifeq ($(INSTALLER),uv)
+INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
+INSTALLER_BIN := $(BIN)/uv
+else
+INSTALL = $(BIN)/pip install --quiet
+INSTALLER_BIN := $(BIN)/python
+endif
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install --quiet "$(UV_PIN)"
 
 # Mono recordings need speaker diarization (resemblyzer on the CPU build of PyTorch): installed
 # without resemblyzer's own requirements, which name a source-only VAD package and an obsolete
 # backport; what it really imports is listed here.
 define install_diarization
 	$(BIN)/pip install --quiet "$(TORCH_PIN)"
-	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
-	$(BIN)/pip install --quiet webrtcvad-wheels librosa
+	$(INSTALL) --no-deps resemblyzer==0.1.4
+	$(INSTALL) webrtcvad-wheels librosa
 endef
 
-$(VENV)/.setup: pyproject.toml | $(BIN)/python
+$(VENV)/.setup: pyproject.toml | $(INSTALLER_BIN)
 	$(install_diarization)
-	$(BIN)/pip install --quiet -e .
+	$(INSTALL) -e .
 	touch $@
 
 # openai-whisper is installed without its triton requirement (a CUDA-only kernel compiler of
 # ~200 MB that CPU inference never loads); its other runtime dependencies are listed here.
-$(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.setup-dev: pyproject.toml | $(INSTALLER_BIN)
 	$(install_diarization)
-	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
-	$(BIN)/pip install --quiet numba tiktoken more-itertools tqdm
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(INSTALL) --no-deps openai-whisper==20250625
+	$(INSTALL) numba tiktoken more-itertools tqdm -e ".[dev]"
 	touch $@ $(VENV)/.setup
 
 # Scoring's inner loops (qa_pipeline/kernels.py) compiled with mypyc: the same results about a
 # fifth faster. Optional: where the build fails (no C compiler, no Python headers) scoring runs
 # the source, and a build older than the source is never loaded.
 KERNELS_BUILD := $(VENV)/.kernels-build
-$(KERNELS_BUILD): qa_pipeline/kernels.py | $(BIN)/python
-	@$(BIN)/pip install --quiet "mypy>=1.13"
+$(KERNELS_BUILD): qa_pipeline/kernels.py | $(INSTALLER_BIN)
+	@$(INSTALL) "mypy>=1.13"
 	@if $(BIN)/mypyc qa_pipeline/kernels.py >$(VENV)/mypyc.log 2>&1; then \
 	  touch qa_pipeline/kernels*.so; \
 	  echo "Compiled qa_pipeline/kernels.py (scoring speedups)"; \

@@ -17,8 +17,10 @@ from qa_pipeline.store import Store
 from qa_pipeline.synth import CallScript, Line, RenderOptions, VoiceSpec, render_scripts
 from qa_pipeline.transcript import RolesSource, Speaker
 
-HERE = Path(__file__).resolve().parent
-SCORECARD = HERE.parent / "scorecards" / "default.en.yaml"
+# The default scorecard's phrase lists without its meaning examples: diarization and roles are
+# under test here, and each worker process would otherwise load the sentence-embedding model.
+from batch_support import SCORECARD
+
 EXTRA_INSTALLED = diarization_available()
 NEEDS_EXTRA = pytest.mark.skipif(
     not EXTRA_INSTALLED, reason="needs the diarization extra: pip install 'qa-pipeline[diarization]'"
