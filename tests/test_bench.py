@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa_pipeline.options import TranscribeOptions
-from qa_pipeline.speed_comparison import (
+from qa_pipeline.speedbench.runner import (
     DEFAULT_CONFIGS,
     PRESETS,
     TABLE_COLUMNS,
@@ -55,7 +55,7 @@ def test_options_map_configurations_to_recognition_settings():
 
 
 def test_repeated_runs_report_the_fastest_one():
-    from qa_pipeline.speed_comparison import _fastest_run
+    from qa_pipeline.speedbench.runner import _fastest_run
 
     def run(wall: float, **extra) -> BenchResult:
         return BenchResult(BenchConfig.parse("packed"), "faster-whisper", "tiny.en", "cpu", "int8", 1, True,

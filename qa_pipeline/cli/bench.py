@@ -33,9 +33,9 @@ def bench(
     before and after each configuration is in the JSON. --device, --compute-type, --model and
     --batch-size default to [transcribe] of ./qa.toml (device: cpu without one).
     """
-    from qa_pipeline.bench_options import DEFAULT_SCENARIO, PRESETS, BenchConfig, BenchOptions
-    from qa_pipeline.bench_results import markdown_table
-    from qa_pipeline.speed_comparison import run_bench
+    from qa_pipeline.speedbench.configs import DEFAULT_SCENARIO, PRESETS, BenchConfig, BenchOptions
+    from qa_pipeline.speedbench.results import markdown_table
+    from qa_pipeline.speedbench.runner import run_bench
 
     _, engine, _ = o.stage_options(asr, o.load(config_file), o.BENCH_FLAGS)
     options = BenchOptions(

@@ -40,8 +40,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from qa_pipeline.bench_options import DEFAULT_CONFIGS, DEFAULT_SCENARIO, PRESETS, BenchConfig, BenchOptions, Preset
-from qa_pipeline.bench_results import (
+from qa_pipeline.speedbench.configs import DEFAULT_CONFIGS, DEFAULT_SCENARIO, PRESETS, BenchConfig, BenchOptions, Preset
+from qa_pipeline.speedbench.results import (
     TABLE_COLUMNS,
     BenchReport,
     BenchResult,
@@ -232,13 +232,13 @@ def _run_one(options: BenchOptions, config: BenchConfig, recordings: Path, call_
     spec_path, result_path = work / "spec.json", work / "result.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     load_before = _load()
     started = time.perf_counter()
     with open(work / "stderr.txt", "wb") as stderr:
         proc = subprocess.run(
-            [sys.executable, "-m", "qa_pipeline.bench_child", str(spec_path), str(result_path)],
+            [sys.executable, "-m", "qa_pipeline.speedbench.child", str(spec_path), str(result_path)],
             cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=stderr, check=False,
         )
     wall = time.perf_counter() - started

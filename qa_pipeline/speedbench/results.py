@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa_pipeline.bench_options import BenchConfig
+from qa_pipeline.speedbench.configs import BenchConfig
 
 @dataclass(frozen=True)
 class CallSet:

@@ -14,7 +14,7 @@ from qa_pipeline.errors import ConfigError
 from qa_pipeline.options import TranscribeOptions
 
 # A copy of samples/drift.yaml shipped inside the package (a test keeps them identical).
-DEFAULT_SCENARIO = Path(__file__).resolve().parent / "data" / "scenarios" / "drift.yaml"
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "data" / "scenarios" / "drift.yaml"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The child process of ``qa bench``: one configuration's batch, run and measured.
 
-Run as ``python -m qa_pipeline.bench_child SPEC.json RESULT.json`` so that its memory and
+Run as ``python -m qa_pipeline.speedbench.child SPEC.json RESULT.json`` so that its memory and
 processor figures are that configuration's alone.
 """
 
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from qa_pipeline.bench_results import StageSeconds
+from qa_pipeline.speedbench.results import StageSeconds
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.options import TranscribeOptions
 
@@ -127,10 +127,10 @@ def _stage_sums(log_path: Path) -> StageSeconds:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Child entry point: ``python -m qa_pipeline.bench_child SPEC.json RESULT.json``."""
+    """Child entry point: ``python -m qa_pipeline.speedbench.child SPEC.json RESULT.json``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
-        raise SystemExit("usage: python -m qa_pipeline.bench_child SPEC.json RESULT.json")
+        raise SystemExit("usage: python -m qa_pipeline.speedbench.child SPEC.json RESULT.json")
     run_child(Path(args[0]), Path(args[1]))
     return 0
 
