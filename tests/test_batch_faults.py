@@ -7,6 +7,7 @@ Recordings are the session's cached clips, so no test here runs the recogniser.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -63,6 +64,23 @@ def test_a_duplicate_call_id_fails_the_later_file_and_never_touches_the_stored_c
             [row] = [k for k in store.known_calls(CARD.content_hash) if k.call_id == "X1"]
             assert row.status.value == "ok" and row.path == str(first)
         assert store.failures(None) == []  # the refusal is reported, never stored over the call
+        # ... and kept beside the calls, once however many runs refused the file.
+        [refused] = store.rejections(None)
+        assert (refused.call_id, refused.path, refused.error) == ("X1", str(second), failure.error)
+
+    from qa_pipeline.cli.status import app as status_app
+
+    shown = CliRunner().invoke(status_app, ["status", "--db", str(tmp_path / "qa.db"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert [(f["call_id"], f["path"]) for f in json.loads(shown.stdout)["not_stored"]] == [("X1", str(second))]
+    shown = CliRunner().invoke(status_app, ["status", "--db", str(tmp_path / "qa.db")], env={"COLUMNS": "400"})
+    assert "Recordings the last run could not store (1)" in shown.stdout and "is already used by" in shown.stdout
+
+    # Given its own call id, the file is scored and no longer listed.
+    write_manifest(rec, [manifest_row("call-001.wav", "X1"), manifest_row("call-002.wav", "X2")])
+    with Store.open(tmp_path / "qa.db") as store:
+        assert run_batch(store, batch_options(rec, tmp_path, audio.cache)).status is RunStatus.OK
+        assert store.rejections(None) == []
 
 
 def test_the_stored_owner_of_a_call_id_keeps_it_when_a_new_file_claims_it(audio, tmp_path: Path) -> None:

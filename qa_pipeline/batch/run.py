@@ -304,6 +304,8 @@ class _Runner:
         )
         if item.record:
             self.store.save_call(result, self.run_id, item.pk)
+        else:
+            self.store.save_rejection(self.run_id, item.meta.call_id, str(item.meta.path), error, kind)
         if item.action is Action.TRANSCRIBE:
             self.transcribed += 1
         elif item.action is Action.RESCORE:

@@ -30,6 +30,7 @@ def status(
         failed = store.failures(None)
         counts = store.counts()
         coverage = store.coverage_reviews(None)
+        refused = store.rejections(None)
         where = str(store)
     if as_json:
         typer.echo(json.dumps({
@@ -38,9 +39,11 @@ def status(
             "runs": [r.to_dict() for r in recent],
             "failures": [f.to_dict() for f in failed[:failures]],
             "coverage_review": [{"call_id": c, "path": p, "speech_coverage": v} for c, p, v in coverage[:failures]],
+            "not_stored": [f.to_dict() for f in refused[:failures]],
         }, indent=1, default=str))
         return
     _print(where, recent, failed, failures, counts)
+    _print_refused(refused, failures)
     _print_coverage(coverage, failures)
 
 
@@ -88,6 +91,28 @@ def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts:
     if len(failed) > limit:
         console.print(Text(f"… and {len(failed) - limit} more (--failures N to list more)"))
     console.print(Text("Fix the cause, then `qa run --retry-failed` (a fixed manifest is picked up by any run).", style="dim"))
+
+
+def _print_refused(refused: list[Any], limit: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if not refused:
+        return
+    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    # Not among the failed calls above: the call id is another stored recording's, whose row
+    # keeps its results, so these files have no call of their own until they get an id.
+    console.print(Text(f"Recordings the last run could not store ({len(refused)})", style="bold yellow"), soft_wrap=True)
+    table = Table()
+    for name in ("call id", "file", "reason"):
+        table.add_column(name)
+    for f in refused[:limit]:
+        reason = f.error[len(f.path) + 2 :] if f.error.startswith(f"{f.path}: ") else f.error
+        table.add_row(Text(visible(f.call_id)), Text(visible(f.path)), Text(visible(reason)))
+    console.print(table)
+    if len(refused) > limit:
+        console.print(Text(f"… and {len(refused) - limit} more"))
 
 
 def _print_coverage(flagged: list[tuple[str, str, float]], limit: int) -> None:

@@ -108,6 +108,9 @@ def forget_call(
         for table in _CALL_TABLES:
             rows += int(conn.execute(delete(table).where(table.c.call_pk == row.id)).rowcount or 0)
         rows += int(conn.execute(delete(schema.calls).where(c.id == row.id)).rowcount or 0)
+        # Refusals of other files claiming this call id name the forgotten recording's path.
+        refused = schema.run_rejections
+        rows += int(conn.execute(delete(refused).where(refused.c.call_id == call_id)).rowcount or 0)
     _compact(store)
 
     cache_files = 0

@@ -205,3 +205,10 @@ def _call_events(conn: Connection) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("call_scores")}
     if "events_recorded" not in columns:
         conn.execute(text("ALTER TABLE call_scores ADD COLUMN events_recorded BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
+@MIGRATIONS.register("0008_run_rejections")
+def _run_rejections(conn: Connection) -> None:
+    # Recordings refused for a call id another stored recording owns were only in the run log
+    # and summary; `qa status` lists them from this table.
+    schema.run_rejections.create(conn, checkfirst=True)

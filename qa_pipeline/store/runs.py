@@ -11,12 +11,12 @@ import os
 import socket
 from typing import Any, Mapping
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from qa_pipeline import __version__
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.store import schema
-from qa_pipeline.store.records import CallStatus, RunCounts, RunRecord, RunStatus
+from qa_pipeline.store.records import CallStatus, ErrorKind, FailedCall, RunCounts, RunRecord, RunStatus
 from qa_pipeline.store.rows import now, run_record
 
 
@@ -108,3 +108,37 @@ class RunsMixin:
         if row is None:
             raise ConfigError(f"{self}: no run {run_id}")
         return run_record(row)
+
+    def save_rejection(self, run_id: int, call_id: str, path: str, error: str, kind: ErrorKind) -> None:
+        """Record a recording the run failed but could not store as a call.
+
+        Its call id belongs to another stored recording, whose row must stay as it is. Only
+        the latest run's rejections of a recording are kept: the same file refused every night
+        is listed once.
+        """
+        t = schema.run_rejections
+        with self.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.path == path, t.c.call_id == call_id))
+            conn.execute(insert(t).values(run_id=run_id, call_id=call_id, path=path, error=error,
+                                          error_kind=kind.value, created_at=now()))
+
+    def rejections(self, limit: int | None = 50) -> list[FailedCall]:
+        """Recordings the latest run refused, newest first.
+
+        A recording fixed since (renamed, given its own call id) is not refused again, so it
+        drops out with the next run.
+        """
+        t = schema.run_rejections.c
+        with self.engine.connect() as conn:
+            latest = conn.execute(select(func.max(schema.runs.c.id))).scalar()
+            if latest is None:
+                return []
+            query = select(schema.run_rejections).where(t.run_id == latest).order_by(t.created_at.desc(), t.path)
+            if limit is not None:
+                query = query.limit(limit)
+            rows = conn.execute(query).all()
+        return [
+            FailedCall(call_id=r.call_id, path=r.path, error=r.error, error_kind=ErrorKind(r.error_kind),
+                       run_id=r.run_id, updated_at=r.created_at)
+            for r in rows
+        ]

@@ -11,6 +11,8 @@ impossible whatever the code above does:
 - ``criterion_results``: one per (call, scorecard, criterion);
 - ``call_events``: a call's timed events (holds, silences, interruptions, overlaps) per
   (call, scorecard), numbered in time order;
+- ``run_rejections``: recordings a run failed but could not store as calls (their call id is
+  another stored recording's), per run;
 - ``human_evaluations``: one per (call, criterion, evaluator, day) — re-importing a file
   updates its rows instead of adding more.
 
@@ -221,6 +223,21 @@ call_events = Table(
     Column("announced_s", Float),  # holds judged by a criterion: when announced
     Column("thanked_s", Float),  # and when the caller was thanked
     UniqueConstraint("call_pk", "scorecard_hash", "position", name="uq_call_events_call_card_position"),
+)
+
+# Recordings a run failed but could not store as calls: their call id belongs to another,
+# already stored recording (a calls row per id), so the failure is kept here, per run, for
+# `qa status` to list beside the stored failures.
+run_rejections = Table(
+    "run_rejections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("call_id", String(300), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("error_kind", String(20), nullable=False),
+    Column("created_at", DateTime, nullable=False),
 )
 
 # Tables holding one scorecard's results for a call, deleted together when a call is
