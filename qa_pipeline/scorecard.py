@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from qa_pipeline.characteristics import DEFAULT_BACKCHANNELS, CharacteristicsOptions
 from qa_pipeline.criteria import CRITERION_TYPES, known_types
-from qa_pipeline.criteria.base import BuildContext, Criterion, meaning_to_dict, phrases_to_dict
+from qa_pipeline.criteria.base import BuildContext, Criterion, meaning_to_dict, phrases_to_dict, read_neighbours
 from qa_pipeline.criteria.fields import (
     FieldProblem,
     FieldReader,
@@ -512,6 +512,8 @@ def _read_frustration_meaning(top: FieldReader, languages: tuple[str, ...]) -> M
     )
     answered = top.number("frustration_answered_similarity", None, minimum=0.0, maximum=1.0, exclusive_minimum=True)
     if examples is None:
+        if "frustration_example_neighbours" in top.data:
+            raise top.problem("frustration_example_neighbours", "needs 'frustration_examples' beside it")
         for key, value in (("frustration_counter_examples", counters), ("frustration_answered_similarity", answered)):
             if value is not None:
                 raise top.problem(key, "needs 'frustration_examples' beside it")
@@ -524,7 +526,10 @@ def _read_frustration_meaning(top: FieldReader, languages: tuple[str, ...]) -> M
     missing = semantic.missing_package([lang for lang in examples if lang != "*"] or languages)
     if missing:
         raise top.problem("frustration_examples", missing)
-    return MeaningSpec(examples, counters or {}, float(threshold), None if answered is None else float(answered))
+    neighbours = read_neighbours(top, "frustration_")
+    return MeaningSpec(
+        examples, counters or {}, float(threshold), None if answered is None else float(answered), neighbours
+    )
 
 
 def _parse_criterion(

@@ -298,15 +298,22 @@ class MeaningSpec:
         counter_examples: Near misses that must not count, by language; an utterance closer
             to a counter-example than to every example is not a match.
         min_similarity: Cosine similarity an utterance needs with its nearest example.
-        answered_similarity: A lower similarity that suffices when the other party's reply
+        min_similarity: Score an utterance needs: the mean cosine similarity with its
+            ``neighbours`` nearest examples.
+        answered_similarity: A lower score that suffices when the other party's reply
             confirms the reading (the customer's state: the agent answered it with empathy);
             None when only ``min_similarity`` counts.
+        neighbours: How many nearest examples the score averages (1: the nearest alone).
+            One example can be worded like an utterance by chance; several alike at once
+            means the utterance shares what the examples have in common, which is what
+            carries over to wordings no example has.
     """
 
     examples: Mapping[str, tuple[str, ...]]
     counter_examples: Mapping[str, tuple[str, ...]]
     min_similarity: float
     answered_similarity: float | None = None
+    neighbours: int = 1
 
     def for_language(self, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         def pick(m: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -322,7 +329,9 @@ class MeaningMatch:
     Attributes:
         utterance: What was said.
         example: The nearest scorecard example.
-        similarity: Cosine similarity with it (rounded to three decimals).
+        similarity: The score that was compared with the threshold: the mean cosine
+            similarity with the spec's ``neighbours`` nearest examples (with one neighbour,
+            the similarity with ``example``), rounded to three decimals.
     """
 
     utterance: Utterance
@@ -338,6 +347,12 @@ def judge(
 ) -> list[MeaningMatch | None]:
     """For each utterance, its match with the spec's examples, or None.
 
+    An utterance matches when the mean similarity with its ``spec.neighbours`` nearest
+    examples reaches ``spec.min_similarity`` and no counter-example is as close as its
+    nearest example. The counter-examples veto by the nearest of each, as a near miss is
+    told by one close wording; the score averages because a wording nobody wrote is seldom
+    close to one example but usually somewhat close to several.
+
     Args:
         utterances: The utterances, aligned with ``vectors``.
         vectors: Their embeddings by the language's model (:func:`embed`, :func:`model_for`).
@@ -351,13 +366,27 @@ def judge(
     sims = similarity_matrix(vectors, example_vectors(examples, model))
     anti = similarity_matrix(vectors, example_vectors(counters, model)) if counters else None
     out: list[MeaningMatch | None] = []
+    k = min(spec.neighbours, sims.shape[1])
     for i, utt in enumerate(utterances):
         row = sims[i]
         # Ties go to the earliest example, so the quoted example is stable.
         best = int(row.argmax())
-        sim = float(row[best])
-        if sim < spec.min_similarity or (anti is not None and float(anti[i].max()) >= sim):
+        nearest = float(row[best])
+        if anti is not None and float(anti[i].max()) >= nearest:
             out.append(None)
             continue
-        out.append(MeaningMatch(utt, examples[best], sim))
+        score = nearest if k == 1 else _mean_of_top(row, k)
+        if score < spec.min_similarity:
+            out.append(None)
+            continue
+        out.append(MeaningMatch(utt, examples[best], score))
     return out
+
+
+def _mean_of_top(row: "np.ndarray", k: int) -> float:
+    """Mean of a row's k largest values, rounded to three decimals (order-independent)."""
+    import numpy as np
+
+    # A full sort, not argpartition, so equal values can never change which k are summed.
+    top = np.sort(row)[::-1][:k]
+    return round(float(top.sum()) / k, 3)

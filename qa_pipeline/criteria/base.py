@@ -276,18 +276,33 @@ def read_meaning(
     if examples is None:
         if counters is not None:
             raise fields.problem(f"{prefix}counter_examples", f"needs '{prefix}examples' beside it")
+        if f"{prefix}example_neighbours" in fields.data:
+            raise fields.problem(f"{prefix}example_neighbours", f"needs '{prefix}examples' beside it")
         return None
     missing = semantic.missing_package([lang for lang in examples if lang != "*"] or build.languages)
     if missing:
         raise fields.problem(f"{prefix}examples", missing)
-    return MeaningSpec(examples, counters or {}, threshold)
+    return MeaningSpec(examples, counters or {}, threshold, neighbours=read_neighbours(fields, prefix))
+
+
+def read_neighbours(fields: "FieldReader", prefix: str) -> int:
+    """The ``{prefix}example_neighbours`` field: how many nearest examples a score averages.
+
+    Raises:
+        FieldProblem: Not a whole number of at least 1.
+    """
+    return int(fields.number(f"{prefix}example_neighbours", 1, minimum=1, integer=True))
 
 
 def meaning_to_dict(spec: MeaningSpec | None, prefix: str = "") -> dict[str, Any]:
     """A meaning spec's fields in canonical form (empty when there is none)."""
     if spec is None:
         return {}
-    return {
+    out: dict[str, Any] = {
         f"{prefix}examples": phrases_to_dict(spec.examples),
         f"{prefix}counter_examples": phrases_to_dict(spec.counter_examples) if spec.counter_examples else [],
     }
+    # Absent when 1 (the nearest example alone), so older scorecards' content hashes stay.
+    if spec.neighbours != 1:
+        out[f"{prefix}example_neighbours"] = spec.neighbours
+    return out
