@@ -128,9 +128,8 @@ class MiniLM:
         scale = (dim // heads) ** -0.5
         for i in range(self._layers):
             p = f"encoder.layer.{i}."
-            q = F.linear(x, w[p + "attention.self.query.weight"], w[p + "attention.self.query.bias"])
-            k = F.linear(x, w[p + "attention.self.key.weight"], w[p + "attention.self.key.bias"])
-            v = F.linear(x, w[p + "attention.self.value.weight"], w[p + "attention.self.value.bias"])
+            # Query, key and value in one product (their weights stacked at load time).
+            q, k, v = F.linear(x, w[p + "qkv.weight"], w[p + "qkv.bias"]).split(dim, dim=-1)
             parts = []
             for first, count, length in groups:
                 span = slice(first, first + count * length)
@@ -217,4 +216,8 @@ def _load_weights(folder: Path) -> dict[str, Any]:
     weights = {k.removeprefix("bert."): v.float() for k, v in tensors.items()}
     if "embeddings.word_embeddings.weight" not in weights:
         raise ModelError(f"{folder}: the weights hold no BERT encoder")
+    for prefix in sorted({k.rsplit("attention.self.", 1)[0] for k in weights if "attention.self.query." in k}):
+        names = [f"{prefix}attention.self.{n}" for n in ("query", "key", "value")]
+        for part in ("weight", "bias"):
+            weights[f"{prefix}qkv.{part}"] = torch.cat([weights.pop(f"{n}.{part}") for n in names]).contiguous()
     return weights

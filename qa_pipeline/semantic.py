@@ -68,6 +68,7 @@ _MAX_TOKENS = 48
 _lock = threading.Lock()
 _models: dict[str, Any] = {}
 _example_vectors: dict[tuple[str, tuple[str, ...]], "np.ndarray"] = {}
+_blas: Any = None
 
 
 def model_for(language: str) -> str:
@@ -183,7 +184,20 @@ def similarity_matrix(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
 
     if a.shape[0] == 0 or b.shape[0] == 0:
         return np.zeros((a.shape[0], b.shape[0]), dtype=np.float64)
-    return np.round(a.astype(np.float64) @ b.astype(np.float64).T, 3)
+    # On one BLAS thread, like the embedding: numpy's BLAS otherwise wakes a thread per core
+    # for these small products, and its idle threads spin, costing more CPU than the product.
+    with _lock, _blas_controller().limit(limits=1, user_api="blas"):
+        return np.round(a.astype(np.float64) @ b.astype(np.float64).T, 3)
+
+
+def _blas_controller() -> Any:
+    """The BLAS libraries loaded (numpy's among them), found once per process."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas
 
 
 @dataclass(frozen=True)
