@@ -77,6 +77,24 @@ def test_migrations_are_recorded_once(store: Store) -> None:
     assert MIGRATIONS.apply(store.engine) == []  # idempotent
 
 
+def test_an_older_store_gets_the_rejections_table_and_keeps_its_calls(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with Store.open(db) as s:
+        s.save_call(stored_result(1, CARD))
+        run_id = s.start_run("rec", {})
+    with Store.open(db) as s, s.engine.begin() as conn:
+        # What a version before 0008_run_rejections left behind.
+        conn.execute(text("DROP TABLE run_rejections"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE name = '0008_run_rejections'"))
+    with Store.open(db) as s:
+        assert "run_rejections" in inspect(s.engine).get_table_names()
+        assert s.rejections() == []
+        s.save_rejection(run_id, "c00001", "/rec/b.wav", "/rec/b.wav: call_id 'c00001' is already used", ErrorKind.METADATA)
+        s.save_rejection(run_id, "c00001", "/rec/b.wav", "/rec/b.wav: call_id 'c00001' is already used", ErrorKind.METADATA)
+        assert [(r.call_id, r.path, r.run_id) for r in s.rejections()] == [("c00001", "/rec/b.wav", run_id)]
+        assert s.score("c00001") is not None
+
+
 def test_migrations_refuse_duplicate_names() -> None:
     m = Migrations()
     m.add(Migration("0001_a", lambda conn: None))
