@@ -37,3 +37,11 @@ def new_app(help: str) -> typer.Typer:
         rich_markup_mode=None,
         pretty_exceptions_enable=False,
     )
+
+
+def table_console() -> Any:
+    """A rich console for the tables commands print: as wide as the terminal, or 200 columns
+    when piped into a file or a mail, so long reasons run on rather than fold mid-word."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if Console().is_terminal else 200)

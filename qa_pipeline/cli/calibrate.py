@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from qa_pipeline.cli.app import table_console
 from qa_pipeline.cli.options import ConfigOpt, DbOpt, load
 from qa_pipeline.errors import ReportError
 
@@ -89,11 +90,10 @@ def _kappa(a: Agreement) -> str:
 
 
 def _print(report: CalibrationReport, summary: ImportSummary | None, page: Path | None, show: int) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    console = table_console()
     if summary is not None:
         console.print(
             Text(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from qa_pipeline.cli.app import new_app
+from qa_pipeline.cli.app import new_app, table_console
 from qa_pipeline.cli.escape import visible
 from qa_pipeline.cli.options import ConfigOpt, DbOpt, load
 
@@ -48,12 +48,10 @@ def status(
 
 
 def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts: dict[str, int]) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    # Piped into a file or a mail, lines may be long rather than folded mid-reason.
-    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    console = table_console()
     console.print(Text(f"Store {where}: {counts.get('calls_ok', 0)} call(s) scored, {counts.get('calls_failed', 0)} failed", style="bold"), soft_wrap=True)
     table = Table(title="Runs", title_justify="left")
     for name, justify in (("run", "right"), ("started (UTC)", "left"), ("took", "right"), ("status", "left"), ("found", "right"),
@@ -94,13 +92,12 @@ def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts:
 
 
 def _print_refused(refused: list[Any], limit: int) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     if not refused:
         return
-    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    console = table_console()
     # Not among the failed calls above: the call id is another stored recording's, whose row
     # keeps its results, so these files have no call of their own until they get an id.
     console.print(Text(f"Recordings the last run could not store ({len(refused)})", style="bold yellow"), soft_wrap=True)
@@ -116,13 +113,12 @@ def _print_refused(refused: list[Any], limit: int) -> None:
 
 
 def _print_coverage(flagged: list[tuple[str, str, float]], limit: int) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     if not flagged:
         return
-    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    console = table_console()
     # A heading of its own: a table title would fold at the table's narrow width.
     console.print(Text(f"Calls to check: speech without words ({len(flagged)})", style="bold yellow"), soft_wrap=True)
     table = Table()
