@@ -63,9 +63,6 @@ def _snapshot(path: Path) -> Path:
 
 
 SCORECARD = _snapshot(ROOT / "scorecards" / "default.en.yaml")
-# The shipped scorecard as it is, meaning examples and all, for runs that must stay busy for a
-# while: a worker loads the embedding model before its first score.
-FULL_SCORECARD = Path(shutil.copy(ROOT / "scorecards" / "default.en.yaml", SCORECARD.parent / "full.en.yaml"))
 CLIP_SECONDS = 12.0
 # Clips of these sample calls are transcribed once per session.
 CLIP_IDS = ("call-001", "call-002", "call-003")

@@ -21,7 +21,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from batch_fixtures import CARD, N_CRITERIA, audio, batch_options, db_url, log_events, run_cli, stored_rows  # noqa: F401 - fixtures
 from batch_support import (
-    FULL_SCORECARD,
     SAMPLES,
     SCORECARD,
     bad_calls,
@@ -131,21 +130,24 @@ def _scalar(engine, sql: str):
 def test_sigkill_mid_run_then_rerun_scores_every_call_once(db_url: str, audio, tmp_path: Path) -> None:
     rec = tmp_path / "rec"
     write_manifest(rec, good_calls(rec, audio.clips))
-    # call-002 is not cached: the run is still busy transcribing it when killed.
-    cache = audio.cache_without(("call-002",), tmp_path / "cache")
-    # The full scorecard keeps the first run busy (model loads) while the second one is refused.
-    cmd = qa_run_command(rec, db_url, cache, scorecard=FULL_SCORECARD)
+    # call-002 and call-003 are not cached: whichever call is committed first, the run is still
+    # transcribing another when it is stopped.
+    uncached = ("call-002", "call-003")
+    cache = audio.cache_without(uncached, tmp_path / "cache")
+    cmd = qa_run_command(rec, db_url, cache)
     env = subprocess_env()
     engine = create_engine(database_url(db_url))
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
-        wait_for(lambda: _scalar(engine, "SELECT COUNT(*) FROM runs WHERE status = 'running'") == 1, 60, "the run to start", proc)
+        wait_for(lambda: (_scalar(engine, "SELECT COUNT(*) FROM calls WHERE status = 'ok'") or 0) >= 1, 120,
+                 "the first call to be committed", proc)
+        # Frozen mid-run, still holding the store: however fast the second process starts, the
+        # first cannot finish meanwhile.
+        os.killpg(proc.pid, signal.SIGSTOP)
         second = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert second.returncode == 2, second.stderr
         assert "Error: " in second.stderr and "another qa run is using this store" in second.stderr
-        wait_for(lambda: (_scalar(engine, "SELECT COUNT(*) FROM calls WHERE status = 'ok'") or 0) >= 1, 120,
-                 "the first call to be committed", proc)
         kill_group(proc)
     finally:
         if proc.poll() is None:
@@ -158,7 +160,7 @@ def test_sigkill_mid_run_then_rerun_scores_every_call_once(db_url: str, audio, t
         _assert_no_partial_rows(store)
         assert store.runs()[0].status is RunStatus.RUNNING  # killed: nobody closed it
 
-    audio.restore(("call-002",), cache)
+    audio.restore(uncached, cache)
     rerun = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     with Store.open(db_url) as store:

@@ -29,7 +29,7 @@ from qa_pipeline.metadata import CallMetadata
 from qa_pipeline.scoring import CallScore
 from qa_pipeline.store import schema
 from qa_pipeline.store.engine import DEFAULT_DB, database_url, db_reason, sqlite_engine
-from qa_pipeline.store.frames import score_rows
+from qa_pipeline.store.score_rows import score_rows
 from qa_pipeline.store.migrations import MIGRATIONS, Migrations
 from qa_pipeline.store.records import CallResult, CallStatus, ErrorKind, FailedCall, StoredCall
 from qa_pipeline.store.rows import (
