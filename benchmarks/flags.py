@@ -15,7 +15,6 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -45,11 +44,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    # The synthetic store plants its first agents from this table; the benchmark swaps in its own.
-    with mock.patch.object(synthetic_results, "_PLANTED", tuple(p for p, _ in PLANTED)):
-        synth = synthetic_results.synth_frames(
-            synthetic_results.SynthStoreOptions(agents=args.agents, days=args.days, teams=1, seed=args.seed, chinese_agent=False)
-        )
+    # The synthetic store's first agents follow this table; the rest are drawn.
+    synth = synthetic_results.synth_frames(
+        synthetic_results.SynthStoreOptions(agents=args.agents, days=args.days, teams=1, seed=args.seed, chinese_agent=False),
+        planted=tuple(synthetic_results.PlantedAgent(*p) for p, _ in PLANTED),
+    )
     t = time.perf_counter()
     opts = StatsOptions()
     a = analyse(synth.frames, opts)

@@ -187,25 +187,45 @@ class SynthFrames:
         raise KeyError(agent_id)
 
 
-# Planted agents first, so tests can rely on them: (profile, base, drift, noise, problems).
-_PLANTED: tuple[tuple[str, float, float, float, tuple[str, ...]], ...] = (
-    ("improving", 48.0, 30.0, 4.0, ("self_identification",)),  # A001, North: encourage
-    ("declining", 97.0, -26.0, 4.0, ()),  # A002, South: early warning
-    ("stable", 92.0, 0.0, 4.0, ()),  # A003, North: recognise
-    ("erratic", 84.0, 0.0, 8.0, ()),  # A004, South: inconsistent
-    ("stable", 62.0, 0.0, 4.0, ("active_listening",)),  # A005, North: coach
-    ("stable", 76.0, 0.0, 4.0, ()),  # A006, South: the Chinese-speaking agent
+@dataclass(frozen=True)
+class PlantedAgent:
+    """An agent whose trajectory is fixed rather than drawn, so a test can expect its flag.
+
+    Attributes:
+        profile: ``stable``, ``improving``, ``declining`` or ``erratic``.
+        base: Latent skill at the start (score points).
+        drift: Change of the skill over the whole span (points).
+        noise: Call-to-call standard deviation (points).
+        problems: Criteria this agent is prone to fail (planted individual problems).
+    """
+
+    profile: str
+    base: float
+    drift: float
+    noise: float
+    problems: tuple[str, ...] = ()
+
+
+# Planted agents first, so tests can rely on them.
+PLANTED: tuple[PlantedAgent, ...] = (
+    PlantedAgent("improving", 48.0, 30.0, 4.0, ("self_identification",)),  # A001, North: encourage
+    PlantedAgent("declining", 97.0, -26.0, 4.0),  # A002, South: early warning
+    PlantedAgent("stable", 92.0, 0.0, 4.0),  # A003, North: recognise
+    PlantedAgent("erratic", 84.0, 0.0, 8.0),  # A004, South: inconsistent
+    PlantedAgent("stable", 62.0, 0.0, 4.0, ("active_listening",)),  # A005, North: coach
+    PlantedAgent("stable", 76.0, 0.0, 4.0),  # A006, South: the Chinese-speaking agent
 )
 
 
-def _roster(opts: SynthStoreOptions, rng: np.random.Generator) -> tuple[AgentProfile, ...]:
+def _roster(opts: SynthStoreOptions, rng: np.random.Generator, planted: tuple[PlantedAgent, ...]) -> tuple[AgentProfile, ...]:
     out = []
     criterion_ids = [c.criterion_id for c in CRITERIA if not c.critical]
     chinese_at = min(5, opts.agents - 1) if opts.chinese_agent else -1
     for i in range(opts.agents):
         team = TEAMS[i % opts.teams]
-        if i < len(_PLANTED):
-            profile, base, drift, noise, problems = _PLANTED[i]
+        if i < len(planted):
+            p = planted[i]
+            profile, base, drift, noise, problems = p.profile, p.base, p.drift, p.noise, p.problems
         else:
             profile = str(rng.choice(PROFILES, p=[0.6, 0.15, 0.15, 0.10]))
             base = float(rng.uniform(66, 82))
@@ -241,11 +261,14 @@ def _evidence_pool(rng: np.random.Generator) -> dict[tuple[str, str, str], np.nd
     return pool
 
 
-def synth_frames(options: SynthStoreOptions | dict[str, Any] | None = None) -> SynthFrames:
+def synth_frames(
+    options: SynthStoreOptions | dict[str, Any] | None = None, planted: tuple[PlantedAgent, ...] = PLANTED
+) -> SynthFrames:
     """Generate a synthetic calls/criteria dataset.
 
     Args:
         options: Shape and seed; see :class:`SynthStoreOptions`.
+        planted: The first agents' fixed trajectories (the rest are drawn).
 
     Returns:
         Prepared frames (no transcripts yet; see :func:`write_transcripts`) and the agents'
@@ -253,7 +276,7 @@ def synth_frames(options: SynthStoreOptions | dict[str, Any] | None = None) -> S
     """
     opts = SynthStoreOptions.from_dict(options)
     rng = np.random.default_rng(opts.seed)
-    roster = _roster(opts, rng)
+    roster = _roster(opts, rng, tuple(planted))
     n_agents, n_days = len(roster), opts.days
     counts = rng.poisson(opts.calls_per_day, size=(n_agents, n_days))
     agent_idx = np.repeat(np.repeat(np.arange(n_agents), n_days), counts.ravel())
