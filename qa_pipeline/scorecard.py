@@ -512,8 +512,7 @@ def _read_frustration_meaning(top: FieldReader, languages: tuple[str, ...]) -> M
     )
     answered = top.number("frustration_answered_similarity", None, minimum=0.0, maximum=1.0, exclusive_minimum=True)
     if examples is None:
-        if "frustration_example_neighbours" in top.data:
-            raise top.problem("frustration_example_neighbours", "needs 'frustration_examples' beside it")
+        read_neighbours(top, "frustration_", None)
         for key, value in (("frustration_counter_examples", counters), ("frustration_answered_similarity", answered)):
             if value is not None:
                 raise top.problem(key, "needs 'frustration_examples' beside it")
@@ -526,7 +525,7 @@ def _read_frustration_meaning(top: FieldReader, languages: tuple[str, ...]) -> M
     missing = semantic.missing_package([lang for lang in examples if lang != "*"] or languages)
     if missing:
         raise top.problem("frustration_examples", missing)
-    neighbours = read_neighbours(top, "frustration_")
+    neighbours = read_neighbours(top, "frustration_", examples)
     return MeaningSpec(
         examples, counters or {}, float(threshold), None if answered is None else float(answered), neighbours
     )

@@ -307,7 +307,6 @@ class MeaningSpec:
         examples: Utterances that count, by language.
         counter_examples: Near misses that must not count, by language; an utterance closer
             to a counter-example than to every example is not a match.
-        min_similarity: Cosine similarity an utterance needs with its nearest example.
         min_similarity: Score an utterance needs: the mean cosine similarity with its
             ``neighbours`` nearest examples.
         answered_similarity: A lower score that suffices when the other party's reply

@@ -276,22 +276,31 @@ def read_meaning(
     if examples is None:
         if counters is not None:
             raise fields.problem(f"{prefix}counter_examples", f"needs '{prefix}examples' beside it")
-        if f"{prefix}example_neighbours" in fields.data:
-            raise fields.problem(f"{prefix}example_neighbours", f"needs '{prefix}examples' beside it")
+        read_neighbours(fields, prefix, None)
         return None
     missing = semantic.missing_package([lang for lang in examples if lang != "*"] or build.languages)
     if missing:
         raise fields.problem(f"{prefix}examples", missing)
-    return MeaningSpec(examples, counters or {}, threshold, neighbours=read_neighbours(fields, prefix))
+    return MeaningSpec(examples, counters or {}, threshold, neighbours=read_neighbours(fields, prefix, examples))
 
 
-def read_neighbours(fields: "FieldReader", prefix: str) -> int:
+def read_neighbours(fields: "FieldReader", prefix: str, examples: Mapping[str, Any] | None) -> int:
     """The ``{prefix}example_neighbours`` field: how many nearest examples a score averages.
 
+    Args:
+        fields: The criterion's (or scorecard's) fields.
+        prefix: The prefix of its example fields (``""``, ``"response_"``, ``"frustration_"``).
+        examples: The examples read beside it; None when there are none.
+
     Raises:
-        FieldProblem: Not a whole number of at least 1.
+        FieldProblem: Given without examples, or not a whole number of at least 1.
     """
-    return int(fields.number(f"{prefix}example_neighbours", 1, minimum=1, integer=True))
+    key = f"{prefix}example_neighbours"
+    if examples is None:
+        if key in fields.data:
+            raise fields.problem(key, f"needs '{prefix}examples' beside it")
+        return 1
+    return int(fields.number(key, 1, minimum=1, integer=True))
 
 
 def meaning_to_dict(spec: MeaningSpec | None, prefix: str = "") -> dict[str, Any]:
