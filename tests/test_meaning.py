@@ -154,37 +154,24 @@ def test_verdicts_do_not_depend_on_torch_threads() -> None:
     assert one == two
 
 
+def _greeting_card(criterion_lines: str = "", top_lines: str = "") -> str:
+    """A one-criterion scorecard (a greeting with the phrase "hello") with extra YAML lines
+    under the criterion and at the top level."""
+    return (
+        "schema_version: 1\nname: t\nlanguages: [en]\n" + top_lines
+        + "criteria:\n  - id: greeting\n    title: Greeting\n    type: phrase\n    weight: 1\n"
+        + "    speaker: agent\n    phrases: [hello]\n" + criterion_lines
+    )
+
+
 def test_counter_examples_need_examples() -> None:
-    body = """schema_version: 1
-name: t
-languages: [en]
-criteria:
-  - id: greeting
-    title: Greeting
-    type: phrase
-    weight: 1
-    speaker: agent
-    phrases: [hello]
-    counter_examples: [what is your account number]
-"""
+    body = _greeting_card("    counter_examples: [what is your account number]\n")
     with pytest.raises(ScorecardError, match="criterion 'greeting': field 'counter_examples': needs 'examples'"):
         parse_scorecard(body)
 
 
 def test_example_similarity_is_a_cosine() -> None:
-    body = """schema_version: 1
-name: t
-languages: [en]
-criteria:
-  - id: greeting
-    title: Greeting
-    type: phrase
-    weight: 1
-    speaker: agent
-    phrases: [hello]
-    examples: [welcome to the help line]
-    min_example_similarity: 1.5
-"""
+    body = _greeting_card("    examples: [welcome to the help line]\n    min_example_similarity: 1.5\n")
     with pytest.raises(ScorecardError, match="field 'min_example_similarity': must be <= 1"):
         parse_scorecard(body)
 
@@ -266,38 +253,14 @@ def test_no_scorecard_example_copies_a_held_out_phrasing() -> None:
 
 
 def test_example_neighbours_must_be_a_whole_number_of_at_least_one() -> None:
-    body = """schema_version: 1
-name: t
-languages: [en]
-criteria:
-  - id: greeting
-    title: Greeting
-    type: phrase
-    weight: 1
-    speaker: agent
-    phrases: [hello]
-    examples: [welcome to the help line]
-    example_neighbours: {value}
-"""
+    body = _greeting_card("    examples: [welcome to the help line]\n    example_neighbours: {value}\n")
     for value, message in (("0", "must be >= 1"), ("1.5", "expected a whole number")):
         with pytest.raises(ScorecardError, match=f"criterion 'greeting': field 'example_neighbours': {message}"):
             parse_scorecard(body.format(value=value))
 
 
 def test_example_neighbours_need_examples() -> None:
-    body = """schema_version: 1
-name: t
-languages: [en]
-frustration_phrases: [fed up]
-frustration_example_neighbours: 3
-criteria:
-  - id: greeting
-    title: Greeting
-    type: phrase
-    weight: 1
-    speaker: agent
-    phrases: [hello]
-"""
+    body = _greeting_card(top_lines="frustration_phrases: [fed up]\nfrustration_example_neighbours: 3\n")
     with pytest.raises(ScorecardError, match="field 'frustration_example_neighbours': needs 'frustration_examples'"):
         parse_scorecard(body)
 

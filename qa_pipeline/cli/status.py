@@ -82,13 +82,18 @@ def _print(where: str, recent: list[Any], failed: list[Any], limit: int, counts:
     for name in ("call", "file", "kind", "run", "reason"):
         fails.add_column(name)
     for f in failed[:limit]:
-        reason = f.error[len(f.path) + 2 :] if f.error.startswith(f"{f.path}: ") else f.error
         fails.add_row(Text(visible(f.call_id)), Text(visible(f.path)), f.error_kind.value if f.error_kind else "", str(f.run_id or ""),
-                      Text(visible(reason)))
+                      Text(visible(_reason(f))))
     console.print(fails)
     if len(failed) > limit:
         console.print(Text(f"… and {len(failed) - limit} more (--failures N to list more)"))
     console.print(Text("Fix the cause, then `qa run --retry-failed` (a fixed manifest is picked up by any run).", style="dim"))
+
+
+def _reason(failure: Any) -> str:
+    """A failure's error without the file name that starts it (the table has a file column)."""
+    prefix = f"{failure.path}: "
+    return failure.error[len(prefix) :] if failure.error.startswith(prefix) else failure.error
 
 
 def _print_refused(refused: list[Any], limit: int) -> None:
@@ -105,8 +110,7 @@ def _print_refused(refused: list[Any], limit: int) -> None:
     for name in ("call id", "file", "reason"):
         table.add_column(name)
     for f in refused[:limit]:
-        reason = f.error[len(f.path) + 2 :] if f.error.startswith(f"{f.path}: ") else f.error
-        table.add_row(Text(visible(f.call_id)), Text(visible(f.path)), Text(visible(reason)))
+        table.add_row(Text(visible(f.call_id)), Text(visible(f.path)), Text(visible(_reason(f))))
     console.print(table)
     if len(refused) > limit:
         console.print(Text(f"… and {len(refused) - limit} more"))
