@@ -36,6 +36,9 @@ STOPWORDS = _LANG.stopwords
 # Words that follow "I'm", "this is" or "my name is" without being a name: a ``{name}``
 # wildcard never stands for them.
 NOT_NAMES = _LANG.not_names
+# Characters that begin a Chinese personal name: there a ``{name}`` wildcard takes one
+# character (王 of 王磊, of 小王), since names are not written apart from other words.
+SURNAMES = _LANG.surnames
 
 _NAME_DATA: tuple[frozenset[str], frozenset[str]] | None = None
 
@@ -68,19 +71,24 @@ def _name_data() -> tuple[frozenset[str], frozenset[str]]:
     return _NAME_DATA
 
 
-def is_name_like(token: str, written: str = "") -> bool:
+def is_name_like(token: str, written: str = "", following: str = "") -> bool:
     """Whether a word can be a personal name (what ``{name}`` stands for).
 
     A name is a census first name, a word the sentence model's 30,000-word vocabulary does
     not know, or a word the recogniser capitalised (it capitalises names, "Declan", and
     sentence starts); never a function word, nor a word that follows "I'm" without being a
     name ("sorry", "calling"). So a lower-case "originally", "here" or "serviced" fails.
+    A Chinese character is name-like when it is a listed surname and does not begin a
+    listed common word with the character after it (金 of 王磊's 王 counts; 金 of 金卡 not).
 
     Args:
         token: The normalised token.
         written: The word as recognised (its case), if known.
+        following: The token after it, if any (read for Chinese only).
     """
-    if not token.isalpha() or is_cjk(token[0]) or token in STOPWORDS or token in NOT_NAMES:
+    if token and is_cjk(token[0]):
+        return token in SURNAMES and token + following not in NOT_NAMES
+    if not token.isalpha() or token in STOPWORDS or token in NOT_NAMES:
         return False
     first, common = _name_data()
     if not first or not common:
@@ -240,8 +248,11 @@ def token_similarity(text_token: str, phrase_token: str) -> float:
 
 def _similarity(a: str, b: str) -> float:
     if b == _WILDCARD_TOKEN:
-        # Permissive here (tokens carry no case); :func:`names_plausible` judges the match.
-        name_like = a not in STOPWORDS and a not in NOT_NAMES and a.isalpha() and not is_cjk(a[0])
+        # Permissive here (tokens carry no case, nor the next character); names_plausible
+        # judges the match.
+        if a and is_cjk(a[0]):
+            return 1.0 if a in SURNAMES else 0.0
+        name_like = a not in STOPWORDS and a not in NOT_NAMES and a.isalpha()
         return 1.0 if name_like else 0.0
     group = _EQUIVALENT.get(a)
     if group is not None and b in group:

@@ -138,12 +138,19 @@ def names_plausible(match: "PhraseMatch", track: "TokenTrack") -> bool:
     if WILDCARD not in match.phrase:
         return True
     literal = set(normalise_text(match.phrase.replace(WILDCARD, " ")))
-    for word in track.words[match.first_word : match.last_word + 1]:
-        for token in normalise_text(word.text):
-            if token in literal or token in FILLERS:
-                continue
-            if not is_name_like(token, word.text):
-                return False
+    tokens, cum = track.tokens, track.token_cum
+    # Token by token, not word by word: a Chinese word as recognised can run on past the
+    # match ("我是小王请问"), and only the matched characters are the name.
+    word = bisect.bisect_right(cum, match.first_token)
+    for i in range(match.first_token, match.last_token + 1):
+        token = tokens[i]
+        while cum[word] <= i:
+            word += 1
+        if token in literal or token in FILLERS:
+            continue
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if not is_name_like(token, track.words[word].text, following):
+            return False
     return True
 
 

@@ -64,6 +64,35 @@ def test_words_that_are_no_names_do_not_introduce(script: list) -> None:
     assert r.verdict is Verdict.FAIL
 
 
+@pytest.mark.parametrize(
+    ("token", "following", "expected"),
+    [("王", "磊", True), ("张", "", True), ("金", "卡", False), ("江", "西", False), ("是", "", False),
+     ("在", "网", False)],
+)
+def test_chinese_name_characters(token: str, following: str, expected: bool) -> None:
+    assert is_name_like(token, token, following) is expected
+
+
+# Phrases alone, so the verdict shows what the name rule accepts, not what meaning adds.
+_ZH_NAMES = (
+    "schema_version: 1\nname: t\nlanguages: [zh]\ncriteria:\n  - id: self_identification\n"
+    "    title: Name\n    type: phrase\n    weight: 1\n    speaker: agent\n"
+    "    phrases: ['我是{name}', '我是小{name}', '我姓{name}']\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("您好，我是小王，请问有什么可以帮您？", Verdict.PASS), ("我是王磊，很高兴为您服务。", Verdict.PASS),
+     ("您好，我姓张。", Verdict.PASS), ("我是金卡会员。", Verdict.FAIL), ("我是在网上买的。", Verdict.FAIL),
+     ("我是江西的。", Verdict.FAIL)],
+)
+def test_chinese_self_introductions_by_name(line: str, expected: Verdict) -> None:
+    call = make_transcript([("agent", 0.5, line), ("customer", 8.0, "你好，我想问一下我的订单。")], language="zh")
+    r = score_transcript(call, parse_scorecard(_ZH_NAMES)).result("self_identification")
+    assert r.verdict is expected, r.reason
+
+
 def test_apology_answers_a_complaint_without_frustration_words() -> None:
     call = make_transcript(
         [

@@ -25,7 +25,7 @@ from qa_pipeline.errors import ConfigError
 ALL = "*"
 REQUIRED_KEYS = ("name", "fillers", "stopwords", "protected", "backchannels")
 _OPTIONAL_KEYS = (
-    "frequent_words", "not_names", "stem_suffixes", "number_words", "contractions", "contraction_suffixes", "possessive_is",
+    "frequent_words", "not_names", "surnames", "stem_suffixes", "number_words", "contractions", "contraction_suffixes", "possessive_is",
     "equivalents", "traditional_to_simplified", "hallucinations", "role_cues", "pii", "wer",
 )
 _PII_LISTS = (
@@ -130,7 +130,10 @@ class LanguageData:
         protected: Words a match may never skip or accept misheard.
         backchannels: Acknowledgement phrases (not interruptions).
         frequent_words: Most frequent call words, most frequent first.
-        not_names: Words a ``{name}`` wildcard never stands for.
+        not_names: Words a ``{name}`` wildcard never stands for (in a language written
+            without spaces, also a surname character with the character after it: ``金卡``).
+        surnames: Characters that begin a personal name, for a language written without
+            spaces: there a ``{name}`` wildcard takes one character, and only one of these.
         stem_suffixes: Word endings cut off for overlap measures (``charged`` → ``charg``), in order.
         number_words: Digit strings spelled out before matching.
         contractions: Whole words expanded before matching.
@@ -154,6 +157,7 @@ class LanguageData:
     backchannels: tuple[str, ...]
     frequent_words: tuple[str, ...] = ()
     not_names: frozenset[str] = frozenset()
+    surnames: frozenset[str] = frozenset()
     stem_suffixes: tuple[str, ...] = ()
     number_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     contractions: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -299,6 +303,8 @@ def _parse(code: str, path: Path, data: Any) -> LanguageData:
     roles = r.section("role_cues", ("greeting", "verification", "customer"))
     wer = r.section("wer", ("ones", "tens", "hundred", "thousand", "ordinals", "spellings"))
     t2s_name = r.text("traditional_to_simplified")
+    if any(len(c) != 1 for c in r.words("surnames")):
+        raise r.fail("surnames", "expected single characters (a wildcard there takes one character)")
     return LanguageData(
         code=code,
         name=name,
@@ -309,6 +315,7 @@ def _parse(code: str, path: Path, data: Any) -> LanguageData:
         backchannels=r.words("backchannels"),
         frequent_words=r.words("frequent_words"),
         not_names=frozenset(r.words("not_names")),
+        surnames=frozenset(r.words("surnames")),
         stem_suffixes=r.words("stem_suffixes"),
         number_words={k: tuple(v.split()) for k, v in r.table("number_words").items()},
         contractions={k: tuple(v.split()) for k, v in r.table("contractions").items()},
@@ -402,6 +409,7 @@ def merge_languages(languages: list[LanguageData]) -> LanguageData:
         backchannels=chain("backchannels"),
         frequent_words=chain("frequent_words"),
         not_names=union("not_names"),
+        surnames=union("surnames"),
         stem_suffixes=chain("stem_suffixes"),
         number_words=tables(lambda lang: lang.number_words),
         contractions=tables(lambda lang: lang.contractions),
