@@ -207,7 +207,8 @@ def test_example_similarity_is_a_cosine() -> None:
 
 # Floors on the held-out half of the independent phrasing set (benchmarks/phrasings.py),
 # set a few points under the measured figures (English 168/180 right with no false positive;
-# Chinese 84/90 with one) so a regression fails.
+# Chinese 145/180 with eight, measured when the Chinese half grew from 10 to 20 items per
+# criterion) so a regression fails.
 def _load_phrasings_benchmark():
     """The benchmark module, loaded from its file: putting benchmarks/ on sys.path would let
     its script names shadow installed packages for the rest of the run."""
@@ -234,8 +235,8 @@ def test_phrasing_test_half_floor() -> None:
         false_pos[lang] += c["fp"]
     assert right["en"] / total["en"] >= 0.86, counts
     assert false_pos["en"] <= 1, counts
-    assert right["zh"] / total["zh"] >= 0.88, counts
-    assert false_pos["zh"] <= 2, counts
+    assert right["zh"] / total["zh"] >= 0.76, counts
+    assert false_pos["zh"] <= 10, counts
 
 
 def _normalised(text: str) -> str:
