@@ -7,7 +7,26 @@ greeting opens the call, a closing ends it, an empathy statement answers a compl
 hold announcement precedes 20 s of silence, …) and the call is scored with the default
 scorecard of its language; the criterion's verdict is the prediction.
 
-Run: ``python benchmarks/phrasings.py [--split tune|test|both]``
+``--rendered`` measures the same calls as recordings: each English probe call (the same
+speakers, order and texts, the same silence before every line — 20+ s for a hold — and 5 s of
+tail) is spoken by the bundled piper voice as 8 kHz mu-law stereo, agent on channel 0 and
+customer on channel 1 like the rendered test calls, transcribed by the default recogniser
+(offline tiny.en, default options) through :func:`qa_pipeline.pipeline.transcribe_call`, its
+roles decided with the English scorecard's agent phrases as a scoring run does, and scored
+with ``scorecards/default.en.yaml``. The table adds the word error rate of the utterance under
+test (the recogniser's words on its speaker's channel, within a second of where it was
+spoken); ``--verbose`` lists each wrong item with what the recogniser wrote. By default the
+agent's channel is configured (as the transcript mode configures it): several probe calls open
+with the customer and no greeting, which ``--agent-channel auto`` lets the role step take for
+the agent. Audio, ground truth and transcripts are cached under ``--cache`` (default
+``<qa cache>/phrasings``; see :func:`qa_pipeline.cache.default_cache_dir`), named by hashes of
+the script and every option, so a second run only scores again; delete the folder after
+changing the voice or the recogniser. The voice speaks English only: Chinese items are measured
+on transcripts only. Minutes for a whole half on two cores.
+
+Run: ``python benchmarks/phrasings.py [--split tune|test|both] [--verbose]``, or
+``python benchmarks/phrasings.py --rendered [--split ...] [--limit N] [--agent-channel 0|auto]
+[--cache DIR]``
 """
 
 from __future__ import annotations
@@ -187,7 +206,7 @@ def _count(out: dict[tuple[str, str], dict[str, int]], item: Mapping[str, Any], 
     c[("t" if got == want else "f") + ("p" if got else "n")] += 1
 
 
-def evaluate(items: list[Mapping[str, Any]], cards: Mapping[str, Scorecard]) -> dict[tuple[str, str], dict[str, int]]:
+def evaluate(items: Sequence[Mapping[str, Any]], cards: Mapping[str, Scorecard]) -> dict[tuple[str, str], dict[str, int]]:
     """Confusion counts (tp, fp, fn, tn) per (criterion, language)."""
     out: dict[tuple[str, str], dict[str, int]] = {}
     for item in items:
