@@ -40,8 +40,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
 from datetime import datetime
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Mapping
 
