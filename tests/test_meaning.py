@@ -239,6 +239,40 @@ def test_phrasing_test_half_floor() -> None:
     assert false_pos["zh"] <= 10, counts
 
 
+def test_phrasing_probe_lines_build_the_hand_made_calls() -> None:
+    # The probe calls as they were written before both modes shared one line list.
+    phrasings = _load_phrasings_benchmark()
+    items = phrasings.load_items()
+    greeting = next(i for i in items if i["criterion"] == "greeting" and i["language"] == "en")
+    thanks = next(i for i in items if i["criterion"] == "hold_thanks" and i["language"] == "zh")
+    written = [
+        (greeting, [("agent", 1.0, greeting["text"]), ("customer", 12.0, "Hi, I have a question about my order."),
+                    ("agent", 20.0, "Sure, let me check that order for you.")]),
+        (thanks, [("customer", 1.0, "你好，我想问一下我的订单。"), ("agent", 8.0, "请您稍等，我帮您查询一下。"),
+                  ("agent", 40.0, thanks["text"])]),
+    ]
+    for item, lines in written:
+        lang = item["language"]
+        end = make_transcript(lines, language=lang).audio.duration
+        assert phrasings.build_probe(item).transcript == make_transcript(lines, language=lang, duration=end + 5.0)
+
+
+def test_rendered_phrasing_call_keeps_the_probe_lines_and_silences() -> None:
+    phrasings = _load_phrasings_benchmark()
+    from qa_pipeline.synth import Line, Pause
+
+    item = next(i for i in phrasings.load_items() if i["criterion"] == "hold_announce" and i["language"] == "en")
+    call = phrasings.probe_call(item)
+    script = phrasings.render_script(call)
+    lines = [s for s in script.steps if isinstance(s, Line)]
+    assert [(line.speaker.value, line.text) for line in lines] == [(s, t) for s, _, t in call.lines]
+    assert lines[call.tested].text == item["text"]
+    assert lines[0].gap_seconds == 1.0
+    assert lines[2].gap_seconds >= 20.0  # the hold
+    assert script.steps[-1] == Pause("dead_air", phrasings.TAIL_SECONDS)
+    assert phrasings.render_script(call) == script  # the call id is a content hash
+
+
 def _normalised(text: str) -> str:
     return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).split())
 
