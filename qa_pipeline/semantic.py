@@ -231,11 +231,16 @@ def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]
     neighbour. A cut sentence of at most sixteen words is an utterance too, after its
     pieces, so a thought spread over clauses is judged whole as well as clause by clause
     (the best of both decides); a longer one is judged by its pieces only, which keeps the
-    embedding cost proportional to the words said.
+    embedding cost proportional to the words said. A sentence shorter than three words is
+    also judged together with the sentence after it in the turn: the recogniser often ends a
+    sentence after a word that opens the thought ("Apology. That should never have
+    happened.", "Whatever. It's not going to change."), where the writer put a comma. An
+    acknowledgement ("Okay.", "Thank you.") leads nothing: it answers what came before.
     """
     out: list[Utterance] = []
     for ti, turn in enumerate(turns):
         sentence: list = []
+        lead: list = []
         for wi, word in enumerate(turn.words):
             sentence.append(word)
             if word.text.endswith(_SENTENCE_END) or wi == len(turn.words) - 1:
@@ -243,9 +248,27 @@ def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]
                 scale = 2 if any(_is_cjk_text(w.text) for w in sentence) else 1
                 if len(pieces) > 1 and _size(sentence) <= _WHOLE_MAX_WORDS * scale:
                     pieces.append(sentence)
+                if lead and _size(lead) + _size(sentence) <= _WHOLE_MAX_WORDS * scale:
+                    pieces.append(lead + sentence)
                 out.extend(Utterance(speaker, p[0].start, p[-1].end, _join(p), ti) for p in pieces)
+                lead = sentence if _size(sentence) < _MIN_PIECE_WORDS * scale and not _acknowledgement(sentence) else []
                 sentence = []
     return out
+
+
+_ACKNOWLEDGEMENTS: frozenset[str] | None = None
+
+
+def _acknowledgement(words: Sequence) -> bool:
+    """Whether a short sentence is only an acknowledgement ("Okay.", "Thank you."): it closes
+    what was said before rather than opening what follows, so it leads no sentence."""
+    global _ACKNOWLEDGEMENTS
+    if _ACKNOWLEDGEMENTS is None:
+        from qa_pipeline.lang import load_languages
+
+        _ACKNOWLEDGEMENTS = frozenset(p.lower() for p in load_languages().backchannels)
+    bare = [w.text.lower().strip(" .,!?;:。，！？；：") for w in words]
+    return " ".join(bare) in _ACKNOWLEDGEMENTS or all(b in _ACKNOWLEDGEMENTS for b in bare)
 
 
 def _size(words: Sequence) -> int:

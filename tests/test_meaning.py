@@ -162,6 +162,14 @@ def test_long_sentences_are_cut_into_clauses_once() -> None:
     ]
 
 
+def test_a_one_word_sentence_is_judged_with_the_next_one() -> None:
+    t = make_transcript([("agent", 0.0, "Apology. That should never have happened. Okay. Let me fix it.")])
+    texts = [u.text for u in split_utterances(Speaker.AGENT, t.turns)]
+    assert "Apology. That should never have happened." in texts
+    # An acknowledgement closes what came before; it does not open the next sentence.
+    assert "Okay. Let me fix it." not in texts and "Let me fix it." in texts
+
+
 def test_verdicts_do_not_depend_on_torch_threads() -> None:
     import torch
 
