@@ -20,9 +20,13 @@ from qa_pipeline.log import get_logger
 
 log = get_logger("textmatch")
 
-# Stands for one name-like word (not a stopword) in a phrase: ``my name is {name}``.
+# Stands for one name-like word (not a stopword) in a phrase: ``I'm {name}``.
 WILDCARD = "{name}"
 _WILDCARD_TOKEN = "\x00name"
+# Stands for any one word but a function word, where the words around it already say what it
+# is: after "my name is" a name misheard as a common word ("my name is angry") is still a name.
+ANY_WORD = "{word}"
+_ANY_TOKEN = "\x00word"
 
 _CACHE_LIMIT = 200_000
 
@@ -247,6 +251,10 @@ def token_similarity(text_token: str, phrase_token: str) -> float:
 
 
 def _similarity(a: str, b: str) -> float:
+    if b == _ANY_TOKEN:
+        if a and is_cjk(a[0]):
+            return 0.0 if a in STOPWORDS else 1.0
+        return 1.0 if a.isalpha() and a not in STOPWORDS else 0.0
     if b == _WILDCARD_TOKEN:
         # Permissive here (tokens carry no case, nor the next character); names_plausible
         # judges the match.
@@ -273,7 +281,7 @@ def _similarity(a: str, b: str) -> float:
 
 def _commonness(token: str) -> int:
     """Lower is a better anchor: rare, long words first."""
-    if token == _WILDCARD_TOKEN:
+    if token in (_WILDCARD_TOKEN, _ANY_TOKEN):
         return 1_000_000
     if len(token) == 1 and is_cjk(token):
         return 500 if token in STOP_CHARS else 100

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import yaml
 
 from qa_pipeline.lang import load_language, normalise_text, shipped_languages
+from qa_pipeline.matchwords import SURNAMES, WILDCARD
 from qa_pipeline.transcript import RoleAssignment, RolesSource, Word, join_words
 
 if TYPE_CHECKING:
@@ -94,6 +95,13 @@ def default_cues() -> RoleCues:
 
 
 _NAME = re.compile(r"\{\w+\}")
+_NAME_SPLIT = re.compile(r"(\{\w+\})")
+
+
+def _zh_slot(slot: str) -> str:
+    if slot == WILDCARD:
+        return "[" + "".join(sorted(SURNAMES)) + "]"
+    return "[\u4e00-\u9fff]"
 
 
 def _norm(text: str) -> str:
@@ -112,7 +120,13 @@ def _hits(text: str, phrases: Mapping[str, Sequence[str]]) -> list[str]:
     for lang, items in phrases.items():
         for p in items:
             if lang == "zh":
-                if p in compact:
+                if "{" in p:
+                    # A slot in Chinese stands for one character: {name} a surname (我是{name}
+                    # → 我是王, never 我是在), {word} any.
+                    pattern = "".join(_zh_slot(t) if _NAME.fullmatch(t) else re.escape(t) for t in _NAME_SPLIT.split(p) if t)
+                    if re.search(pattern, compact):
+                        found.append(p)
+                elif p in compact:
                     found.append(p)
             elif "{" in p:
                 # "{name}" and friends stand for one word.

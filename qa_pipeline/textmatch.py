@@ -57,7 +57,9 @@ from qa_pipeline.matchwords import (  # noqa: F401
     _CACHE_LIMIT,
     _SIM_CACHE,
     _SINGLE_TOKEN,
+    _ANY_TOKEN,
     _WILDCARD_TOKEN,
+    ANY_WORD,
     FILLERS,
     NOT_NAMES,
     PROTECTED,
@@ -134,10 +136,13 @@ select_spans = kernels.select_spans
 
 def names_plausible(match: "PhraseMatch", track: "TokenTrack") -> bool:
     """Whether the words a ``{name}`` wildcard took in a match are name-like (see
-    :func:`is_name_like`); True for phrases without a wildcard."""
-    if WILDCARD not in match.phrase:
+    :func:`is_name_like`), and those a ``{word}`` took are no function words; True for
+    phrases without either. Words the match let in besides the phrase's own are judged the
+    same way, so "my name is the best" is no "my name is {word}"."""
+    names = WILDCARD in match.phrase
+    if not names and ANY_WORD not in match.phrase:
         return True
-    literal = set(normalise_text(match.phrase.replace(WILDCARD, " ")))
+    literal = set(normalise_text(_SLOTS.sub(" ", match.phrase)))
     tokens, cum = track.tokens, track.token_cum
     # Token by token, not word by word: a Chinese word as recognised can run on past the
     # match ("我是小王请问"), and only the matched characters are the name.
@@ -147,6 +152,10 @@ def names_plausible(match: "PhraseMatch", track: "TokenTrack") -> bool:
         while cum[word] <= i:
             word += 1
         if token in literal or token in FILLERS:
+            continue
+        if not names:
+            if token in STOPWORDS:
+                return False
             continue
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
         if not is_name_like(token, track.words[word].text, following):
@@ -222,6 +231,10 @@ class CompiledPhrase:
     free_insertions: int
 
 
+_SLOTS = re.compile(f"({re.escape(WILDCARD)}|{re.escape(ANY_WORD)})")
+_SLOT_TOKENS = frozenset({_WILDCARD_TOKEN, _ANY_TOKEN})
+
+
 def compile_phrase(text: str, policy: MatchPolicy) -> CompiledPhrase:
     """Normalise one phrase and choose its anchor and tolerances.
 
@@ -232,13 +245,15 @@ def compile_phrase(text: str, policy: MatchPolicy) -> CompiledPhrase:
     Raises:
         PhraseError: The phrase has no words after normalisation, or only a wildcard.
     """
-    parts = text.split(WILDCARD)
     tokens: list[str] = []
-    for i, part in enumerate(parts):
-        if i:
+    for part in _SLOTS.split(text):
+        if part == WILDCARD:
             tokens.append(_WILDCARD_TOKEN)
-        tokens.extend(normalise_text(part))
-    real = [t for t in tokens if t != _WILDCARD_TOKEN]
+        elif part == ANY_WORD:
+            tokens.append(_ANY_TOKEN)
+        else:
+            tokens.extend(normalise_text(part))
+    real = [t for t in tokens if t not in _SLOT_TOKENS]
     if not real:
         raise PhraseError(
             f"phrase {text!r} has no words after normalisation (fillers and punctuation are ignored)"
@@ -251,7 +266,7 @@ def compile_phrase(text: str, policy: MatchPolicy) -> CompiledPhrase:
     # One anchor, the rarest word: it must be said (possibly with a slip). Anchoring on
     # common words would align hundreds of hits per call.
     anchor = min(
-        (i for i, t in enumerate(tokens) if t != _WILDCARD_TOKEN), key=lambda i: (_commonness(tokens[i]), i)
+        (i for i, t in enumerate(tokens) if t not in _SLOT_TOKENS), key=lambda i: (_commonness(tokens[i]), i)
     )
     return CompiledPhrase(text, tuple(tokens), (anchor,), max_edits, free_insertions)
 

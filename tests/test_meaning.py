@@ -52,6 +52,17 @@ def test_ordinary_self_introductions_pass(line: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "expected"),
+    [("My name is angry and I'm with support.", Verdict.PASS),  # "Ingrid" as the recogniser heard it
+     ("Hi, my name's deck, how can I help?", Verdict.PASS),
+     ("My name is the best, how can I help?", Verdict.FAIL)],
+)
+def test_my_name_is_takes_a_misheard_name(line: str, expected: Verdict) -> None:
+    r = score_transcript(make_transcript([("agent", 0.5, line), REQUEST]), EN).result("self_identification")
+    assert r.verdict is expected, r.reason
+
+
+@pytest.mark.parametrize(
     "script",
     [
         [("agent", 0.5, "Good morning, how can I help?"), ("customer", 4.0, "Hi, I'm originally from Ohio.")],

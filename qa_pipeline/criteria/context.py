@@ -32,6 +32,7 @@ from qa_pipeline.textmatch import (
     TokenTrack,
     fast_join,
     names_plausible,
+    ANY_WORD,
     WILDCARD,
 )
 from qa_pipeline.transcript import Speaker, Transcript, Turn
@@ -151,7 +152,7 @@ class ScoringContext:
                 scanned = self._hits[speaker] = self.index.scan_sets(self.track(speaker))
             hits = self._matches[key] = self.index.hits(self.track(speaker), set_id, scanned.get(set_id))
         found = hits.find(start, end)
-        if any(WILDCARD in t for t in self.index.sets[set_id].texts):
+        if any(WILDCARD in t or ANY_WORD in t for t in self.index.sets[set_id].texts):
             track = self.track(speaker)
             found = [m for m in found if names_plausible(m, track)]
         return found
