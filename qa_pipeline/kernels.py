@@ -62,6 +62,7 @@ def align_range(
     sim_cache: dict[tuple[str, str], float],
     similarity: Callable[[str, str], float],
     protected: frozenset[str],
+    negations: frozenset[str],
 ) -> list[Span]:
     """The matched spans of the hit positions ``k_lo`` … ``k_hi - 1`` of one phrase set, in order.
 
@@ -73,7 +74,8 @@ def align_range(
         found = aligned[k]
         if found is None:
             found = align_hits(
-                tokens, breaks, shapes, threshold, positions[k], groups[k], sim_cache, similarity, protected
+                tokens, breaks, shapes, threshold, positions[k], groups[k], sim_cache, similarity, protected,
+                negations,
             )
             aligned[k] = found
         if found:
@@ -91,6 +93,7 @@ def align_hits(
     sim_cache: dict[tuple[str, str], float],
     similarity: Callable[[str, str], float],
     protected: frozenset[str],
+    negations: frozenset[str],
 ) -> list[Span]:
     """Align phrases around their anchor hits at token ``pos``; the matched spans, in hit order.
 
@@ -108,6 +111,7 @@ def align_hits(
         sim_cache: Known similarities of (spoken token, phrase token) pairs.
         similarity: Computes (and caches) a similarity missing from ``sim_cache``.
         protected: Phrase words that may never be missing or misheard.
+        negations: Spoken words that may never be skipped as extra: one flips the meaning.
     """
     out: list[Span] = []
     n_tokens = len(tokens)
@@ -143,7 +147,7 @@ def align_hits(
                 i += 1
                 t += 1
                 continue
-            if (free or edits) and t + 1 < n_tokens and (t + 1) not in breaks:
+            if (free or edits) and t + 1 < n_tokens and (t + 1) not in breaks and tok not in negations:
                 tok = tokens[t + 1]
                 if tok == want:
                     sim = 1.0
@@ -202,7 +206,7 @@ def align_hits(
                 i -= 1
                 t -= 1
                 continue
-            if (free or edits) and t >= 1 and t not in breaks:
+            if (free or edits) and t >= 1 and t not in breaks and tok not in negations:
                 tok = tokens[t - 1]
                 if tok == want:
                     sim = 1.0

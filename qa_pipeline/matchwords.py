@@ -109,6 +109,9 @@ _FREQUENT_RANK = {w: r for r, w in enumerate(_LANG.frequent_words)}
 # meaning ("that is not a problem" must not match "that is not my problem", "anything else I
 # can do" not "nothing I can do").
 PROTECTED = _LANG.protected
+# Spoken words a match may never take in as extra words: "that is not a problem" must not
+# match "that is a problem".
+NEGATIONS = _LANG.negations
 
 # Frequent Chinese function characters: poor anchors and not content for overlap measures.
 STOP_CHARS = frozenset(w for w in STOPWORDS if len(w) == 1 and is_cjk(w))

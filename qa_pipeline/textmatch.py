@@ -61,6 +61,7 @@ from qa_pipeline.matchwords import (  # noqa: F401
     _WILDCARD_TOKEN,
     ANY_WORD,
     FILLERS,
+    NEGATIONS,
     NOT_NAMES,
     PROTECTED,
     STOP_CHARS,
@@ -731,6 +732,7 @@ class PhraseHits:
             _SIM_CACHE,
             token_similarity,
             PROTECTED,
+            NEGATIONS,
         )
         if spans and not whole:
             spans = [span for span in spans if start <= track.token_start(span[1]) <= end]
@@ -767,7 +769,7 @@ def _align_hits(
     hits: tuple[AnchorHit, ...],
 ) -> list[Span]:
     """Align phrases around their anchor hits at token ``pos`` (see :func:`kernels.align_hits`)."""
-    return kernels.align_hits(tokens, breaks, shapes, thr, pos, hits, _SIM_CACHE, token_similarity, PROTECTED)
+    return kernels.align_hits(tokens, breaks, shapes, thr, pos, hits, _SIM_CACHE, token_similarity, PROTECTED, NEGATIONS)
 
 
 class PhraseLibrary:

@@ -122,6 +122,13 @@ def test_protected_words_cannot_be_skipped() -> None:
     assert phrases_found("that's not my problem", ["that is not my problem"])
 
 
+def test_a_negation_is_never_an_extra_word() -> None:
+    assert phrases_found("you are not lying", ["you are lying"]) == []
+    assert phrases_found("that is not a problem", ["that is a problem"]) == []
+    assert phrases_found("我们没有办法处理", ["我们有办法"]) == []
+    assert phrases_found("you are clearly lying", ["you are lying"]) == ["you are lying"]
+
+
 def test_edges_of_a_phrase_must_be_said() -> None:
     # "let me read that back" must not match "let me just read that reference".
     assert phrases_found("let me just read that reference number", ["let me read that back"]) == []

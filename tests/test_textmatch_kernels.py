@@ -13,6 +13,7 @@ from transcript_factory import make_turn
 
 from qa_pipeline import textmatch
 from qa_pipeline.textmatch import (
+    NEGATIONS,
     PROTECTED,
     TokenTrack,
     build_is_current,
@@ -52,13 +53,13 @@ def test_alignment_takes_a_slip_and_an_extra_word_but_not_a_long_pause() -> None
     # Anchor "place" at token 2.
     spoken = ["may", "i", "place", "you", "on", "a", "hole"]
     spans = PLAIN.align_hits(
-        spoken, frozenset(), shapes, 0.8, 2, ((0, 2, 1.0),), textmatch._SIM_CACHE, token_similarity, PROTECTED
+        spoken, frozenset(), shapes, 0.8, 2, ((0, 2, 1.0),), textmatch._SIM_CACHE, token_similarity, PROTECTED, NEGATIONS
     )
     assert [span[:3] for span in spans] == [(0, 0, 6)]
     assert spans[0][3] == pytest.approx((6 * 1.0 - 0.2) / 7)
     # A long pause before "you" breaks the phrase.
     assert not PLAIN.align_hits(
-        spoken, frozenset({3}), shapes, 0.8, 2, ((0, 2, 1.0),), textmatch._SIM_CACHE, token_similarity, PROTECTED
+        spoken, frozenset({3}), shapes, 0.8, 2, ((0, 2, 1.0),), textmatch._SIM_CACHE, token_similarity, PROTECTED, NEGATIONS
     )
 
 
@@ -164,8 +165,8 @@ def test_compiled_kernels_equal_the_source() -> None:
     cache, similarity = textmatch._SIM_CACHE, token_similarity
     for _ in range(3000):
         args = _random_alignment(rng)
-        assert compiled.align_hits(*args, cache, similarity, PROTECTED) == PLAIN.align_hits(
-            *args, cache, similarity, PROTECTED
+        assert compiled.align_hits(*args, cache, similarity, PROTECTED, NEGATIONS) == PLAIN.align_hits(
+            *args, cache, similarity, PROTECTED, NEGATIONS
         )
     for _ in range(300):
         firsts = [rng.randrange(20) for _ in range(6)]

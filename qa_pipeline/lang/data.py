@@ -25,7 +25,7 @@ from qa_pipeline.errors import ConfigError
 ALL = "*"
 REQUIRED_KEYS = ("name", "fillers", "stopwords", "protected", "backchannels")
 _OPTIONAL_KEYS = (
-    "frequent_words", "not_names", "surnames", "stem_suffixes", "number_words", "contractions", "contraction_suffixes", "possessive_is",
+    "frequent_words", "not_names", "surnames", "negations", "stem_suffixes", "number_words", "contractions", "contraction_suffixes", "possessive_is",
     "equivalents", "traditional_to_simplified", "hallucinations", "role_cues", "pii", "wer",
 )
 _PII_LISTS = (
@@ -134,6 +134,9 @@ class LanguageData:
             without spaces, also a surname character with the character after it: ``金卡``).
         surnames: Characters that begin a personal name, for a language written without
             spaces: there a ``{name}`` wildcard takes one character, and only one of these.
+        negations: Words that turn a statement into its opposite ("not", 不): a phrase match
+            may never take one in as an extra word ("that is a problem" is not said in
+            "that is not a problem").
         stem_suffixes: Word endings cut off for overlap measures (``charged`` → ``charg``), in order.
         number_words: Digit strings spelled out before matching.
         contractions: Whole words expanded before matching.
@@ -158,6 +161,7 @@ class LanguageData:
     frequent_words: tuple[str, ...] = ()
     not_names: frozenset[str] = frozenset()
     surnames: frozenset[str] = frozenset()
+    negations: frozenset[str] = frozenset()
     stem_suffixes: tuple[str, ...] = ()
     number_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     contractions: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -316,6 +320,7 @@ def _parse(code: str, path: Path, data: Any) -> LanguageData:
         frequent_words=r.words("frequent_words"),
         not_names=frozenset(r.words("not_names")),
         surnames=frozenset(r.words("surnames")),
+        negations=frozenset(r.words("negations")),
         stem_suffixes=r.words("stem_suffixes"),
         number_words={k: tuple(v.split()) for k, v in r.table("number_words").items()},
         contractions={k: tuple(v.split()) for k, v in r.table("contractions").items()},
@@ -410,6 +415,7 @@ def merge_languages(languages: list[LanguageData]) -> LanguageData:
         frequent_words=chain("frequent_words"),
         not_names=union("not_names"),
         surnames=union("surnames"),
+        negations=union("negations"),
         stem_suffixes=chain("stem_suffixes"),
         number_words=tables(lambda lang: lang.number_words),
         contractions=tables(lambda lang: lang.contractions),
