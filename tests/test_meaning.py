@@ -225,7 +225,7 @@ def test_example_similarity_is_a_cosine() -> None:
 
 
 # Floors on the held-out half of the independent phrasing set (benchmarks/phrasings.py),
-# set a few points under the measured figures (English 170/180 right with no false positive;
+# set a few points under the measured figures (English 173/180 right with no false positive;
 # Chinese 157/180 with three) so a regression fails.
 def _load_phrasings_benchmark():
     """The benchmark module, loaded from its file: putting benchmarks/ on sys.path would let
@@ -251,7 +251,7 @@ def test_phrasing_test_half_floor() -> None:
         right[lang] += c["tp"] + c["tn"]
         total[lang] += sum(c.values())
         false_pos[lang] += c["fp"]
-    assert right["en"] / total["en"] >= 0.91, counts
+    assert right["en"] / total["en"] >= 0.93, counts
     assert false_pos["en"] <= 1, counts
     assert right["zh"] / total["zh"] >= 0.84, counts
     assert false_pos["zh"] <= 5, counts
