@@ -123,7 +123,8 @@ def _hits(text: str, phrases: Mapping[str, Sequence[str]]) -> list[str]:
                 if "{" in p:
                     # A slot in Chinese stands for one character: {name} a surname (我是{name}
                     # → 我是王, never 我是在), {word} any.
-                    pattern = "".join(_zh_slot(t) if _NAME.fullmatch(t) else re.escape(t) for t in _NAME_SPLIT.split(p) if t)
+                    parts = _NAME_SPLIT.split(p)
+                    pattern = "".join(_zh_slot(t) if _NAME.fullmatch(t) else re.escape(t) for t in parts if t)
                     if re.search(pattern, compact):
                         found.append(p)
                 elif p in compact:

@@ -251,7 +251,8 @@ def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]
                 if lead and _size(lead) + _size(sentence) <= _WHOLE_MAX_WORDS * scale:
                     pieces.append(lead + sentence)
                 out.extend(Utterance(speaker, p[0].start, p[-1].end, _join(p), ti) for p in pieces)
-                lead = sentence if _size(sentence) < _MIN_PIECE_WORDS * scale and not _acknowledgement(sentence) else []
+                short = _size(sentence) < _MIN_PIECE_WORDS * scale
+                lead = sentence if short and not _acknowledgement(sentence) else []
                 sentence = []
     return out
 

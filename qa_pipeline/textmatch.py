@@ -769,7 +769,9 @@ def _align_hits(
     hits: tuple[AnchorHit, ...],
 ) -> list[Span]:
     """Align phrases around their anchor hits at token ``pos`` (see :func:`kernels.align_hits`)."""
-    return kernels.align_hits(tokens, breaks, shapes, thr, pos, hits, _SIM_CACHE, token_similarity, PROTECTED, NEGATIONS)
+    return kernels.align_hits(
+        tokens, breaks, shapes, thr, pos, hits, _SIM_CACHE, token_similarity, PROTECTED, NEGATIONS
+    )
 
 
 class PhraseLibrary:

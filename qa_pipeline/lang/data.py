@@ -25,8 +25,8 @@ from qa_pipeline.errors import ConfigError
 ALL = "*"
 REQUIRED_KEYS = ("name", "fillers", "stopwords", "protected", "backchannels")
 _OPTIONAL_KEYS = (
-    "frequent_words", "not_names", "surnames", "negations", "stem_suffixes", "number_words", "contractions", "contraction_suffixes", "possessive_is",
-    "equivalents", "traditional_to_simplified", "hallucinations", "role_cues", "pii", "wer",
+    "frequent_words", "not_names", "surnames", "negations", "stem_suffixes", "number_words", "contractions",
+    "contraction_suffixes", "possessive_is", "equivalents", "traditional_to_simplified", "hallucinations", "role_cues", "pii", "wer",
 )
 _PII_LISTS = (
     "number_fillers", "listener_words", "letter_x", "zero_like", "currency_words", "months", "ordinal_words",
