@@ -173,11 +173,17 @@ def _encode_minilm(model: Any, texts: list[str]) -> Any:
 
 
 def example_vectors(examples: Sequence[str], model: str = MINILM) -> "np.ndarray":
-    """Embeddings of a scorecard example list, computed once per process and model."""
+    """Embeddings of a scorecard example list, once per process and model, read from the
+    example store when an earlier process embedded the same list
+    (:mod:`qa_pipeline.example_store`)."""
     key = (model, tuple(examples))
     vectors = _example_vectors.get(key)
     if vectors is None:
-        vectors = _example_vectors[key] = embed(key[1], model)
+        from qa_pipeline.example_store import model_identity, stored_vectors
+
+        import_name, package = _PACKAGES[model]
+        identity = f"{model_identity(model, package, import_name)}|{_MAX_TOKENS}"
+        vectors = _example_vectors[key] = stored_vectors(identity, key[1], lambda texts: embed(texts, model))
     return vectors
 
 
