@@ -29,6 +29,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from qa_pipeline.blas import one_blas_thread
 from qa_pipeline.errors import ModelError
 from qa_pipeline.log import get_logger
 from qa_pipeline.transcript import Speaker, Turn
@@ -71,7 +72,6 @@ _MAX_TOKENS = 48
 _lock = threading.Lock()
 _models: dict[str, Any] = {}
 _example_vectors: dict[tuple[str, tuple[str, ...]], "np.ndarray"] = {}
-_blas: Any = None
 
 
 def model_for(language: str) -> str:
@@ -194,19 +194,10 @@ def similarity_matrix(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
     if a.shape[0] == 0 or b.shape[0] == 0:
         return np.zeros((a.shape[0], b.shape[0]), dtype=np.float64)
     # On one BLAS thread, like the embedding: numpy's BLAS otherwise wakes a thread per core
-    # for these small products, and its idle threads spin, costing more CPU than the product.
-    with _lock, _blas_controller().limit(limits=1, user_api="blas"):
+    # for these small products, and its idle threads spin, costing more CPU than the product;
+    # and one thread gives the same bits in every process (qa_pipeline.blas).
+    with _lock, one_blas_thread():
         return np.round(a.astype(np.float64) @ b.astype(np.float64).T, 3)
-
-
-def _blas_controller() -> Any:
-    """The BLAS libraries loaded (numpy's among them), found once per process."""
-    global _blas
-    if _blas is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas = ThreadpoolController()
-    return _blas
 
 
 @dataclass(frozen=True)

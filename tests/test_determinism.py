@@ -1,6 +1,7 @@
 """Determinism: the same recording, model and scorecard give byte-identical transcripts, scores
 and evidence, run after run — in one process (whatever was transcribed in between) and in
-separate ``qa run`` processes with different hash seeds, worker counts and inference threads.
+separate ``qa run`` processes with different hash seeds, worker counts, inference threads and
+BLAS threads.
 
 The two sample calls cover the paths most likely to drift: a stereo μ-law call with hold music
 (hold etiquette, silences) and a mono MP3 whose speakers are told apart by inference.
@@ -80,8 +81,9 @@ def test_twice_in_one_process_is_byte_identical(recordings: Path, fw_engine, in_
     assert verdicts == {"pass", "fail", "na"}
 
 
-def _qa_run(recordings: Path, db: Path, seed: str, workers: int) -> None:
+def _qa_run(recordings: Path, db: Path, seed: str, workers: int, blas_threads: str) -> None:
     env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = blas_threads
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONHASHSEED"] = seed  # set and dict orders differ between the two processes
     cmd = [
@@ -121,8 +123,12 @@ def _stored(db: Path) -> dict[str, list[tuple]]:
 def test_two_separate_runs_store_byte_identical_results(recordings: Path, tmp_path: Path, in_process) -> None:
     # One worker using every core against two workers of one thread each: a different hash
     # seed, process layout and thread count for the same recordings, model and scorecard.
-    _qa_run(recordings, tmp_path / "first.db", "1", workers=1)
-    _qa_run(recordings, tmp_path / "second.db", "2", workers=2)
+    # The first starts as Ray's workers and many batch schedulers start a process, with
+    # OMP_NUM_THREADS=1 (numpy's BLAS on one thread), the second with three BLAS threads:
+    # OpenBLAS's float32 products differ in their last bits between the two, and recognition's
+    # features and scoring's similarities must not follow them.
+    _qa_run(recordings, tmp_path / "first.db", "1", workers=1, blas_threads="1")
+    _qa_run(recordings, tmp_path / "second.db", "2", workers=2, blas_threads="3")
     first, second = _stored(tmp_path / "first.db"), _stored(tmp_path / "second.db")
     assert len(first["criterion_results"]) == len(CALLS) * len(load_scorecard(SCORECARD).criteria)
     assert [r[0] for r in first["calls"]] == sorted(CALLS) and {r[1] for r in first["calls"]} == {"ok"}

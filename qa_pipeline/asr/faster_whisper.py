@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from qa_pipeline.asr.base import ChannelResult
 from qa_pipeline.asr.device import CUDA_HINT, available_cores, resolve_compute_type, resolve_device
 from qa_pipeline.asr.models import check_language, resolve_ct2_model
 from qa_pipeline.asr.vad import region_spans, speech_cores, speech_regions, vad_parameters
+from qa_pipeline.blas import one_blas_thread
 from qa_pipeline.errors import EngineUnavailableError, ModelError
 from qa_pipeline.log import get_logger
 from qa_pipeline.options import TranscribeOptions
@@ -129,7 +130,8 @@ class FasterWhisperEngine:
         """
         from qa_pipeline.asr.batched import transcribe_packed
 
-        results, _ = transcribe_packed(self._model, channels, self.options, self._language(language))
+        with one_blas_thread():
+            results, _ = transcribe_packed(self._model, channels, self.options, self._language(language))
         return results
 
     def transcribe(self, samples: np.ndarray, language: str | None = None) -> ChannelResult:
@@ -139,6 +141,11 @@ class FasterWhisperEngine:
             samples: float32 samples in [-1, 1].
             language: ISO code, or None to detect (always ``en`` for English-only models).
         """
+        # faster-whisper's log-mel features are a numpy matrix product (qa_pipeline.blas).
+        with one_blas_thread():
+            return self._transcribe(samples, language)
+
+    def _transcribe(self, samples: np.ndarray, language: str | None) -> ChannelResult:
         opts = self.options
         language = self._language(language)
         if samples.size < SAMPLE_RATE // 10 or not np.any(samples):
@@ -179,7 +186,8 @@ class FasterWhisperEngine:
         """
         from qa_pipeline.asr.batched import redecode_stretches
 
-        return redecode_stretches(self._model, channels, stretches, self.options, self._language(language))
+        with one_blas_thread():
+            return redecode_stretches(self._model, channels, stretches, self.options, self._language(language))
 
     def _transcribe_sequential(
         self, samples: np.ndarray, language: str | None, detected: Sequence[tuple[float, float]] = ()

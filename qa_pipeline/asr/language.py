@@ -98,7 +98,11 @@ class WhisperLanguageDetector:
 
     def detect(self, speech: np.ndarray) -> tuple[str, float]:
         """The most probable language of the speech and its probability."""
-        language, probability, _ = self.model.detect_language(audio=speech, vad_filter=False)
+        from qa_pipeline.blas import one_blas_thread
+
+        # The features are a numpy matrix product, the same on one thread in every process.
+        with one_blas_thread():
+            language, probability, _ = self.model.detect_language(audio=speech, vad_filter=False)
         return str(language), float(probability)
 
 
