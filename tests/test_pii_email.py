@@ -12,6 +12,9 @@ CASES = [
     (("agent: And your email address?", "It is j o h n at gmail dot com"), ("j o h", "gmail")),
     (("My email is J. O. H. N. at example dot com",), ("J. O.", "example")),
     (("My email is m a r y j o n e s at outlook dot com",), ("m a r", "j o n e s")),
+    # a word joined by "dot" to a spelled name: the word goes with the letters
+    (("agent: And your email address?", "It's Mary dot J O N E F at outlook.com"), ("mary", "j o n")),
+    (("My email is mary dot j o n e s at outlook dot com.",), ("mary", "j o n", "outlook")),
     # misheard "at" and "dot" after a long prompt: the run ending in a domain is the address
     (
         ("agent: Can I get your email address so we can send you the receipt today and also confirm the account?",

@@ -122,7 +122,7 @@ def email_findings(texts: Sequence[str], prompted: Callable[[int], bool] | None 
             continue
         start, has_at = _walk_left(tokens, end, taken, AT_WORDS)
         if (has_at and start < end) or _WRITTEN.search(tokens[start]):
-            start = _spelled_run(tokens, start, taken)
+            start = _extend_left(tokens, start, taken, AT_WORDS)
             findings.append(Finding(Entity.EMAIL, start, end, "format"))
             taken = end
             continue
@@ -132,10 +132,10 @@ def email_findings(texts: Sequence[str], prompted: Callable[[int], bool] | None 
         # The "at" was lost or misheard: after the prompt, the words up to the domain are the address.
         floor = taken if cue is None else max(taken, cue)
         start, _ = _walk_left(tokens, end, floor, AT_WORDS | AT_SOUNDALIKES)
-        first = _spelled_run(tokens, start, floor)
+        first = _extend_left(tokens, start, floor, AT_WORDS | AT_SOUNDALIKES)
         while first - 1 > floor and end - first < 7 and _is_label(tokens[first - 1]):
             first -= 1
-        first = _spelled_run(tokens, first, floor)
+        first = _extend_left(tokens, first, floor, AT_WORDS | AT_SOUNDALIKES)
         findings.append(Finding(Entity.EMAIL, first, end, "context"))
         taken = end
     return findings
@@ -143,6 +143,20 @@ def email_findings(texts: Sequence[str], prompted: Callable[[int], bool] | None 
 
 def _letter(t: str) -> bool:
     return len(t) == 1 and t.isalnum()
+
+
+def _extend_left(tokens: Sequence[str], start: int, floor: int, at_words: frozenset[str]) -> int:
+    """``start`` moved left over spelled runs and the labels joined to them, in turn.
+
+    A local part is often a word joined by "dot" to a spelled name (``mary dot j o n e s``):
+    the spelled run takes the letters, and the walk then takes ``mary dot`` before them.
+    """
+    while True:
+        moved = _spelled_run(tokens, start, floor)
+        moved, _ = _walk_left(tokens, moved, floor, at_words)
+        if moved == start:
+            return start
+        start = moved
 
 
 def _spelled_run(tokens: Sequence[str], start: int, floor: int) -> int:
