@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from qa_pipeline.blas import one_blas_thread
 from qa_pipeline.diarization.cluster import cluster_speakers
 from qa_pipeline.diarization.encoder import FRAME_STEP_SECONDS, SpeakerEncoder
 from qa_pipeline.diarization.options import DiarizationOptions
@@ -78,6 +79,18 @@ def diarize(
         EngineUnavailableError: The diarization extra is not installed.
         ModelError: The bundled encoder cannot be loaded.
     """
+    # The mel frames and the clustering's similarities are numpy products: on one BLAS
+    # thread they are the same bits in every process (qa_pipeline.blas).
+    with one_blas_thread():
+        return _diarize(samples, sample_rate, options, encoder)
+
+
+def _diarize(
+    samples: np.ndarray,
+    sample_rate: int,
+    options: DiarizationOptions | None,
+    encoder: SpeakerEncoder | None,
+) -> DiarizationResult:
     options = options or DiarizationOptions()
     regions = speech_regions(samples, sample_rate, options)
     if not regions:
