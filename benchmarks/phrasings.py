@@ -206,13 +206,26 @@ def _count(out: dict[tuple[str, str], dict[str, int]], item: Mapping[str, Any], 
     c[("t" if got == want else "f") + ("p" if got else "n")] += 1
 
 
-def evaluate(items: Sequence[Mapping[str, Any]], cards: Mapping[str, Scorecard]) -> dict[tuple[str, str], dict[str, int]]:
-    """Confusion counts (tp, fp, fn, tn) per (criterion, language)."""
+def evaluate(
+    items: Sequence[Mapping[str, Any]],
+    cards: Mapping[str, Scorecard],
+    wrong: list[Mapping[str, Any]] | None = None,
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Confusion counts (tp, fp, fn, tn) per (criterion, language).
+
+    Args:
+        items: Phrasing items.
+        cards: The default scorecard of each language.
+        wrong: When given, each item whose prediction misses its label is appended to it.
+    """
     out: dict[tuple[str, str], dict[str, int]] = {}
     for item in items:
         probe = build_probe(item)
         score = score_transcript(probe.transcript, cards[item["language"]])
-        _count(out, item, bool(probe.predicted(score.result(probe.criterion))))
+        got = bool(probe.predicted(score.result(probe.criterion)))
+        _count(out, item, got)
+        if wrong is not None and got != bool(item["counts"]):
+            wrong.append(item)
     return out
 
 
@@ -419,15 +432,13 @@ def _print_table(counts: Mapping[tuple[str, str], Mapping[str, int]], wer: Mappi
 def _run_transcripts(split: str, cards: Mapping[str, Scorecard], verbose: bool) -> None:
     items = load_items(split)
     t0 = time.perf_counter()
-    counts = evaluate(items, cards)
+    wrong: list[Mapping[str, Any]] = []
+    counts = evaluate(items, cards, wrong)
     print(f"\n{split} half: {len(items)} items, {time.perf_counter() - t0:.1f}s")
     _print_table(counts)
     if verbose:
-        for item in items:
-            probe = build_probe(item)
-            res = score_transcript(probe.transcript, cards[item["language"]]).result(probe.criterion)
-            if bool(probe.predicted(res)) != bool(item["counts"]):
-                print(f"  WRONG {item['criterion']}/{item['language']} counts={item['counts']}: {item['text']}")
+        for item in wrong:
+            print(f"  WRONG {item['criterion']}/{item['language']} counts={item['counts']}: {item['text']}")
 
 
 def _spread(items: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
