@@ -35,7 +35,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -315,10 +314,11 @@ class RenderedCalls:
 
     def _engine_for_run(self) -> Any:
         if self._engine is None:
-            # As the batch worker does, before the engine loads MKL: results independent of
-            # the thread count.
-            os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
             from qa_pipeline.asr import create_engine
+            from qa_pipeline.asr.device import reproducible_gemm
+
+            # As the batch worker does, before the engine loads MKL.
+            reproducible_gemm()
 
             self._engine = create_engine(TranscribeOptions())
         return self._engine

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import traceback
 from collections import Counter
@@ -201,12 +200,10 @@ def init_worker(config: WorkerConfig) -> None:
 
         state.agent_phrases = scorecard_agent_phrases(state.scorecard)
         if config.load_engine:
-            # Before the engine loads MKL (CTranslate2's GEMM library on Intel CPUs): strict
-            # conditional numerical reproducibility makes its GEMM results independent of the
-            # thread count, which differs between executors and worker counts. Other CPUs use
-            # oneDNN, whose results measured the same with 1, 2 and 8 threads.
-            os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
             from qa_pipeline.asr import create_engine
+            from qa_pipeline.asr.device import reproducible_gemm
+
+            reproducible_gemm()
 
             engine_options = replace(config.transcribe, cpu_threads=config.engine_threads)
             if config.engine_device is not None:
