@@ -66,7 +66,7 @@ CARDS = {"en": ROOT / "scorecards" / "default.en.yaml", "zh": ROOT / "scorecards
 # Silence after the last line of every probe call.
 TAIL_SECONDS = 5.0
 # Raised when what a cached rendered call or transcript holds changes.
-RENDER_CACHE_LAYOUT = 2
+RENDER_CACHE_LAYOUT = 3
 
 # Fixed lines around the utterance under test, per language.
 _LINES = {

@@ -55,7 +55,7 @@ def _snapshot(path: Path) -> Path:
     The copy judges by its phrase lists only (the meaning examples are left out): these tests
     are about the batch, the store and their faults, and every worker process of every run
     would otherwise load the sentence-embedding model (seconds of CPU each). Judging by
-    meaning has its own tests (test_meaning*, test_e2e_scoring, test_realcall_verdicts).
+    meaning has its own tests (test_meaning*, test_e2e_report, test_realcall_verdicts).
     """
     folder = Path(tempfile.mkdtemp(prefix="qa-batch-card-"))
     atexit.register(shutil.rmtree, folder, True)

@@ -34,42 +34,10 @@ def fw_engine():
     return create_engine(TranscribeOptions())
 
 
-@pytest.fixture(scope="session")
-def generated_calls(tmp_path_factory):
-    """The first calls of the drifting-agents scenario, rendered as 8 kHz mu-law stereo WAV.
-
-    Returns:
-        The folder and the ground truths, in scenario order.
-    """
-    from qa_pipeline.synth import RenderOptions, load_scenario, render_scripts
-
-    out = tmp_path_factory.mktemp("generated-calls")
-    scripts = load_scenario(SAMPLES / "drift.yaml").scripts()[:12]
-    truths = render_scripts(scripts, out, RenderOptions())
-    return out, truths
-
-
 # --------------------------------------------------------------------------------------------
-# Shared real-model work and the parallel schedule (`make test` runs `pytest -n 2 --dist
-# loadfile`: each test file runs whole on one worker, so a module-scoped fixture such as a
-# rendered batch is built once). Kept in one block: other fixtures go above.
-
-
-@pytest.fixture(scope="session")
-def sample_transcripts(fw_engine, asr_cache) -> dict:
-    """Every shipped sample call transcribed once with the default options, by call id.
-
-    The end-to-end transcription and scoring tests check different facts about the same
-    transcripts; through the session cache each recording goes through the model once.
-    """
-    from qa_pipeline.pipeline import transcribe_call
-    from qa_pipeline.synth import GroundTruth
-
-    truths = [GroundTruth.read(p) for p in sorted(RECORDINGS.glob("*.truth.json"))]
-    return {
-        t.call_id: transcribe_call(RECORDINGS / t.audio_file, fw_engine, call_id=t.call_id, cache=asr_cache)
-        for t in truths
-    }
+# The parallel schedule (`make test` runs `pytest -n 2 --dist loadfile`: each test file runs
+# whole on one worker, so a module-scoped fixture such as a rendered batch is built once; work
+# two files need is shared by checking both facts in one file, not by a session fixture).
 
 
 def pytest_collection_modifyitems(config, items) -> None:

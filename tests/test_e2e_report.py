@@ -1,6 +1,9 @@
 """End to end for the analysis method: rendered calls of drifting agents → ``qa run`` (real
-transcription and scoring into a real store) → statistics and the report site; the planted
-improving agent must be flagged "encourage" and the planted sliding one "early warning"."""
+transcription and scoring into a real store) → verdicts, statistics and the report site.
+
+The stored verdicts must agree with what each call planted, the planted improving agent must
+be flagged "encourage" and the planted sliding one "early warning". One batch serves all of
+it: rendering and transcribing the calls is most of this suite's time."""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from typer.testing import CliRunner
 
 from qa_pipeline.cli.main import app
 from qa_pipeline.stats import StatsOptions, analyse
-from qa_pipeline.store import read_frames
+from qa_pipeline.store import Store, read_frames
 from qa_pipeline.synth import RenderOptions, load_scenario, render_scripts
+from verdict_agreement import agreement, unbacked_passes
 
 HERE = Path(__file__).resolve().parent
 SCORECARD = HERE.parent / "scorecards" / "default.en.yaml"
@@ -35,7 +39,7 @@ class _Links(HTMLParser):
 def batch(tmp_path_factory):
     work = tmp_path_factory.mktemp("drift-batch")
     scripts = load_scenario(HERE / "data" / "drift_team.yaml").scripts()
-    render_scripts(scripts, work / "recordings", RenderOptions())
+    truths = render_scripts(scripts, work / "recordings", RenderOptions())
     runner = CliRunner()
     result = runner.invoke(
         app,
@@ -43,14 +47,26 @@ def batch(tmp_path_factory):
          "--logs", str(work / "logs"), "--scorecard", str(SCORECARD), "--cache-dir", str(work / "cache")],
     )
     assert result.exit_code == 0, result.output
-    return work, len(scripts)
+    return work, truths
+
+
+def test_stored_verdicts_agree_with_planted_ground_truth(batch):
+    work, truths = batch
+    with Store.open(work / "qa.db", create=False) as store:
+        scored = [(t, store.score(t.call_id)) for t in truths]
+    assert all(score is not None for _, score in scored)
+    agree, total, lines = agreement(scored)
+    print("\n" + "\n".join(lines))
+    assert total >= 100
+    assert agree / total >= 0.95, lines
+    assert unbacked_passes(scored) == []
 
 
 def test_planted_drift_carries_the_coaching_flags(batch):
-    work, n = batch
+    work, truths = batch
     frames = read_frames(work / "qa.db")
     analysis = analyse(frames, StatsOptions())
-    assert len(analysis.frames.calls) == n
+    assert len(analysis.frames.calls) == len(truths)
     improving, sliding = analysis.agent("T01"), analysis.agent("T02")
     print("\n", analysis.agents[["agent_id", "n", "mean", "slope_per_week", "flags"]].to_string())
     assert improving["flags"][0] == "encourage"

@@ -1,4 +1,5 @@
-"""The decisive verdicts on a real recorded call (one run of the real recogniser)."""
+"""The decisive verdicts on a real recorded call (one run of the real recogniser): the agent's
+introduction and apology count, and nobody is interrupted."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from qa_pipeline.criteria import Verdict
 from qa_pipeline.pipeline import transcribe_call
 from qa_pipeline.scorecard import load_scorecard
 from qa_pipeline.scoring import score_transcript
+from qa_pipeline.transcript import Speaker
 
 ROOT = Path(__file__).resolve().parent.parent
 REALCALLS = ROOT.parent / "shared" / "realcalls"
@@ -20,7 +22,7 @@ pytestmark = [
 ]
 
 
-def test_ar40_introduction_and_apology_count(fw_engine, asr_cache) -> None:
+def test_ar40_introduction_and_apology_count_and_no_interruption(fw_engine, asr_cache) -> None:
     # The agent opens "... Platinum Motors. I'm Michelle, how can I help you today?" and, after
     # the customer's puzzled report of a warning light on a new car, says "I'm so sorry for the
     # inconvenience" (labels.json).
@@ -34,3 +36,6 @@ def test_ar40_introduction_and_apology_count(fw_engine, asr_cache) -> None:
     assert empathy.verdict is Verdict.PASS, empathy.reason
     answer = [e for e in empathy.evidence if e.speaker is not None and e.speaker.value == "agent"]
     assert answer and "sorry" in answer[0].text.lower()
+    # A QA lead hears no interruption: the customer's long turn at 168-201 s is not talked over.
+    assert score.characteristics.interruptions_by(Speaker.AGENT) == ()
+    assert score.result("interruptions").verdict is Verdict.PASS, score.result("interruptions").reason

