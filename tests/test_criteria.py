@@ -51,15 +51,17 @@ def test_phrase_pass_with_evidence() -> None:
     assert first.speaker is Speaker.AGENT and first.start == 1.0
     assert first.text == "Good morning,"
     assert first.context == "Good morning, thank you for calling Northwind Bank"
-    # The window shown is the part of the call searched: 10 s from the first word, up to the end.
-    assert 'Agent at 0:01: "Good morning," — says the scorecard phrase "good morning", within 0:01–0:05' == first.rule
+    # The window shown is the part of the call searched: 10 s from the first word, but on a call
+    # this short only up to the middle of its speech.
+    assert 'Agent at 0:01: "Good morning," — says the scorecard phrase "good morning", within 0:01–0:02' == first.rule
 
 
 def test_phrase_window_counts_from_the_first_word() -> None:
     # Ten seconds of ringing: the window opens with the first word, not the recording.
-    t = make_transcript([("agent", 10.0, "Northwind Bank"), ("agent", 16.0, "thank you for calling")])
+    rest = [("customer", 20.0, "hi, I have a question about my bill"), ("agent", 40.0, "of course")]
+    t = make_transcript([("agent", 10.0, "Northwind Bank"), ("agent", 16.0, "thank you for calling"), *rest])
     assert judge(card_with(GREETING), t).verdict is Verdict.PASS
-    late = make_transcript([("agent", 0.0, "Northwind Bank"), ("agent", 16.0, "thank you for calling")])
+    late = make_transcript([("agent", 0.0, "Northwind Bank"), ("agent", 16.0, "thank you for calling"), *rest])
     r = judge(card_with(GREETING), late)
     assert r.verdict is Verdict.FAIL
     (missing,) = r.evidence
@@ -81,6 +83,20 @@ def test_phrase_within_last_counts_back_from_the_last_word() -> None:
     assert judge(card, t).verdict is Verdict.PASS  # 100 s of trailing silence does not matter
     early = make_transcript([("agent", 0.0, "thank you for calling"), ("agent", 100.0, "bye")])
     assert judge(card, early).verdict is Verdict.FAIL
+
+
+def test_an_opening_is_not_a_closing_on_a_short_call() -> None:
+    # Both windows would cover this 14-second call whole; each stops at the middle of its speech.
+    closing = card_with(GREETING.replace("within_first", "within_last"))
+    opened = [("agent", 0.0, "thank you for calling"), ("customer", 3.0, "hi, my card was declined"),
+              ("agent", 8.0, "I have sent you a new one"), ("customer", 12.0, "okay")]
+    r = judge(closing, make_transcript(opened))
+    assert r.verdict is Verdict.FAIL and "thank you for calling" not in " ".join(e.text for e in r.evidence)
+    closed = [("customer", 0.0, "hi, my card was declined"), ("agent", 4.0, "I have sent you a new one"),
+              ("customer", 8.0, "great"), ("agent", 10.0, "thank you for calling")]
+    assert judge(closing, make_transcript(closed)).verdict is Verdict.PASS
+    assert judge(card_with(GREETING), make_transcript(closed)).verdict is Verdict.FAIL
+    assert judge(card_with(GREETING), make_transcript(opened)).verdict is Verdict.PASS
 
 
 def test_phrase_between() -> None:

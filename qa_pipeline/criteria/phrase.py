@@ -24,7 +24,9 @@ counter-example, counts as well (see :mod:`qa_pipeline.semantic`).
 
 Windows: ``within_first`` counts from the first word of the call, ``within_last`` back from
 the last word (so ringing and trailing silence do not shift them), ``between`` is absolute
-time from the start of the recording. A phrase is *in* a window when it starts inside it.
+time from the start of the recording. A first or last window ends at the middle of the
+call's speech when the call is shorter than twice its length: an opening is not a closing.
+A phrase is *in* a window when it starts inside it.
 With ``negate``, long phrases must match in full (no word missing), because a false hit
 costs the agent points.
 """
@@ -77,10 +79,13 @@ class TimeWindow:
     end: float = 0.0
 
     def bounds(self, ctx: ScoringContext) -> tuple[float, float]:
+        # A first or last window stops at the middle of the call's speech: on a call shorter
+        # than the two windows, the opening's "thanks for calling" is not also its closing.
+        middle = (ctx.speech_start + ctx.speech_end) / 2
         if self.kind == "first":
-            return ctx.speech_start, ctx.speech_start + self.start
+            return ctx.speech_start, min(ctx.speech_start + self.start, middle)
         if self.kind == "last":
-            return ctx.speech_end - self.start, ctx.speech_end
+            return max(ctx.speech_end - self.start, middle), ctx.speech_end
         if self.kind == "between":
             return self.start, self.end
         return -math.inf, math.inf
