@@ -323,6 +323,16 @@ class RenderedCalls:
             self._engine = create_engine(TranscribeOptions())
         return self._engine
 
+    def render_missing(self, calls: Sequence[ProbeCall]) -> None:
+        """Render the calls not in the cache yet, one per core at once."""
+        from qa_pipeline.synth import render_scripts
+
+        scripts = {s.call_id: s for s in map(render_script, calls)}
+        missing = [s for cid, s in scripts.items() if not (self.cache / f"{cid}{TRUTH_SUFFIX}").is_file()]
+        if missing:
+            render_scripts(missing, self.cache, RenderOptions())
+            self.rendered += len(missing)
+
     def get(self, call: ProbeCall) -> RenderedCall:
         """The rendered and transcribed call, from the cache where it is there."""
         from qa_pipeline.pipeline import transcribe_call
@@ -395,6 +405,7 @@ def evaluate_rendered(
     """
     out: dict[tuple[str, str], dict[str, int]] = {}
     results: list[RenderedResult] = []
+    calls.render_missing([probe_call(item) for item in items])
     for done, item in enumerate(items, start=1):
         call = probe_call(item)
         rendered = calls.get(call)
