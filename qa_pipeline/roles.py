@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import yaml
 
-from qa_pipeline.lang import load_language, normalise_text, shipped_languages
-from qa_pipeline.matchwords import SURNAMES, WILDCARD
+from qa_pipeline.lang import is_cjk, load_language, normalise_text, shipped_languages
+from qa_pipeline.matchwords import WILDCARD, is_name_like
 from qa_pipeline.transcript import RoleAssignment, RolesSource, Word, join_words
 
 if TYPE_CHECKING:
@@ -96,12 +96,7 @@ def default_cues() -> RoleCues:
 
 _NAME = re.compile(r"\{\w+\}")
 _NAME_SPLIT = re.compile(r"(\{\w+\})")
-
-
-def _zh_slot(slot: str) -> str:
-    if slot == WILDCARD:
-        return "[" + "".join(sorted(SURNAMES)) + "]"
-    return "[\u4e00-\u9fff]"
+_CJK_CHAR = "[\u3400-\u4dbf\u4e00-\u9fff]"
 
 
 def _norm(text: str) -> str:
@@ -113,30 +108,63 @@ def _norm(text: str) -> str:
     return " " + " ".join(words) + " "
 
 
+@lru_cache(maxsize=4096)
+def _slot_pattern(phrase: str, cjk: bool) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """A phrase with slots as a pattern, one group per slot, and the slots in order.
+
+    A slot stands for one word, or in a CJK phrase (matched over the text without spaces) for
+    one character: a Chinese ``{name}`` is a surname (我是王), ``{word}`` any character.
+    """
+    slots: list[str] = []
+    pieces: list[str] = []
+    tokens = [t for t in _NAME_SPLIT.split(phrase) if t] if cjk else _norm(phrase).split()
+    for token in tokens:
+        if _NAME.fullmatch(token):
+            slots.append(token)
+            pieces.append(f"({_CJK_CHAR})" if cjk else r"(\w+)")
+        else:
+            pieces.append(re.escape(token))
+    body = "".join(pieces) if cjk else r"\s" + r"\s".join(pieces) + r"\s"
+    return re.compile(body), tuple(slots)
+
+
+def _slots_fit(match: re.Match[str], slots: Sequence[str], text: str) -> bool:
+    """Every Chinese ``{name}`` slot of a match holds a surname (金 of 金卡 is not one).
+
+    An English slot may hold any word: "this is the billing desk" sounds like an agent
+    though it names no person, and the lower-cased text has lost the capital of a name.
+    """
+    for i, slot in enumerate(slots, start=1):
+        token = match.group(i)
+        if slot == WILDCARD and is_cjk(token[0]):
+            if not is_name_like(token, following=text[match.end(i) : match.end(i) + 1]):
+                return False
+    return True
+
+
 def _hits(text: str, phrases: Mapping[str, Sequence[str]]) -> list[str]:
-    """Phrases found in a normalised text (CJK phrases matched without spaces)."""
+    """Phrases found in a normalised text.
+
+    A phrase in a CJK script (whatever list it came from: a scorecard's agent phrases arrive
+    as one list of every language) is matched over the text without spaces, others on word
+    bounds (see :func:`_slots_fit` for what a ``{name}`` slot may hold).
+    """
     compact = text.replace(" ", "")
     found: list[str] = []
     for lang, items in phrases.items():
         for p in items:
-            if lang == "zh":
-                if "{" in p:
-                    # A slot in Chinese stands for one character: {name} a surname (我是{name}
-                    # → 我是王, never 我是在), {word} any.
-                    parts = _NAME_SPLIT.split(p)
-                    pattern = "".join(_zh_slot(t) if _NAME.fullmatch(t) else re.escape(t) for t in parts if t)
-                    if re.search(pattern, compact):
-                        found.append(p)
-                elif p in compact:
+            cjk = lang == "zh" or any(is_cjk(ch) for ch in p)
+            haystack = compact if cjk else text
+            if "{" not in p:
+                if (p.replace(" ", "") if cjk else _norm(p)) in haystack:
                     found.append(p)
-            elif "{" in p:
-                # "{name}" and friends stand for one word.
-                pattern = r"\s" + r"\s".join(
-                    r"\w+" if _NAME.fullmatch(tok) else re.escape(tok) for tok in _norm(p).split()
-                ) + r"\s"
-                if re.search(pattern, text):
-                    found.append(p)
-            elif _norm(p) in text:
+                continue
+            pattern, slots = _slot_pattern(p, cjk)
+            match = pattern.search(haystack)
+            while match is not None and not _slots_fit(match, slots, haystack):
+                # Overlapping candidates too: 我是金卡我是王 fails at 金, then finds 王.
+                match = pattern.search(haystack, match.start() + 1)
+            if match is not None:
                 found.append(p)
     return list(dict.fromkeys(found))
 

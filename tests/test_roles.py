@@ -96,6 +96,30 @@ def test_scorecard_agent_phrases_are_evidence():
     assert without.agents == (0,), "without the scorecard only the head start speaks"
 
 
+def test_chinese_scorecard_phrases_are_evidence():
+    # The scorecard's phrases arrive as one list of every language; a Chinese one is matched
+    # over the characters, not on word bounds, and its {name} must be a surname.
+    phrases = scorecard_agent_phrases(load_scorecard(SCORECARD.with_name("default.zh.yaml")))
+    assert any("{name}" in p for p in phrases)
+    welcome = [Word(t, 2.0 + i * 0.3, 2.2 + i * 0.3) for i, t in enumerate(["您好", "欢迎致电", "招商银行"])]
+    assert "欢迎致电" in gather_evidence(welcome, agent_phrases=phrases).scorecard
+    # Only the scorecard tells this agent apart: no greeting cue, and the customer speaks first.
+    agent = [Word(t, 0.6 + i * 0.3, 0.8 + i * 0.3) for i, t in enumerate(["这边", "是", "小", "王", "我", "姓", "王"])]
+    customer = [Word(t, 0.3 + i * 0.3, 0.5 + i * 0.3) for i, t in enumerate(["喂", "嗯"])]
+    assert set(gather_evidence(agent, agent_phrases=phrases).scorecard) == {"这边是小{name}", "我姓{name}"}
+    decision = decide_roles([gather_evidence(customer, agent_phrases=phrases), gather_evidence(agent, agent_phrases=phrases)])
+    assert decision.agents == (1,) and decision.method == "scorecard_phrases"
+
+
+def test_a_chinese_name_slot_holds_a_surname_only():
+    phrases = ("我是{name}",)
+    card_holder = [Word("我是金卡用户", 0.0, 1.0)]  # 金 is a surname, 金卡 a gold card
+    assert gather_evidence(card_holder, agent_phrases=phrases).scorecard == ()
+    # The first candidate fails, a later one in the same text is still found.
+    both = [Word("我是金卡用户", 0.0, 1.0), Word("我是王", 1.5, 2.0)]
+    assert gather_evidence(both, agent_phrases=phrases).scorecard == ("我是{name}",)
+
+
 def test_diarized_speakers_get_roles_with_source_diarization():
     agents, roles = assign_speaker_roles([CUSTOMER, GREETING])
     assert agents == (1,)
