@@ -328,6 +328,7 @@ class RenderedCalls:
         from qa_pipeline.synth import render_scripts
 
         scripts = {s.call_id: s for s in map(render_script, calls)}
+        # The truth file is written after the audio, so its presence marks a complete render.
         missing = [s for cid, s in scripts.items() if not (self.cache / f"{cid}{TRUTH_SUFFIX}").is_file()]
         if missing:
             render_scripts(missing, self.cache, RenderOptions())
@@ -337,17 +338,11 @@ class RenderedCalls:
         """The rendered and transcribed call, from the cache where it is there."""
         from qa_pipeline.pipeline import transcribe_call
         from qa_pipeline.role_step import assign_roles
-        from qa_pipeline.synth import GroundTruth, render_call
+        from qa_pipeline.synth import GroundTruth
 
         script = render_script(call)
-        truth_path = self.cache / f"{script.call_id}{TRUTH_SUFFIX}"
-        # The truth file is written after the audio, so its presence marks a complete render.
-        if truth_path.is_file():
-            truth = GroundTruth.read(truth_path)
-        else:
-            self.cache.mkdir(parents=True, exist_ok=True)
-            truth = render_call(script, self.cache, RenderOptions())
-            self.rendered += 1
+        self.render_missing([call])
+        truth = GroundTruth.read(self.cache / f"{script.call_id}{TRUTH_SUFFIX}")
         transcript_path = self.cache / f"{script.call_id}-{self._transcript_key}.transcript.json"
         if transcript_path.is_file():
             transcript = Transcript.load(transcript_path)
