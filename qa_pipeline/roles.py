@@ -109,12 +109,18 @@ def _norm(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _slot_pattern(phrase: str, cjk: bool) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    """A phrase with slots as a pattern, one group per slot, and the slots in order.
+def _phrase_form(phrase: str, lang: str) -> tuple[bool, str, re.Pattern[str] | None, tuple[str, ...]]:
+    """How a phrase is looked for, worked out once per phrase.
 
-    A slot stands for one word, or in a CJK phrase (matched over the text without spaces) for
-    one character: a Chinese ``{name}`` is a surname (我是王), ``{word}`` any character.
+    Returns:
+        Whether it is matched over the text without spaces (a CJK phrase, whatever list it
+        came in), the literal to find when it has no slot, else a pattern with one group per
+        slot, and its slots in order. A slot stands for one word, or in a CJK phrase for one
+        character: a Chinese ``{name}`` is a surname (我是王), ``{word}`` any character.
     """
+    cjk = lang == "zh" or any(is_cjk(ch) for ch in phrase)
+    if "{" not in phrase:
+        return cjk, phrase.replace(" ", "") if cjk else _norm(phrase), None, ()
     slots: list[str] = []
     pieces: list[str] = []
     tokens = [t for t in _NAME_SPLIT.split(phrase) if t] if cjk else _norm(phrase).split()
@@ -125,7 +131,7 @@ def _slot_pattern(phrase: str, cjk: bool) -> tuple[re.Pattern[str], tuple[str, .
         else:
             pieces.append(re.escape(token))
     body = "".join(pieces) if cjk else r"\s" + r"\s".join(pieces) + r"\s"
-    return re.compile(body), tuple(slots)
+    return cjk, "", re.compile(body), tuple(slots)
 
 
 def _slots_fit(match: re.Match[str], slots: Sequence[str], text: str) -> bool:
@@ -153,13 +159,12 @@ def _hits(text: str, phrases: Mapping[str, Sequence[str]]) -> list[str]:
     found: list[str] = []
     for lang, items in phrases.items():
         for p in items:
-            cjk = lang == "zh" or any(is_cjk(ch) for ch in p)
+            cjk, literal, pattern, slots = _phrase_form(p, lang)
             haystack = compact if cjk else text
-            if "{" not in p:
-                if (p.replace(" ", "") if cjk else _norm(p)) in haystack:
+            if pattern is None:
+                if literal in haystack:
                     found.append(p)
                 continue
-            pattern, slots = _slot_pattern(p, cjk)
             match = pattern.search(haystack)
             while match is not None and not _slots_fit(match, slots, haystack):
                 # Overlapping candidates too: 我是金卡我是王 fails at 金, then finds 王.
