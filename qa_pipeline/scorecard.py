@@ -52,6 +52,7 @@ or shown (including titles) does. It is stored with every score.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 
 import hashlib
@@ -375,6 +376,7 @@ def parse_scorecard(text: str, source: str = "<scorecard>") -> Scorecard:
         else None
     )
     specs: list[CriterionSpec] = []
+    raws: list[LineDict] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(raw_criteria):
         line = raw_criteria.line_of(i)
@@ -399,8 +401,10 @@ def parse_scorecard(text: str, source: str = "<scorecard>") -> Scorecard:
             continue
         seen[spec.id] = raw.line_of("id")
         specs.append(spec)
+        raws.append(raw)
     if problems:
         raise ScorecardError("\n".join(problems))
+    specs = _resolve_contrasts(source, specs, raws, languages)
     try:
         abilities = _parse_abilities(data, seen)
     except FieldProblem as problem:
@@ -561,6 +565,69 @@ def _parse_criterion(
     rule = cls.parse(fields, build)
     fields.finish()
     return CriterionSpec(cid, title, type_name, weight, critical, guidance, conditions, rule, line)
+
+
+def _meaning_fields(rule: Any) -> list[tuple[str, MeaningSpec]]:
+    """A rule's meaning specs, by the name of the field that holds each."""
+    if not dataclasses.is_dataclass(rule):
+        return []
+    return [
+        (f.name, value)
+        for f in dataclasses.fields(rule)
+        if isinstance(value := getattr(rule, f.name), MeaningSpec)
+    ]
+
+
+def _resolve_contrasts(
+    source: Path | str,
+    specs: list[CriterionSpec],
+    raws: list[LineDict],
+    languages: tuple[str, ...],
+) -> list[CriterionSpec]:
+    """Fill in each probe's ``contrast``: the examples of the criteria it names.
+
+    Raises:
+        ScorecardError: A named criterion does not exist or judges nothing by examples.
+    """
+    by_id = {spec.id: spec for spec in specs}
+    out: list[CriterionSpec] = []
+    problems: list[str] = []
+    for spec, raw in zip(specs, raws):
+        changed: dict[str, MeaningSpec] = {}
+        for name, meaning in _meaning_fields(spec.rule):
+            if not meaning.contrast_ids:
+                continue
+            key = next(
+                (
+                    k for k in raw
+                    if isinstance(k, str) and k.endswith("probe_contrast") and isinstance(raw[k], list)
+                    and [str(x).strip() for x in raw[k]] == list(meaning.contrast_ids)
+                ),
+                None,
+            )
+            line = raw.line_of(key) if key is not None else spec.line
+            contrast: dict[str, tuple[str, ...]] = {}
+            for cid in meaning.contrast_ids:
+                other = by_id.get(cid)
+                if other is None:
+                    hint = difflib.get_close_matches(cid, list(by_id), n=1)
+                    more = f"; did you mean '{hint[0]}'?" if hint else ""
+                    problems.append(format_problem(source, FieldProblem(line, key, f"unknown criterion {cid!r}{more}"), spec.id))
+                    continue
+                theirs = _meaning_fields(other.rule)
+                if not theirs:
+                    problems.append(
+                        format_problem(source, FieldProblem(line, key, f"criterion {cid!r} has no examples to contrast with"), spec.id)
+                    )
+                    continue
+                for lang in languages:
+                    lines = [x for _, m in theirs for x in m.for_language(lang)[0]]
+                    contrast[lang] = contrast.get(lang, ()) + tuple(lines)
+            changed[name] = dataclasses.replace(meaning, contrast=contrast)
+        out.append(dataclasses.replace(spec, rule=dataclasses.replace(spec.rule, **changed)) if changed else spec)
+    if problems:
+        raise ScorecardError("\n".join(problems))
+    return out
 
 
 def _parse_abilities(data: LineDict, criterion_ids: Mapping[str, int]) -> dict[str, tuple[str, ...]]:

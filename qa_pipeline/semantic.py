@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from qa_pipeline.blas import one_blas_thread
@@ -68,6 +68,11 @@ MIN_JUDGED_WORDS = 2
 _CJK = re.compile("[\u4e00-\u9fff]")
 # Tokens MiniLM reads per utterance: enough for a clause, and it caps the cost.
 _MAX_TOKENS = 48
+
+# How a MeaningSpec decides (see MeaningSpec.method).
+NEIGHBOURS = "neighbours"
+PROBE = "probe"
+METHODS = (NEIGHBOURS, PROBE)
 
 _lock = threading.Lock()
 _models: dict[str, Any] = {}
@@ -337,6 +342,15 @@ class MeaningSpec:
             One example can be worded like an utterance by chance; several alike at once
             means the utterance shares what the examples have in common, which is what
             carries over to wordings no example has.
+        method: ``"neighbours"`` (the score alone decides) or ``"probe"``: a linear probe
+            trained on the examples against the counter-examples and the ``contrast`` lines
+            must also give at least ``min_probability`` (:mod:`qa_pipeline.meaning_probe`);
+            ``min_similarity`` is then a floor, and the contrast lines veto like
+            counter-examples.
+        min_probability: The probe's probability an utterance needs (probe method only).
+        contrast_ids: Criteria whose examples the probe learns to tell apart, as written.
+        contrast: Those criteria's examples, by language (filled in when the scorecard is
+            loaded).
     """
 
     examples: Mapping[str, tuple[str, ...]]
@@ -344,12 +358,20 @@ class MeaningSpec:
     min_similarity: float
     answered_similarity: float | None = None
     neighbours: int = 1
+    method: str = NEIGHBOURS
+    min_probability: float | None = None
+    contrast_ids: tuple[str, ...] = ()
+    contrast: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def for_language(self, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         def pick(m: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
             return m.get(language) or m.get("*") or ()
 
         return pick(self.examples), pick(self.counter_examples)
+
+    def contrast_for(self, language: str) -> tuple[str, ...]:
+        """The contrasting criteria's examples for a language (empty when there are none)."""
+        return self.contrast.get(language) or self.contrast.get("*") or ()
 
 
 @dataclass(frozen=True)
@@ -362,11 +384,13 @@ class MeaningMatch:
         similarity: The score that was compared with the threshold: the mean cosine
             similarity with the spec's ``neighbours`` nearest examples (with one neighbour,
             the similarity with ``example``), rounded to three decimals.
+        probability: The probe's probability, rounded to three decimals (probe method only).
     """
 
     utterance: Utterance
     example: str
     similarity: float
+    probability: float | None = None
 
 
 def judge(
@@ -381,7 +405,9 @@ def judge(
     examples reaches ``spec.min_similarity`` and no counter-example is as close as its
     nearest example. The counter-examples veto by the nearest of each, as a near miss is
     told by one close wording; the score averages because a wording nobody wrote is seldom
-    close to one example but usually somewhat close to several.
+    close to one example but usually somewhat close to several. With the probe method the
+    probe's probability must also reach ``spec.min_probability``, and the contrasting
+    criteria's examples veto as counter-examples do.
 
     Args:
         utterances: The utterances, aligned with ``vectors``.
@@ -394,7 +420,19 @@ def judge(
         return [None] * len(utterances)
     model = model_for(language)
     sims = similarity_matrix(vectors, example_vectors(examples, model))
-    anti = similarity_matrix(vectors, example_vectors(counters, model)) if counters else None
+    probabilities: list[float] | None = None
+    vetoes = counters
+    if spec.method == PROBE:
+        from qa_pipeline.meaning_probe import probe_for
+
+        contrast = spec.contrast_for(language)
+        probe = probe_for(model, examples, counters, contrast)
+        probabilities = probe.probabilities(vectors)
+        # A line nearer another criterion's example than every example of this one says
+        # what that criterion looks for ("that's your own fault" is negative language
+        # however much its form resembles sympathy).
+        vetoes = counters + contrast
+    anti = similarity_matrix(vectors, example_vectors(vetoes, model)) if vetoes else None
     out: list[MeaningMatch | None] = []
     k = min(spec.neighbours, sims.shape[1])
     for i, utt in enumerate(utterances):
@@ -409,7 +447,13 @@ def judge(
         if score < spec.min_similarity:
             out.append(None)
             continue
-        out.append(MeaningMatch(utt, examples[best], score))
+        probability = None
+        if probabilities is not None:
+            probability = probabilities[i]
+            if spec.min_probability is None or probability < spec.min_probability:
+                out.append(None)
+                continue
+        out.append(MeaningMatch(utt, examples[best], score, probability))
     return out
 
 

@@ -32,7 +32,7 @@ SAMPLES = ROOT / "samples" / "recordings"
 
 def _without_examples(node: object) -> object:
     if isinstance(node, dict):
-        return {k: _without_examples(v) for k, v in node.items() if not k.endswith(("examples", "example_neighbours", "answered_similarity"))}
+        return {k: _without_examples(v) for k, v in node.items() if not k.endswith(("examples", "example_neighbours", "answered_similarity", "example_method", "probe_probability", "probe_contrast"))}
     if isinstance(node, list):
         return [_without_examples(v) for v in node]
     return node

@@ -277,11 +277,60 @@ def read_meaning(
         if counters is not None:
             raise fields.problem(f"{prefix}counter_examples", f"needs '{prefix}examples' beside it")
         read_neighbours(fields, prefix, None)
+        for key in (f"{prefix}example_method", f"{prefix}min_probe_probability", f"{prefix}probe_contrast"):
+            if key in fields.data:
+                raise fields.problem(key, f"needs '{prefix}examples' beside it")
         return None
     missing = semantic.missing_package([lang for lang in examples if lang != "*"] or build.languages)
     if missing:
         raise fields.problem(f"{prefix}examples", missing)
-    return MeaningSpec(examples, counters or {}, threshold, neighbours=read_neighbours(fields, prefix, examples))
+    method, min_probability, contrast_ids = read_method(fields, prefix, build.criterion_id)
+    return MeaningSpec(
+        examples,
+        counters or {},
+        threshold,
+        neighbours=read_neighbours(fields, prefix, examples),
+        method=method,
+        min_probability=min_probability,
+        contrast_ids=contrast_ids,
+    )
+
+
+def read_method(
+    fields: "FieldReader", prefix: str, criterion_id: str
+) -> tuple[str, float | None, tuple[str, ...]]:
+    """The ``{prefix}example_method``, ``{prefix}min_probe_probability`` and
+    ``{prefix}probe_contrast`` fields.
+
+    ``example_method: probe`` needs ``min_probe_probability`` (a probability between 0 and 1)
+    and ``probe_contrast``: ids of other criteria of the scorecard whose examples the probe learns to
+    tell apart (checked when the whole scorecard is read).
+
+    Raises:
+        FieldProblem: An unknown method, probe fields without ``example_method: probe``, or a
+            missing or malformed probe field.
+    """
+    method = fields.choice(f"{prefix}example_method", semantic.METHODS, semantic.NEIGHBOURS)
+    probability_key, contrast_key = f"{prefix}min_probe_probability", f"{prefix}probe_contrast"
+    if method != semantic.PROBE:
+        for key in (probability_key, contrast_key):
+            if key in fields.data:
+                raise fields.problem(key, f"needs '{prefix}example_method: probe' beside it")
+        return method, None, ()
+    if probability_key not in fields.data:
+        raise fields.problem(None, f"'{prefix}example_method: probe' needs '{probability_key}'")
+    probability = float(fields.number(probability_key, minimum=0.0, maximum=1.0, exclusive_minimum=True))
+    raw = fields.raw(contrast_key, None)
+    if raw is None:
+        raise fields.problem(None, f"'{prefix}example_method: probe' needs '{contrast_key}' (criterion ids)")
+    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) and x.strip() for x in raw):
+        raise fields.problem(contrast_key, "expected a non-empty list of criterion ids")
+    ids = tuple(x.strip() for x in raw)
+    if len(set(ids)) != len(ids):
+        raise fields.problem(contrast_key, "a criterion is listed twice")
+    if criterion_id in ids:
+        raise fields.problem(contrast_key, "a criterion cannot contrast with itself")
+    return method, probability, ids
 
 
 def read_neighbours(fields: "FieldReader", prefix: str, examples: Mapping[str, Any] | None) -> int:
@@ -314,4 +363,9 @@ def meaning_to_dict(spec: MeaningSpec | None, prefix: str = "") -> dict[str, Any
     # Absent when 1 (the nearest example alone), so older scorecards' content hashes stay.
     if spec.neighbours != 1:
         out[f"{prefix}example_neighbours"] = spec.neighbours
+    # Absent for the default method, for the same reason.
+    if spec.method != semantic.NEIGHBOURS:
+        out[f"{prefix}example_method"] = spec.method
+        out[f"{prefix}min_probe_probability"] = spec.min_probability
+        out[f"{prefix}probe_contrast"] = list(spec.contrast_ids)
     return out
