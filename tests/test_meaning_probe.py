@@ -15,7 +15,7 @@ from qa_pipeline.errors import ScorecardError
 from qa_pipeline.meaning_probe import fit_probe
 from qa_pipeline.scorecard import load_scorecard, parse_scorecard
 from qa_pipeline.scoring import score_transcript
-from qa_pipeline.semantic import NEIGHBOURS, PROBE, Utterance, embed, judge
+from qa_pipeline.semantic import NEIGHBOURS, PROBE, Utterance, embed, judge, model_for
 from qa_pipeline.transcript import Speaker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +133,28 @@ def test_a_probe_scorecard_names_its_fields_and_changes_its_hash() -> None:
     assert written["response_probe_contrast"] == ["greeting"]
     assert plain.content_hash != probe.content_hash
     assert "response_example_method" not in next(c for c in plain.to_dict()["criteria"] if c["id"] == "empathy")["params"]
+
+
+ZH = load_scorecard(ROOT / "scorecards" / "default.zh.yaml")
+ZH_EMPATHY = next(c for c in ZH.criteria if c.id == "empathy").rule.response_meaning
+
+
+@pytest.mark.parametrize(
+    ("line", "empathy"),
+    [
+        ("我理解您的心情，这事确实让人着急。", True),
+        ("遇到这种情况换谁都会不高兴的。", True),
+        ("给您添麻烦了，真的很抱歉。", True),
+        # Promises to act: the nearest example alone (0.55) took them for empathy.
+        ("请您稍等，我马上为您处理。", False),
+        ("这个问题我们会尽快给您答复。", False),
+    ],
+)
+def test_chinese_empathy_is_told_from_promises_to_act(line: str, empathy: bool) -> None:
+    assert ZH_EMPATHY.method == PROBE
+    vectors = embed([line], model_for("zh"))
+    found = judge([Utterance(Speaker.AGENT, 5.0, 7.0, line, 0)], vectors, ZH_EMPATHY, "zh")[0]
+    assert (found is not None) is empathy
+    if not empathy:
+        nearest_only = dataclasses.replace(ZH_EMPATHY, method=NEIGHBOURS, min_similarity=0.55)
+        assert judge([Utterance(Speaker.AGENT, 5.0, 7.0, line, 0)], vectors, nearest_only, "zh")[0] is not None
