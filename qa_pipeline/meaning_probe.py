@@ -97,7 +97,7 @@ def probe_for(
     model: str,
     examples: Sequence[str],
     counters: Sequence[str],
-    contrast: Sequence[str],
+    contrast: Sequence[Sequence[str]],
 ) -> Probe:
     """The probe for one example list, fitted once per process.
 
@@ -105,18 +105,22 @@ def probe_for(
         model: The sentence-embedding model the lists are embedded with.
         examples: Lines that show the class.
         counters: The criterion's counter-examples (do not show it).
-        contrast: Other criteria's examples (do not show it either).
+        contrast: Other criteria's example lists (do not show it either), each embedded as
+            that criterion embeds it, so the vectors are shared.
     """
     from qa_pipeline.semantic import example_vectors
 
-    key = (model, tuple(examples), tuple(counters), tuple(contrast))
+    key = (model, tuple(examples), tuple(counters), tuple(tuple(lines) for lines in contrast))
     with _lock:
         found = _probes.get(key)
     if found is not None:
         return found
     import numpy as np
 
-    negatives = [example_vectors(lines, model) for lines in (counters, contrast) if lines]
-    probe = fit_probe(example_vectors(examples, model), np.vstack(negatives) if negatives else np.zeros((0, 1)))
+    negatives = [example_vectors(lines, model) for lines in (counters, *contrast) if lines]
+    probe = fit_probe(
+        example_vectors(examples, model),
+        np.vstack(negatives) if negatives else np.zeros((0, 1)),
+    )
     with _lock:
         return _probes.setdefault(key, probe)

@@ -606,7 +606,7 @@ def _resolve_contrasts(
                 None,
             )
             line = raw.line_of(key) if key is not None else spec.line
-            contrast: dict[str, tuple[str, ...]] = {}
+            contrast: dict[str, tuple[tuple[str, ...], ...]] = {}
             for cid in meaning.contrast_ids:
                 other = by_id.get(cid)
                 if other is None:
@@ -621,8 +621,9 @@ def _resolve_contrasts(
                     )
                     continue
                 for lang in languages:
-                    lines = [x for _, m in theirs for x in m.for_language(lang)[0]]
-                    contrast[lang] = contrast.get(lang, ()) + tuple(lines)
+                    # Each list as that criterion holds it, so its embeddings are shared.
+                    lists = tuple(m.for_language(lang)[0] for _, m in theirs if m.for_language(lang)[0])
+                    contrast[lang] = contrast.get(lang, ()) + lists
             changed[name] = dataclasses.replace(meaning, contrast=contrast)
         out.append(dataclasses.replace(spec, rule=dataclasses.replace(spec.rule, **changed)) if changed else spec)
     if problems:

@@ -349,8 +349,9 @@ class MeaningSpec:
             counter-examples.
         min_probability: The probe's probability an utterance needs (probe method only).
         contrast_ids: Criteria whose examples the probe learns to tell apart, as written.
-        contrast: Those criteria's examples, by language (filled in when the scorecard is
-            loaded).
+        contrast: Those criteria's example lists, by language, each list as the criterion
+            holds it, so its embeddings are shared with that criterion's own judging (filled
+            in when the scorecard is loaded).
     """
 
     examples: Mapping[str, tuple[str, ...]]
@@ -361,7 +362,7 @@ class MeaningSpec:
     method: str = NEIGHBOURS
     min_probability: float | None = None
     contrast_ids: tuple[str, ...] = ()
-    contrast: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    contrast: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
 
     def for_language(self, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         def pick(m: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -369,8 +370,8 @@ class MeaningSpec:
 
         return pick(self.examples), pick(self.counter_examples)
 
-    def contrast_for(self, language: str) -> tuple[str, ...]:
-        """The contrasting criteria's examples for a language (empty when there are none)."""
+    def contrast_for(self, language: str) -> tuple[tuple[str, ...], ...]:
+        """The contrasting criteria's example lists for a language (empty when there are none)."""
         return self.contrast.get(language) or self.contrast.get("*") or ()
 
 
@@ -415,13 +416,15 @@ def judge(
         spec: Examples, counter-examples and threshold.
         language: Which language's examples to use.
     """
+    import numpy as np
+
     examples, counters = spec.for_language(language)
     if not examples or not utterances:
         return [None] * len(utterances)
     model = model_for(language)
     sims = similarity_matrix(vectors, example_vectors(examples, model))
     probabilities: list[float] | None = None
-    vetoes = counters
+    vetoes = [counters] if counters else []
     if spec.method == PROBE:
         from qa_pipeline.meaning_probe import probe_for
 
@@ -431,8 +434,13 @@ def judge(
         # A line nearer another criterion's example than every example of this one says
         # what that criterion looks for ("that's your own fault" is negative language
         # however much its form resembles sympathy).
-        vetoes = counters + contrast
-    anti = similarity_matrix(vectors, example_vectors(vetoes, model)) if vetoes else None
+        vetoes += [lines for lines in contrast if lines]
+    # The nearest counter-example (or contrasting example) of each utterance.
+    anti = (
+        np.max(np.hstack([similarity_matrix(vectors, example_vectors(lines, model)) for lines in vetoes]), axis=1)
+        if vetoes
+        else None
+    )
     out: list[MeaningMatch | None] = []
     k = min(spec.neighbours, sims.shape[1])
     for i, utt in enumerate(utterances):
@@ -440,7 +448,7 @@ def judge(
         # Ties go to the earliest example, so the quoted example is stable.
         best = int(row.argmax())
         nearest = float(row[best])
-        if anti is not None and float(anti[i].max()) >= nearest:
+        if anti is not None and float(anti[i]) >= nearest:
             out.append(None)
             continue
         score = nearest if k == 1 else _mean_of_top(row, k)
