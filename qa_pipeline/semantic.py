@@ -393,6 +393,14 @@ class MeaningMatch:
     similarity: float
     probability: float | None = None
 
+    def reason(self) -> str:
+        """Why it counts, in plain words for evidence."""
+        if self.probability is not None:
+            # A probe judges the wording against all the examples, so no single example is
+            # claimed to mean the same.
+            return f'worded like the scorecard\'s examples (nearest: "{self.example}")'
+        return f'means the same as "{self.example}" (a scorecard example)'
+
 
 def judge(
     utterances: Sequence[Utterance],

@@ -62,7 +62,12 @@ def test_empathy_worded_unlike_every_example_counts() -> None:
     assert match is not None and match.probability is not None and match.probability >= EMPATHY.min_probability
     r = score_transcript(make_transcript([COMPLAINT, ("agent", 6.0, line)]), EN).result("empathy")
     assert r.verdict is Verdict.PASS, r.reason
-    assert any(e.text == line and "answers with empathy" in e.rule for e in r.evidence)
+    quoted = [e.rule for e in r.evidence if e.text == line]
+    assert len(quoted) == 1 and quoted[0].startswith(f'Agent at 0:06: "{line}" — answers with empathy: ')
+    # The probe weighs every example, so evidence names the nearest without claiming it
+    # means the same.
+    assert "worded like the scorecard's examples (nearest: \"" in quoted[0]
+    assert "means the same as" not in quoted[0]
 
 
 def test_a_line_nearer_another_criterions_examples_is_not_empathy() -> None:

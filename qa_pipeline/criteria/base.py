@@ -41,7 +41,8 @@ class Evidence:
         rule: Who said what, when and why it counts, in plain words, e.g. ``Agent at 0:01:
             "This is Travis." — introduces themself by name (scorecard phrase "this is
             {name}")`` or, judged by meaning, ``… — means the same as "…" (a scorecard
-            example)``; for ``missing``, what was looked for and where.
+            example)`` (by a probe: ``… — worded like the scorecard's examples (nearest:
+            "…")``); for ``missing``, what was looked for and where.
         speaker: Who said it, or whose speech was searched; None for silences.
         start: Start in seconds (for ``missing``: start of the window searched).
         end: End in seconds (for ``missing``: end of the window searched).

@@ -179,7 +179,7 @@ class ScoringContext:
                 u = mm.utterance
                 if any(c.start < u.end and u.start < c.end for c in cues):
                     continue
-                why = f'voices a complaint or distress: means the same as "{mm.example}" (a scorecard example)'
+                why = f"voices a complaint or distress: {mm.reason()}"
                 cues.append(Cue(u.start, u.end, self.turns(Speaker.CUSTOMER)[u.turn].start, self.meaning_evidence(mm, why)))
         cues.sort(key=lambda c: (c.start, c.end))
         self._distress = cues
@@ -267,7 +267,7 @@ class ScoringContext:
     def meaning_evidence(self, match: MeaningMatch, why: str | None = None) -> Evidence:
         """Evidence for an utterance judged by meaning, in plain words."""
         utt = match.utterance
-        reason = why or f'means the same as "{match.example}" (a scorecard example)'
+        reason = why or match.reason()
         rule = f'{utt.speaker.value.capitalize()} at {clock(utt.start)}: "{utt.text}" — {reason}'
         return Evidence("match", rule, utt.speaker, utt.start, utt.end, utt.text, self.turn_text(utt.speaker, utt.turn))
 

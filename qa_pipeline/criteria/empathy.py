@@ -122,7 +122,7 @@ class EmpathyResponseCriterion(Criterion):
         if self.response_meaning is not None:
             meant = ctx.meaning(self.response_meaning, Speaker.AGENT, lo, hi)
             if meant:
-                why = f'{_SHOWS}: means the same as "{meant[0].example}" (a scorecard example)'
+                why = f"{_SHOWS}: {meant[0].reason()}"
                 return ctx.meaning_evidence(meant[0], why)
         return None
 

@@ -174,7 +174,7 @@ class HoldEtiquetteCriterion(Criterion):
                     )
                 else:
                     announced_s = meant[-1].utterance.start
-                    why = f'announces the hold: means the same as "{meant[-1].example}" (a scorecard example)'
+                    why = f"announces the hold: {meant[-1].reason()}"
                     evidence.append(ctx.meaning_evidence(meant[-1], why))
                 if self.duration_set is not None:
                     said = ctx.find(self.duration_set, Speaker.AGENT, lo, hold.start)
@@ -226,10 +226,7 @@ class HoldEtiquetteCriterion(Criterion):
                 elif thanked_meant:
                     credit += self.thanks_credit
                     thanked_s = thanked_meant[0].utterance.start
-                    why = (
-                        "thanks the caller for holding: means the same as "
-                        f'"{thanked_meant[0].example}" (a scorecard example)'
-                    )
+                    why = f"thanks the caller for holding: {thanked_meant[0].reason()}"
                     evidence.append(ctx.meaning_evidence(thanked_meant[0], why))
                 else:
                     problems.append(f"no thank-you after hold {n} (ended {hold.end:.1f}s)")

@@ -195,7 +195,7 @@ class ParaphraseCriterion(Criterion):
             if self.meaning is not None and self.require in ("cue", "cue_or_overlap"):
                 meant = ctx.meaning(self.meaning, Speaker.AGENT, first_content)
                 if meant:
-                    why = f'{_SHOWS}: means the same as "{meant[0].example}" (a scorecard example)'
+                    why = f"{_SHOWS}: {meant[0].reason()}"
                     return Outcome.passed(
                         f'the agent restated the issue: "{meant[0].utterance.text}" at {clock(meant[0].utterance.start)}',
                         [ctx.meaning_evidence(m, why) for m in meant[:1]],

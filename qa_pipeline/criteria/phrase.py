@@ -230,7 +230,7 @@ class PhraseCriterion(Criterion):
                 if any(s0 < u.end and u.start < e0 for s0, e0, _ in said):
                     continue  # the same words, already counted
                 said.append((u.start, u.end, u.text))
-                why = f'{self.shows}: means the same as "{mm.example}" (a scorecard example)' if self.shows else None
+                why = f"{self.shows}: {mm.reason()}" if self.shows else None
                 evidence.append(ctx.meaning_evidence(mm, why))
             order = sorted(range(len(said)), key=lambda i: (said[i][0], i))
             said = [said[i] for i in order]
