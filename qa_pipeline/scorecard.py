@@ -574,7 +574,7 @@ def _unknown_criterion(cid: str, known: Mapping[str, Any]) -> str:
     return f"unknown criterion {cid!r}{more}"
 
 
-def _meaning_fields(rule: Any) -> list[tuple[str, MeaningSpec]]:
+def meaning_fields(rule: Any) -> list[tuple[str, MeaningSpec]]:
     """A rule's meaning specs, by the name of the field that holds each."""
     if not dataclasses.is_dataclass(rule):
         return []
@@ -601,7 +601,7 @@ def _resolve_contrasts(
     problems: list[str] = []
     for spec, raw in zip(specs, raws):
         changed: dict[str, MeaningSpec] = {}
-        for name, meaning in _meaning_fields(spec.rule):
+        for name, meaning in meaning_fields(spec.rule):
             if not meaning.contrast_ids:
                 continue
             key = next(
@@ -619,7 +619,7 @@ def _resolve_contrasts(
                 if other is None:
                     problems.append(format_problem(source, FieldProblem(line, key, _unknown_criterion(cid, by_id)), spec.id))
                     continue
-                theirs = _meaning_fields(other.rule)
+                theirs = meaning_fields(other.rule)
                 if not theirs:
                     problems.append(
                         format_problem(source, FieldProblem(line, key, f"criterion {cid!r} has no examples to contrast with"), spec.id)

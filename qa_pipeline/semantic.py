@@ -192,6 +192,13 @@ def example_vectors(examples: Sequence[str], model: str = MINILM) -> "np.ndarray
     return vectors
 
 
+def seed_example_vectors(examples: Sequence[str], vectors: "np.ndarray", model: str = MINILM) -> None:
+    """Remember the embeddings of an example list taken from a larger list already embedded
+    (rows in the same order), so judging with it neither embeds it again nor writes it to
+    the example store (:mod:`qa_pipeline.example_check` judges with every list less one line)."""
+    _example_vectors.setdefault((model, tuple(examples)), vectors)
+
+
 def similarity_matrix(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
     """Cosine similarities (rows of a × rows of b), rounded to three decimals."""
     import numpy as np

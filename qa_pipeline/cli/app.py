@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import typer
 from typer.core import TyperGroup
@@ -45,3 +46,19 @@ def table_console() -> Any:
     from rich.console import Console
 
     return Console(highlight=False, width=None if Console().is_terminal else 200)
+
+
+@contextmanager
+def counting_bar(description: str, total: int | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar on stderr (drawn only on a terminal), yielding the
+    ``(done, total)`` hook the library's long steps call."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done, of: bar.update(task, completed=done, total=of)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from qa_pipeline.cli.app import new_app
+from qa_pipeline.cli.app import counting_bar, new_app
 from qa_pipeline.errors import ConfigError
 
 
@@ -41,15 +41,6 @@ def synth(
     lists the calls with their agents. Rendering is deterministic: the same scenario and
     seed give the same files.
     """
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from qa_pipeline.synth import RenderOptions, load_scenario, render_scenario
 
     try:
@@ -68,16 +59,9 @@ def synth(
     loaded = load_scenario(scenario)
     total_calls = len(loaded.scripts())
 
-    console = Console(stderr=True)
     started = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True, disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task("rendering", total=total_calls)
-        truths = render_scenario(
-            loaded, out, options, progress=lambda done, total: bar.update(task, completed=done)
-        )
+    with counting_bar("rendering", total_calls) as progress:
+        truths = render_scenario(loaded, out, options, progress=progress)
     wall = time.perf_counter() - started
     audio_seconds = sum(t.duration for t in truths)
     speed = f", {audio_seconds / wall:.1f}x real time" if wall > 0 else ""

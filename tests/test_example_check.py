@@ -1,0 +1,120 @@
+"""``qa scorecard examples``: each example list judged line by line with the rest of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa_pipeline import semantic
+from qa_pipeline.cli.main import app
+from qa_pipeline.example_check import ExampleCheck, check_examples
+from qa_pipeline.scorecard import load_scorecard, parse_scorecard
+from qa_pipeline.semantic import Utterance
+from qa_pipeline.transcript import Speaker
+
+pytestmark = pytest.mark.skipif(not semantic.available(), reason="needs the sentence-embedding package")
+
+ISOLATED = "the parcel is a blue box with a red ribbon"
+NEAR_MISS = "can I help you with your account number please"
+EXAMPLES = [
+    "is there anything else I can help you with today",
+    "can I help you with anything else",
+    "is there something else I can do for you",
+    "anything more I can help with while you're on the line",
+    ISOLATED,
+]
+COUNTERS = ["what else did the engineer say", NEAR_MISS, "my colleague will ring you back"]
+
+
+def _card(examples: list[str], counters: list[str]) -> str:
+    def block(lines: list[str]) -> str:
+        return "".join(f"        - {line}\n" for line in lines)
+
+    return (
+        "schema_version: 1\nname: examples check\nlanguages: [en]\ncriteria:\n"
+        "  - id: closing\n    title: Offers further help\n    type: phrase\n    weight: 1\n"
+        "    speaker: agent\n    phrases: [anything else]\n"
+        f"    examples:\n      en:\n{block(examples)}"
+        f"    counter_examples:\n      en:\n{block(counters)}"
+        "    min_example_similarity: 0.42\n    example_neighbours: 2\n"
+    )
+
+
+def _counts_with(card_text: str, line: str) -> bool:
+    """Whether the scorer, loading this card, credits an utterance worded as the line."""
+    spec = parse_scorecard(card_text).criteria[0].rule.meaning
+    vector = semantic.embed([line])
+    return semantic.judge([Utterance(Speaker.AGENT, 0.0, 1.0, line, 0)], vector, spec, "en")[0] is not None
+
+
+def test_a_line_no_other_example_covers_is_missed_and_a_near_miss_counts() -> None:
+    (result,) = check_examples(parse_scorecard(_card(EXAMPLES, COUNTERS)))
+    assert (result.criterion_id, result.field, result.language) == ("closing", "examples", "en")
+    assert (result.examples, result.recognised, result.missed) == (5, 4, (ISOLATED,))
+    assert (result.counters, result.passing_counters) == (3, (NEAR_MISS,))
+    assert ExampleCheck.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_each_verdict_is_the_scorers_with_the_line_taken_out_of_the_file() -> None:
+    # The check must say what the scorer would do with a scorecard written without the line.
+    for line in EXAMPLES:
+        without = _card([e for e in EXAMPLES if e != line], COUNTERS)
+        assert _counts_with(without, line) is (line != ISOLATED), line
+    for line in COUNTERS:
+        without = _card(EXAMPLES, [c for c in COUNTERS if c != line])
+        assert _counts_with(without, line) is (line == NEAR_MISS), line
+
+
+def test_the_probe_is_refitted_without_the_line() -> None:
+    card = load_scorecard(Path(__file__).resolve().parents[1] / "scorecards" / "default.en.yaml")
+    (empathy,) = check_examples(card, criteria=["empathy"])
+    assert (empathy.criterion_id, empathy.field) == ("empathy", "response_examples")
+    # A probe still fitted on the left-out line would recognise every example.
+    assert 0 < empathy.recognised < empathy.examples
+    assert empathy.passing_counters == ()
+
+
+def test_cli_prints_a_row_per_list_and_the_lines_on_request(tmp_path: Path) -> None:
+    path = tmp_path / "card.yaml"
+    path.write_text(_card(EXAMPLES, COUNTERS), encoding="utf-8")
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--lines"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("closing"))
+    assert row.split()[:3] == ["closing", "examples", "en"]
+    assert "4 of 5" in row and "1 of 3" in row
+    assert f"    missed: {ISOLATED}" in result.stdout
+    assert f"    counts: {NEAR_MISS}" in result.stdout
+    as_json = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)[0]["missed"] == [ISOLATED]
+
+
+def test_cli_names_a_language_the_scorecard_lacks(tmp_path: Path) -> None:
+    path = tmp_path / "card.yaml"
+    path.write_text(_card(EXAMPLES, COUNTERS), encoding="utf-8")
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--language", "fr"])
+    assert result.exit_code == 2  # a usage error, as for every configuration error
+    assert f"Error: {path}: no language fr in this scorecard (it has en)" in result.stderr
+
+
+def test_cli_names_a_criterion_not_judged_by_examples(tmp_path: Path) -> None:
+    path = tmp_path / "card.yaml"
+    path.write_text(_card(EXAMPLES, COUNTERS), encoding="utf-8")
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--criterion", "greeting"])
+    assert result.exit_code == 2
+    assert f"Error: {path}: no criterion greeting judged by examples in this scorecard (checked: closing)" in result.stderr
+
+
+def test_cli_on_a_scorecard_without_examples(tmp_path: Path) -> None:
+    path = tmp_path / "card.yaml"
+    path.write_text(
+        "schema_version: 1\nname: t\nlanguages: [en]\ncriteria:\n  - id: greeting\n    title: Greeting\n"
+        "    type: phrase\n    weight: 1\n    speaker: agent\n    phrases: [hello]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{path}: no criterion judges by examples"
