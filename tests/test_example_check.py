@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from qa_pipeline import semantic
 from qa_pipeline.cli.main import app
 from qa_pipeline.example_check import ExampleCheck, check_examples
-from qa_pipeline.scorecard import load_scorecard, parse_scorecard
+from qa_pipeline.scorecard import parse_scorecard
 from qa_pipeline.semantic import Utterance
 from qa_pipeline.transcript import Speaker
 
@@ -43,9 +43,10 @@ def _card(examples: list[str], counters: list[str]) -> str:
     )
 
 
-def _counts_with(card_text: str, line: str) -> bool:
+def _counts_with(card_text: str, line: str, criterion: str = "closing") -> bool:
     """Whether the scorer, loading this card, credits an utterance worded as the line."""
-    spec = parse_scorecard(card_text).criteria[0].rule.meaning
+    card = parse_scorecard(card_text)
+    spec = next(c for c in card.criteria if c.id == criterion).rule.meaning
     vector = semantic.embed([line])
     return semantic.judge([Utterance(Speaker.AGENT, 0.0, 1.0, line, 0)], vector, spec, "en")[0] is not None
 
@@ -68,13 +69,33 @@ def test_each_verdict_is_the_scorers_with_the_line_taken_out_of_the_file() -> No
         assert _counts_with(without, line) is (line == NEAR_MISS), line
 
 
+def _probe_card(examples: list[str], counters: list[str]) -> str:
+    """The card with closing judged by a probe (contrasted with a greeting's examples) and a
+    floor low enough that the probe decides."""
+    return _card(examples, counters).replace(
+        "    min_example_similarity: 0.42\n",
+        "    min_example_similarity: 0.1\n    example_method: probe\n    min_probe_probability: 0.6\n"
+        "    probe_contrast: [greeting]\n",
+    ) + (
+        "  - id: greeting\n    title: Greets\n    type: phrase\n    weight: 1\n    speaker: agent\n"
+        "    phrases: [hello]\n    examples:\n      en:\n        - hello, thanks for calling\n"
+        "        - good morning, you're through to support\n        - hi there, how can I help\n"
+        "        - welcome to the helpdesk\n"
+    )
+
+
 def test_the_probe_is_refitted_without_the_line() -> None:
-    card = load_scorecard(Path(__file__).resolve().parents[1] / "scorecards" / "default.en.yaml")
-    (empathy,) = check_examples(card, criteria=["empathy"])
-    assert (empathy.criterion_id, empathy.field) == ("empathy", "response_examples")
-    # A probe still fitted on the left-out line would recognise every example.
-    assert 0 < empathy.recognised < empathy.examples
-    assert empathy.passing_counters == ()
+    (result,) = check_examples(parse_scorecard(_probe_card(EXAMPLES, COUNTERS)), criteria=["closing"])
+    full = _probe_card(EXAMPLES, COUNTERS)
+    # A probe fitted on a line credits it; the check must judge as a scorecard without it would.
+    assert all(_counts_with(full, line, "closing") for line in EXAMPLES)
+    for line in EXAMPLES:
+        without = _probe_card([e for e in EXAMPLES if e != line], COUNTERS)
+        assert (line not in result.missed) is _counts_with(without, line, "closing"), line
+    assert ISOLATED in result.missed
+    for line in COUNTERS:
+        without = _probe_card(EXAMPLES, [c for c in COUNTERS if c != line])
+        assert (line in result.passing_counters) is _counts_with(without, line, "closing"), line
 
 
 def test_cli_prints_a_row_per_list_and_the_lines_on_request(tmp_path: Path) -> None:
