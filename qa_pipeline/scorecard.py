@@ -567,7 +567,7 @@ def _parse_criterion(
     return CriterionSpec(cid, title, type_name, weight, critical, guidance, conditions, rule, line)
 
 
-def _unknown_criterion(cid: str, known: Mapping[str, Any]) -> str:
+def unknown_criterion(cid: str, known: Mapping[str, Any]) -> str:
     """The message for a criterion id the scorecard does not have, with the closest one."""
     hint = difflib.get_close_matches(str(cid), list(known), n=1)
     more = f"; did you mean '{hint[0]}'?" if hint else f"; criteria: {', '.join(known)}"
@@ -617,7 +617,7 @@ def _resolve_contrasts(
             for cid in meaning.contrast_ids:
                 other = by_id.get(cid)
                 if other is None:
-                    problems.append(format_problem(source, FieldProblem(line, key, _unknown_criterion(cid, by_id)), spec.id))
+                    problems.append(format_problem(source, FieldProblem(line, key, unknown_criterion(cid, by_id)), spec.id))
                     continue
                 theirs = meaning_fields(other.rule)
                 if not theirs:
@@ -661,7 +661,7 @@ def _parse_abilities(data: LineDict, criterion_ids: Mapping[str, int]) -> dict[s
             if not isinstance(cid, str):
                 raise FieldProblem(ids.line_of(i), where, f"criterion ids are text, got {cid!r}")
             if cid not in criterion_ids:
-                raise FieldProblem(ids.line_of(i), where, _unknown_criterion(cid, criterion_ids))
+                raise FieldProblem(ids.line_of(i), where, unknown_criterion(cid, criterion_ids))
         if len(set(ids)) != len(ids):
             raise FieldProblem(at, where, "a criterion is listed twice")
         out[name] = tuple(ids)

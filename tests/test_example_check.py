@@ -124,9 +124,15 @@ def test_cli_names_a_language_the_scorecard_lacks(tmp_path: Path) -> None:
 def test_cli_names_a_criterion_not_judged_by_examples(tmp_path: Path) -> None:
     path = tmp_path / "card.yaml"
     path.write_text(_card(EXAMPLES, COUNTERS), encoding="utf-8")
-    result = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--criterion", "greeting"])
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--criterion", "closnig"])
+    assert result.exit_code == 2  # a usage error, as for every configuration error
+    assert f"Error: {path}: unknown criterion 'closnig'; did you mean 'closing'?" in result.stderr
+    default = Path(__file__).resolve().parents[1] / "scorecards" / "default.en.yaml"
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(default), "--criterion", "interruptions"])
     assert result.exit_code == 2
-    assert f"Error: {path}: no criterion greeting judged by examples in this scorecard (checked: closing)" in result.stderr
+    assert f"Error: {default}: criterion 'interruptions' judges nothing by examples (checked: frustration," in (
+        result.stderr
+    )
 
 
 def test_cli_on_a_scorecard_without_examples(tmp_path: Path) -> None:

@@ -54,7 +54,9 @@ def examples(
     criterion: Annotated[
         Optional[List[str]], typer.Option("--criterion", "-c", help="Check only this criterion id (repeatable).")
     ] = None,
-    lines: Annotated[bool, typer.Option("--lines", help="List the examples missed and counter-examples that count.")] = False,
+    lines: Annotated[
+        bool, typer.Option("--lines", help="List the examples missed and counter-examples that count.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Judge each example with the rest of its list: do the lists carry over to new wordings?
@@ -65,7 +67,7 @@ def examples(
     counter-example that counts once left out is a near miss the examples let through.
     """
     from qa_pipeline.example_check import check_examples, checked_ids
-    from qa_pipeline.scorecard import load_scorecard
+    from qa_pipeline.scorecard import load_scorecard, unknown_criterion
 
     card = load_scorecard(file)
     unknown = [lang for lang in language or () if lang not in card.languages]
@@ -74,12 +76,14 @@ def examples(
             f"{file}: no language {', '.join(unknown)} in this scorecard (it has {', '.join(card.languages)})"
         )
     known = checked_ids(card)
-    strays = [cid for cid in criterion or () if cid not in known]
-    if strays:
-        raise ConfigError(
-            f"{file}: no criterion {', '.join(strays)} judged by examples in this scorecard"
-            f" (checked: {', '.join(known) or 'none'})"
-        )
+    for cid in criterion or ():
+        if cid in known:
+            continue
+        if any(c.id == cid for c in card.criteria):
+            raise ConfigError(
+                f"{file}: criterion {cid!r} judges nothing by examples (checked: {', '.join(known) or 'none'})"
+            )
+        raise ConfigError(f"{file}: {unknown_criterion(cid, dict.fromkeys(known))}")
     with counting_bar("checking example lists") as progress:
         results = check_examples(card, language or None, criterion or None, progress=progress)
     if as_json:
