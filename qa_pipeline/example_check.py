@@ -140,23 +140,30 @@ def _check_list(
 ) -> ExampleCheck:
     model = semantic.model_for(language)
     ex_vectors = semantic.example_vectors(examples, model)
-    missed: list[str] = []
-    for i, line in enumerate(examples):
-        keep = semantic.similarity_matrix(ex_vectors[i : i + 1], ex_vectors)[0] < NEAR_COPY
-        rest = _seeded(examples, ex_vectors, keep, model)
-        if not _counts(line, ex_vectors[i], _without(spec, language, examples=rest), language):
-            missed.append(line)
-    passing: list[str] = []
-    if counters:
-        c_vectors = semantic.example_vectors(counters, model)
-        for i, line in enumerate(counters):
-            keep_ex = semantic.similarity_matrix(c_vectors[i : i + 1], ex_vectors)[0] < NEAR_COPY
-            keep_c = semantic.similarity_matrix(c_vectors[i : i + 1], c_vectors)[0] < NEAR_COPY
-            rest_ex = _seeded(examples, ex_vectors, keep_ex, model)
-            rest_c = _seeded(counters, c_vectors, keep_c, model)
-            if _counts(line, c_vectors[i], _without(spec, language, rest_ex, rest_c), language):
-                passing.append(line)
-    return ExampleCheck(cid, field, language, len(examples), tuple(missed), len(counters), tuple(passing))
+    # No empty list goes to the example store.
+    c_vectors = semantic.example_vectors(counters, model) if counters else ex_vectors[:0]
+    # Which lines stay in when each example, or each counter-example, is left out.
+    ex_keep = semantic.similarity_matrix(ex_vectors, ex_vectors) < NEAR_COPY
+    c_keep_ex = semantic.similarity_matrix(c_vectors, ex_vectors) < NEAR_COPY
+    c_keep_c = semantic.similarity_matrix(c_vectors, c_vectors) < NEAR_COPY
+    missed = tuple(
+        line
+        for i, line in enumerate(examples)
+        if not _counts(line, ex_vectors[i], spec, language, _seeded(examples, ex_vectors, ex_keep[i], model), counters)
+    )
+    passing = tuple(
+        line
+        for i, line in enumerate(counters)
+        if _counts(
+            line,
+            c_vectors[i],
+            spec,
+            language,
+            _seeded(examples, ex_vectors, c_keep_ex[i], model),
+            _seeded(counters, c_vectors, c_keep_c[i], model),
+        )
+    )
+    return ExampleCheck(cid, field, language, len(examples), missed, len(counters), passing)
 
 
 def _seeded(lines: tuple[str, ...], vectors: Any, keep: Any, model: str) -> tuple[str, ...]:
@@ -166,24 +173,15 @@ def _seeded(lines: tuple[str, ...], vectors: Any, keep: Any, model: str) -> tupl
     return rest
 
 
-def _without(
+def _counts(
+    line: str,
+    vector: Any,
     spec: MeaningSpec,
     language: str,
     examples: tuple[str, ...],
-    counters: tuple[str, ...] | None = None,
-) -> MeaningSpec:
-    """The spec judging one language with the given lists in place of its own."""
-    own_counters = spec.for_language(language)[1]
-    return dataclasses.replace(
-        spec,
-        examples={language: examples},
-        counter_examples={language: own_counters if counters is None else counters},
-        contrast={language: spec.contrast_for(language)} if spec.contrast else {},
-    )
-
-
-def _counts(line: str, vector: Any, spec: MeaningSpec, language: str) -> bool:
-    if not spec.examples[language]:
-        return False
+    counters: tuple[str, ...],
+) -> bool:
+    """Whether the spec, judging with these lists in place of its own, credits the line."""
+    spec = dataclasses.replace(spec, examples={language: examples}, counter_examples={language: counters})
     utterance = Utterance(Speaker.AGENT, 0.0, 0.0, line, 0)
     return semantic.judge([utterance], vector[None, :], spec, language)[0] is not None

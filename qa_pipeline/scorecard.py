@@ -627,7 +627,7 @@ def _resolve_contrasts(
                     continue
                 for lang in languages:
                     # Each list as that criterion holds it, so its embeddings are shared.
-                    lists = tuple(m.for_language(lang)[0] for _, m in theirs if m.for_language(lang)[0])
+                    lists = tuple(ex for _, m in theirs if (ex := m.for_language(lang)[0]))
                     contrast[lang] = contrast.get(lang, ()) + lists
             changed[name] = dataclasses.replace(meaning, contrast=contrast)
         out.append(dataclasses.replace(spec, rule=dataclasses.replace(spec.rule, **changed)) if changed else spec)

@@ -98,35 +98,50 @@ def test_the_probe_is_refitted_without_the_line() -> None:
         assert (line in result.passing_counters) is _counts_with(without, line, "closing"), line
 
 
-def test_cli_prints_a_row_per_list_and_the_lines_on_request(tmp_path: Path) -> None:
+@pytest.fixture
+def card_file(tmp_path: Path) -> Path:
     path = tmp_path / "card.yaml"
     path.write_text(_card(EXAMPLES, COUNTERS), encoding="utf-8")
-    result = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--lines"])
+    return path
+
+
+def test_cli_prints_a_row_per_list_and_the_lines_on_request(card_file: Path) -> None:
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(card_file), "--lines"])
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if line.startswith("closing"))
     assert row.split()[:3] == ["closing", "examples", "en"]
     assert "4 of 5" in row and "1 of 3" in row
     assert f"    missed: {ISOLATED}" in result.stdout
     assert f"    counts: {NEAR_MISS}" in result.stdout
-    as_json = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--json"])
+    as_json = CliRunner().invoke(app, ["scorecard", "examples", str(card_file), "--json"])
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.stdout)[0]["missed"] == [ISOLATED]
 
 
-def test_cli_names_a_language_the_scorecard_lacks(tmp_path: Path) -> None:
+def test_cli_row_of_a_list_without_counter_examples(tmp_path: Path) -> None:
     path = tmp_path / "card.yaml"
-    path.write_text(_card(EXAMPLES, COUNTERS), encoding="utf-8")
-    result = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--language", "fr"])
-    assert result.exit_code == 2  # a usage error, as for every configuration error
-    assert f"Error: {path}: no language fr in this scorecard (it has en)" in result.stderr
+    text = _card(EXAMPLES, COUNTERS)
+    path.write_text(text[: text.index("    counter_examples:")] + text[text.index("    min_example_similarity"):], encoding="utf-8")
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(path)])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("closing"))
+    assert "4 of 5" in row and row.endswith("(none written)")
 
 
-def test_cli_names_a_criterion_not_judged_by_examples(tmp_path: Path) -> None:
-    path = tmp_path / "card.yaml"
-    path.write_text(_card(EXAMPLES, COUNTERS), encoding="utf-8")
-    result = CliRunner().invoke(app, ["scorecard", "examples", str(path), "--criterion", "closnig"])
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--language", "fr"], "no language fr in this scorecard (it has en)"),
+        (["--criterion", "closnig"], "unknown criterion 'closnig'; did you mean 'closing'?"),
+    ],
+)
+def test_cli_names_what_the_scorecard_lacks(card_file: Path, option: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["scorecard", "examples", str(card_file), *option])
     assert result.exit_code == 2  # a usage error, as for every configuration error
-    assert f"Error: {path}: unknown criterion 'closnig'; did you mean 'closing'?" in result.stderr
+    assert f"Error: {card_file}: {message}" in result.stderr
+
+
+def test_cli_names_a_criterion_not_judged_by_examples() -> None:
     default = Path(__file__).resolve().parents[1] / "scorecards" / "default.en.yaml"
     result = CliRunner().invoke(app, ["scorecard", "examples", str(default), "--criterion", "interruptions"])
     assert result.exit_code == 2
