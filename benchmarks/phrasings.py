@@ -11,7 +11,7 @@ scorecard of its language; the criterion's verdict is the prediction.
 speakers, order and texts, the same silence before every line — 20+ s for a hold — and 5 s of
 tail) is spoken by the bundled piper voice as 8 kHz mu-law stereo, agent on channel 0 and
 customer on channel 1 like the rendered test calls, transcribed by the default recogniser
-(offline tiny.en, default options) through :func:`qa_pipeline.pipeline.transcribe_call`, its
+(offline tiny.en, default options; ``--model`` and ``--beam-size`` choose another) through :func:`qa_pipeline.pipeline.transcribe_call`, its
 roles decided with the English scorecard's agent phrases as a scoring run does, and scored
 with ``scorecards/default.en.yaml``. The table adds the word error rate of the utterance under
 test (the recogniser's words on its speaker's channel, within a second of where it was
@@ -26,7 +26,7 @@ on transcripts only. Minutes for a whole half on two cores.
 
 Run: ``python benchmarks/phrasings.py [--split tune|test|both] [--verbose]``, or
 ``python benchmarks/phrasings.py --rendered [--split ...] [--limit N] [--agent-channel 0|auto]
-[--cache DIR]``
+[--cache DIR] [--model NAME] [--beam-size N]``
 """
 
 from __future__ import annotations
@@ -294,16 +294,24 @@ class RenderedCalls:
         agent_phrases: The English scorecard's agent phrases, which the role step weighs as
             a scoring run does.
         audio_options: Decoding and channel options of transcription.
+        options: Recognition options (default: the bundled tiny.en, greedy).
     """
 
-    def __init__(self, cache: Path, agent_phrases: Sequence[str], audio_options: AudioOptions) -> None:
+    def __init__(
+        self,
+        cache: Path,
+        agent_phrases: Sequence[str],
+        audio_options: AudioOptions,
+        options: TranscribeOptions | None = None,
+    ) -> None:
         self.cache = cache
         self.agent_phrases = tuple(agent_phrases)
         self.audio_options = audio_options
+        self.options = options or TranscribeOptions()
         self._transcript_key = _digest(
             {
                 "layout": RENDER_CACHE_LAYOUT,
-                "transcribe": TranscribeOptions().to_dict(),
+                "transcribe": self.options.to_dict(),
                 "audio": audio_options.to_dict(),
                 "redaction": RedactionOptions().cache_key(),
             }
@@ -320,7 +328,7 @@ class RenderedCalls:
             # As the batch worker does, before the engine loads MKL.
             reproducible_gemm()
 
-            self._engine = create_engine(TranscribeOptions())
+            self._engine = create_engine(self.options)
         return self._engine
 
     def render_missing(self, calls: Sequence[ProbeCall]) -> None:
@@ -348,7 +356,11 @@ class RenderedCalls:
             transcript = Transcript.load(transcript_path)
         else:
             transcript = transcribe_call(
-                self.cache / truth.audio_file, self._engine_for_run(), self.audio_options, call_id=script.call_id
+                self.cache / truth.audio_file,
+                self._engine_for_run(),
+                self.audio_options,
+                self.options,
+                call_id=script.call_id,
             )
             transcript.save(transcript_path)
             self.transcribed += 1
@@ -475,7 +487,8 @@ def _run_rendered(split: str, card: Scorecard, calls: RenderedCalls, limit: int 
         wer[r.item["criterion"]] = wer.get(r.item["criterion"], WordErrors(0, 0, 0, 0)) + r.errors
     total = sum(wer.values(), WordErrors(0, 0, 0, 0))
     right = sum(r.right for r in results)
-    print(f"\n{split} half, rendered: {len(english)} English calls ({calls.rendered} rendered, "
+    model = f"{calls.options.model or 'tiny.en'}, beam {calls.options.beam_size}"
+    print(f"\n{split} half, rendered ({model}): {len(english)} English calls ({calls.rendered} rendered, "
           f"{calls.transcribed} transcribed, the rest from {calls.cache}), {time.perf_counter() - t0:.1f}s")
     _print_table(counts, wer)
     if results:
@@ -504,6 +517,9 @@ def main() -> None:
                          "configures it) or decided by the role step")
     ap.add_argument("--cache", type=Path, default=None,
                     help="rendered mode: folder for audio and transcripts (default: <qa cache>/phrasings)")
+    ap.add_argument("--model", default=None,
+                    help="rendered mode: recognition model (default: the bundled tiny.en; base: the multilingual extra's)")
+    ap.add_argument("--beam-size", type=int, default=1, help="rendered mode: beam size (1: greedy, the default)")
     args = ap.parse_args()
     if args.limit is not None and args.limit < 1:
         ap.error("--limit must be at least 1")
@@ -516,7 +532,10 @@ def main() -> None:
         # reads as the agent speaking first; the default measures the phrasing, not that.
         audio = AudioOptions(agent_channel="auto" if args.agent_channel == "auto" else int(args.agent_channel))
         calls = RenderedCalls(
-            args.cache or default_cache_dir() / "phrasings", scorecard_agent_phrases(cards["en"]), audio
+            args.cache or default_cache_dir() / "phrasings",
+            scorecard_agent_phrases(cards["en"]),
+            audio,
+            TranscribeOptions(model=args.model, beam_size=args.beam_size),
         )
     for split in ("tune", "test") if args.split == "both" else (args.split,):
         if calls is None:
