@@ -266,6 +266,25 @@ def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]
     return out
 
 
+def sentence_span(turn: Turn, start: float, end: float) -> tuple[float, float]:
+    """Start and end, in seconds, of the sentences of ``turn`` that the stretch [start, end]
+    (an utterance: a clause, a sentence, or a short sentence joined with the next) touches;
+    the turn's bounds when it touches none."""
+    first = last = None
+    opened = None
+    for wi, word in enumerate(turn.words):
+        if opened is None:
+            opened = word.start
+        if word.text.endswith(_SENTENCE_END) or wi == len(turn.words) - 1:
+            if opened <= end and start <= word.end:
+                first = opened if first is None else first
+                last = word.end
+            opened = None
+    if first is None or last is None:
+        return turn.start, turn.end
+    return first, last
+
+
 _ACKNOWLEDGEMENTS: frozenset[str] | None = None
 
 

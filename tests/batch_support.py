@@ -30,9 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "recordings"
 
 
+# Fields that only judging by meaning reads (each needs the examples beside it).
+_MEANING_FIELDS = (
+    "examples", "example_neighbours", "answered_similarity", "example_method", "probe_probability",
+    "probe_contrast", "response_counter_phrases",
+)
+
+
 def _without_examples(node: object) -> object:
     if isinstance(node, dict):
-        return {k: _without_examples(v) for k, v in node.items() if not k.endswith(("examples", "example_neighbours", "answered_similarity", "example_method", "probe_probability", "probe_contrast"))}
+        return {k: _without_examples(v) for k, v in node.items() if not k.endswith(_MEANING_FIELDS)}
     if isinstance(node, list):
         return [_without_examples(v) for v in node]
     return node

@@ -7,6 +7,8 @@ Fields::
     response_phrases: {en: [...]}  # agent empathy statements (the lexical fast path)
     response_examples: {en: [...]} # … and by meaning: apologies, acknowledgements
     response_counter_examples: {en: [...]}
+    response_counter_phrases: {en: [...]}  # optional: a sentence holding one ("no need to
+                                   # get so upset") is never empathy by meaning
     min_example_similarity: 0.6
     within_agent_turns: 2          # the response must come in the agent's next N turns …
     within: 30s                    # … and/or within this long after the cue ends
@@ -15,7 +17,10 @@ Fields::
 The response window opens at the start of the customer turn holding the cue (an agent
 talking over a complaint with "I'm so sorry" is answering it) and closes at the end of the
 agent's N-th turn starting after the cue, or ``within`` after the cue ends, whichever is
-first; with neither field, two agent turns. Cues that fall inside an open window belong to the
+first; with neither field, two agent turns. Sentence encoders read a feeling word, not whether
+it is denied or whose it is, so "Don't get upset with me, I'm only doing my job" reads like
+sympathy: a sentence holding one of ``response_counter_phrases`` is not credited by meaning
+(an empathy phrase said in it still counts). Cues that fall inside an open window belong to the
 same episode. N/A when the customer voiced no frustration, complaint or distress. With the
 scorecard's ``frustration_answered_similarity``, an utterance less alike to the frustration
 examples still opens an episode when the agent's reply in its window shows empathy (so it can
@@ -43,7 +48,7 @@ from qa_pipeline.criteria.base import (
 )
 from qa_pipeline.criteria.context import Cue, ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
-from qa_pipeline.semantic import MeaningSpec
+from qa_pipeline.semantic import MeaningMatch, MeaningSpec, sentence_span
 from qa_pipeline.transcript import Speaker
 
 _SHOWS = "answers with empathy"
@@ -63,6 +68,8 @@ class EmpathyResponseCriterion(Criterion):
     trigger_set: int | None
     response_set: int
     response_meaning: MeaningSpec | None = None
+    response_counter_phrases: Mapping[str, tuple[str, ...]] | None = None
+    response_counter_set: int | None = None
 
     @classmethod
     def parse(cls, fields: FieldReader, build: BuildContext) -> "EmpathyResponseCriterion":
@@ -87,7 +94,17 @@ class EmpathyResponseCriterion(Criterion):
         require = fields.choice("require", ("each", "any"), "each")
         response_set = build.compile(fields, "response_phrases", responses, Speaker.AGENT)
         meaning = read_meaning(fields, build, "response_", read_example_similarity(fields))
-        return cls(triggers, responses, turns, within, require, trigger_set, response_set, meaning)
+        counters = fields.phrases("response_counter_phrases", build.languages, None)
+        counter_set = None
+        if counters is not None:
+            if meaning is None:
+                raise fields.problem(
+                    "response_counter_phrases", "needs 'response_examples' beside it (it vetoes judging by meaning)"
+                )
+            counter_set = build.compile(fields, "response_counter_phrases", counters, Speaker.AGENT)
+        return cls(
+            triggers, responses, turns, within, require, trigger_set, response_set, meaning, counters, counter_set
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -104,6 +121,8 @@ class EmpathyResponseCriterion(Criterion):
         if self.response_meaning is not None:
             out.update(meaning_to_dict(self.response_meaning, "response_"))
             out["min_example_similarity"] = self.response_meaning.min_similarity
+        if self.response_counter_phrases is not None:
+            out["response_counter_phrases"] = phrases_to_dict(self.response_counter_phrases)
         return out
 
     def _window_end(self, ctx: ScoringContext, cue: Cue, agent_starts: list[float], agent_ends: list[float]) -> float:
@@ -121,10 +140,23 @@ class EmpathyResponseCriterion(Criterion):
             return ctx.match_evidence(found[0], "empathy statement", (lo, hi), _SHOWS)
         if self.response_meaning is not None:
             meant = ctx.meaning(self.response_meaning, Speaker.AGENT, lo, hi)
+            meant = self._undenied(ctx, meant)
             if meant:
                 why = f"{_SHOWS}: {meant[0].reason()}"
                 return ctx.meaning_evidence(meant[0], why)
         return None
+
+    def _undenied(self, ctx: ScoringContext, meant: list[MeaningMatch]) -> list[MeaningMatch]:
+        """The matches whose sentences hold none of the counter phrases."""
+        if self.response_counter_set is None or not meant:
+            return meant
+        turns = ctx.turns(Speaker.AGENT)
+        spans = [sentence_span(turns[m.utterance.turn], m.utterance.start, m.utterance.end) for m in meant]
+        # A sentence can start before the response window and end after it, so can its phrase.
+        denials = ctx.find(
+            self.response_counter_set, Speaker.AGENT, min(a for a, _ in spans), max(b for _, b in spans)
+        )
+        return [m for m, (a, b) in zip(meant, spans) if not any(d.start < b and a < d.end for d in denials)]
 
     def _cues(self, ctx: ScoringContext) -> list[Cue]:
         if self.trigger_set is None:
