@@ -41,6 +41,13 @@ def test_telling_the_caller_off_is_not_empathy() -> None:
     line = "Don't get upset with me, I'm only doing my job."
     vetoed = _empathy(EN, line)
     assert vetoed.verdict is Verdict.FAIL, vetoed.reason
+    # The page says what was said instead and why it does not count, once for the sentence
+    # and its clause.
+    notes = [e for e in vetoed.evidence if e.kind == "note"]
+    assert [e.rule for e in notes] == [
+        f'Agent at 0:12: "{line}" — not empathy: it tells the caller off for a feeling '
+        '(scorecard counter phrase "don\'t get upset")'
+    ]
     # The same card without the counter phrases credits it by meaning: the veto decides.
     credited = _empathy(parse_scorecard(_without_counter_phrases()), line)
     assert credited.verdict is Verdict.PASS, credited.reason

@@ -20,7 +20,7 @@ agent's N-th turn starting after the cue, or ``within`` after the cue ends, whic
 first; with neither field, two agent turns. Sentence encoders read a feeling word, not whether
 it is denied or whose it is, so "Don't get upset with me, I'm only doing my job" reads like
 sympathy: a sentence holding one of ``response_counter_phrases`` is not credited by meaning
-(an empathy phrase said in it still counts). Cues that fall inside an open window belong to the
+(an empathy phrase said in it still counts), and an episode left unanswered notes it. Cues that fall inside an open window belong to the
 same episode. N/A when the customer voiced no frustration, complaint or distress. With the
 scorecard's ``frustration_answered_similarity``, an utterance less alike to the frustration
 examples still opens an episode when the agent's reply in its window shows empathy (so it can
@@ -38,6 +38,7 @@ from qa_pipeline.criteria.base import (
     BuildContext,
     Criterion,
     Evidence,
+    clock,
     Outcome,
     meaning_to_dict,
     phrase_examples,
@@ -49,6 +50,7 @@ from qa_pipeline.criteria.base import (
 from qa_pipeline.criteria.context import Cue, ScoringContext
 from qa_pipeline.criteria.fields import FieldReader
 from qa_pipeline.semantic import MeaningMatch, MeaningSpec, sentence_span
+from qa_pipeline.textmatch import PhraseMatch
 from qa_pipeline.transcript import Speaker
 
 _SHOWS = "answers with empathy"
@@ -148,15 +150,45 @@ class EmpathyResponseCriterion(Criterion):
 
     def _undenied(self, ctx: ScoringContext, meant: list[MeaningMatch]) -> list[MeaningMatch]:
         """The matches whose sentences hold none of the counter phrases."""
+        return [m for m, denial in self._denials(ctx, meant) if denial is None]
+
+    def _denials(
+        self, ctx: ScoringContext, meant: list[MeaningMatch]
+    ) -> list[tuple[MeaningMatch, PhraseMatch | None]]:
+        """Each match with the first counter phrase said in its sentences, or None."""
         if self.response_counter_set is None or not meant:
-            return meant
+            return [(m, None) for m in meant]
         turns = ctx.turns(Speaker.AGENT)
         spans = [sentence_span(turns[m.utterance.turn], m.utterance.start, m.utterance.end) for m in meant]
         # A sentence can start before the response window and end after it, so can its phrase.
-        denials = ctx.find(
+        said = ctx.find(
             self.response_counter_set, Speaker.AGENT, min(a for a, _ in spans), max(b for _, b in spans)
         )
-        return [m for m, (a, b) in zip(meant, spans) if not any(d.start < b and a < d.end for d in denials)]
+        return [(m, next((d for d in said if d.start < b and a < d.end), None)) for m, (a, b) in zip(meant, spans)]
+
+    def _denial_notes(self, ctx: ScoringContext, lo: float, hi: float) -> list[Evidence]:
+        """Why sentences of the window that read like empathy were not credited (shown with a
+        missing answer, so a coach sees what was said instead)."""
+        if self.response_meaning is None or self.response_counter_set is None:
+            return []
+        # A sentence and its clauses are judged apart: one note per phrase said, quoting the
+        # longest of them.
+        longest: dict[tuple[float, str], MeaningMatch] = {}
+        for m, denial in self._denials(ctx, ctx.meaning(self.response_meaning, Speaker.AGENT, lo, hi)):
+            if denial is not None:
+                key = (denial.start, denial.phrase)
+                if key not in longest or len(m.utterance.text) > len(longest[key].utterance.text):
+                    longest[key] = m
+        notes = []
+        for (_, phrase), m in longest.items():
+            u = m.utterance
+            rule = (
+                f'Agent at {clock(u.start)}: "{u.text}" — not empathy: it tells the caller off for a '
+                f'feeling (scorecard counter phrase "{phrase}")'
+            )
+            context = ctx.turn_text(Speaker.AGENT, u.turn)
+            notes.append(Evidence("note", rule, Speaker.AGENT, u.start, u.end, u.text, context))
+        return notes
 
     def _cues(self, ctx: ScoringContext) -> list[Cue]:
         if self.trigger_set is None:
@@ -218,6 +250,7 @@ class EmpathyResponseCriterion(Criterion):
                         hi,
                     )
                 )
+                evidence.extend(self._denial_notes(ctx, lo, hi))
         total = len(episodes)
         ok = answered == total if self.require == "each" else answered > 0
         credit = answered / total if self.require == "each" else float(answered > 0)
