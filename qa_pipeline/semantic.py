@@ -27,7 +27,7 @@ import importlib.util
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from qa_pipeline.blas import one_blas_thread
 from qa_pipeline.errors import ModelError
@@ -248,41 +248,39 @@ def split_utterances(speaker: Speaker, turns: Sequence[Turn]) -> list[Utterance]
     """
     out: list[Utterance] = []
     for ti, turn in enumerate(turns):
-        sentence: list = []
         lead: list = []
-        for wi, word in enumerate(turn.words):
-            sentence.append(word)
-            if word.text.endswith(_SENTENCE_END) or wi == len(turn.words) - 1:
-                pieces = _pieces(sentence)
-                scale = 2 if any(_is_cjk_text(w.text) for w in sentence) else 1
-                if len(pieces) > 1 and _size(sentence) <= _WHOLE_MAX_WORDS * scale:
-                    pieces.append(sentence)
-                if lead and _size(lead) + _size(sentence) <= _WHOLE_MAX_WORDS * scale:
-                    pieces.append(lead + sentence)
-                out.extend(Utterance(speaker, p[0].start, p[-1].end, _join(p), ti) for p in pieces)
-                short = _size(sentence) < _MIN_PIECE_WORDS * scale
-                lead = sentence if short and not _acknowledgement(sentence) else []
-                sentence = []
+        for sentence in _sentences(turn):
+            pieces = _pieces(sentence)
+            scale = 2 if any(_is_cjk_text(w.text) for w in sentence) else 1
+            if len(pieces) > 1 and _size(sentence) <= _WHOLE_MAX_WORDS * scale:
+                pieces.append(sentence)
+            if lead and _size(lead) + _size(sentence) <= _WHOLE_MAX_WORDS * scale:
+                pieces.append(lead + sentence)
+            out.extend(Utterance(speaker, p[0].start, p[-1].end, _join(p), ti) for p in pieces)
+            short = _size(sentence) < _MIN_PIECE_WORDS * scale
+            lead = sentence if short and not _acknowledgement(sentence) else []
     return out
+
+
+def _sentences(turn: Turn) -> Iterator[list]:
+    """A turn's words cut into sentences after sentence-ending punctuation; the last
+    sentence ends with the turn, punctuated or not."""
+    sentence: list = []
+    for wi, word in enumerate(turn.words):
+        sentence.append(word)
+        if word.text.endswith(_SENTENCE_END) or wi == len(turn.words) - 1:
+            yield sentence
+            sentence = []
 
 
 def sentence_span(turn: Turn, start: float, end: float) -> tuple[float, float]:
     """Start and end, in seconds, of the sentences of ``turn`` that the stretch [start, end]
     (an utterance: a clause, a sentence, or a short sentence joined with the next) touches;
     the turn's bounds when it touches none."""
-    first = last = None
-    opened = None
-    for wi, word in enumerate(turn.words):
-        if opened is None:
-            opened = word.start
-        if word.text.endswith(_SENTENCE_END) or wi == len(turn.words) - 1:
-            if opened <= end and start <= word.end:
-                first = opened if first is None else first
-                last = word.end
-            opened = None
-    if first is None or last is None:
+    touched = [(s[0].start, s[-1].end) for s in _sentences(turn) if s[0].start <= end and start <= s[-1].end]
+    if not touched:
         return turn.start, turn.end
-    return first, last
+    return touched[0][0], touched[-1][1]
 
 
 _ACKNOWLEDGEMENTS: frozenset[str] | None = None
