@@ -372,6 +372,10 @@ class MeaningSpec:
             ``min_similarity`` is then a floor, and the contrast lines veto like
             counter-examples.
         min_probability: The probe's probability an utterance needs (probe method only).
+        near_copy_similarity: Probe method only: an utterance at least this alike to one
+            example counts whatever the probe gives, as the neighbours method would count it
+            (a wording that all but repeats an example needs no probe to vouch for it); None:
+            the probe decides every utterance.
         contrast_ids: Criteria whose examples the probe learns to tell apart, as written.
         contrast: Those criteria's example lists, by language, each list as the criterion
             holds it, so its embeddings are shared with that criterion's own judging (filled
@@ -385,6 +389,7 @@ class MeaningSpec:
     neighbours: int = 1
     method: str = NEIGHBOURS
     min_probability: float | None = None
+    near_copy_similarity: float | None = None
     contrast_ids: tuple[str, ...] = ()
     contrast: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
 
@@ -439,8 +444,9 @@ def judge(
     nearest example. The counter-examples veto by the nearest of each, as a near miss is
     told by one close wording; the score averages because a wording nobody wrote is seldom
     close to one example but usually somewhat close to several. With the probe method the
-    probe's probability must also reach ``spec.min_probability``, and the contrasting
-    criteria's examples veto as counter-examples do.
+    probe's probability must also reach ``spec.min_probability`` (unless the utterance is a
+    near copy of one example, ``spec.near_copy_similarity``), and the contrasting criteria's
+    examples veto as counter-examples do.
 
     Args:
         utterances: The utterances, aligned with ``vectors``.
@@ -482,6 +488,9 @@ def judge(
         nearest = float(row[best])
         if anti is not None and float(anti[i]) >= nearest:
             out.append(None)
+            continue
+        if spec.near_copy_similarity is not None and nearest >= spec.near_copy_similarity:
+            out.append(MeaningMatch(utt, examples[best], round(nearest, 3)))
             continue
         score = nearest if k == 1 else _mean_of_top(row, k)
         if score < spec.min_similarity:

@@ -278,7 +278,12 @@ def read_meaning(
         if counters is not None:
             raise fields.problem(f"{prefix}counter_examples", f"needs '{prefix}examples' beside it")
         read_neighbours(fields, prefix, None)
-        for key in (f"{prefix}example_method", f"{prefix}min_probe_probability", f"{prefix}probe_contrast"):
+        for key in (
+            f"{prefix}example_method",
+            f"{prefix}min_probe_probability",
+            f"{prefix}probe_contrast",
+            f"{prefix}near_copy_similarity",
+        ):
             if key in fields.data:
                 raise fields.problem(key, f"needs '{prefix}examples' beside it")
         return None
@@ -293,8 +298,27 @@ def read_meaning(
         neighbours=read_neighbours(fields, prefix, examples),
         method=method,
         min_probability=min_probability,
+        near_copy_similarity=read_near_copy(fields, prefix, method, threshold),
         contrast_ids=contrast_ids,
     )
+
+
+def read_near_copy(fields: "FieldReader", prefix: str, method: str, floor: float) -> float | None:
+    """The ``{prefix}near_copy_similarity`` field: probe method only, a cosine similarity
+    no lower than the criterion's similarity floor (None when absent).
+
+    Raises:
+        FieldProblem: Given without ``example_method: probe``, or out of range.
+    """
+    key = f"{prefix}near_copy_similarity"
+    if key not in fields.data:
+        return None
+    if method != semantic.PROBE:
+        raise fields.problem(key, f"needs '{prefix}example_method: probe' beside it")
+    value = float(fields.number(key, minimum=0.0, maximum=1.0, exclusive_minimum=True))
+    if value < floor:
+        raise fields.problem(key, f"must be at least the similarity floor ({floor:g}): a near copy is closer than that")
+    return value
 
 
 def read_method(
@@ -369,4 +393,6 @@ def meaning_to_dict(spec: MeaningSpec | None, prefix: str = "") -> dict[str, Any
         out[f"{prefix}example_method"] = spec.method
         out[f"{prefix}min_probe_probability"] = spec.min_probability
         out[f"{prefix}probe_contrast"] = list(spec.contrast_ids)
+        if spec.near_copy_similarity is not None:
+            out[f"{prefix}near_copy_similarity"] = spec.near_copy_similarity
     return out

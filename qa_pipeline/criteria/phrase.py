@@ -13,6 +13,10 @@ Fields::
     examples: {en: [...]}               # judged by meaning: utterances that count
     counter_examples: {en: [...]}       # near misses that must not count
     min_example_similarity: 0.6         # cosine similarity with the nearest example
+    example_method: probe               # optional: a linear probe also decides, with
+    min_probe_probability: 0.7          #   this probability, contrasted with the examples
+    probe_contrast: [greeting, closing] #   of these criteria
+    near_copy_similarity: 0.8           #   and a near copy of one example counts anyway
     shows: greets the caller            # what a match shows, in evidence a person reads
     when_cut_off: fail                  # na: N/A when the recording ends mid-conversation
     cut_off_within: 500ms               # … i.e. speech runs into the last this-long of audio
@@ -20,7 +24,8 @@ Fields::
 Phrases are the fast path: a listed wording (matched fuzzily) decides at once. ``examples``
 add judging by meaning: any utterance of the speaker in the window whose sentence embedding
 is at least ``min_example_similarity`` alike to an example, and closer to it than to every
-counter-example, counts as well (see :mod:`qa_pipeline.semantic`).
+counter-example, counts as well (see :mod:`qa_pipeline.semantic`). With ``negate``, a clause
+found by meaning counts only when its whole sentence does too (:func:`_convicted_by_sentence`).
 
 Windows: ``within_first`` counts from the first word of the call, ``within_last`` back from
 the last word (so ringing and trailing silence do not shift them), ``between`` is absolute
@@ -54,7 +59,7 @@ from qa_pipeline.criteria.base import (
 )
 from qa_pipeline.criteria.context import ScoringContext
 from qa_pipeline.criteria.fields import FieldReader, LineDict
-from qa_pipeline.semantic import MeaningSpec
+from qa_pipeline.semantic import MeaningMatch, MeaningSpec, sentence_span
 from qa_pipeline.textmatch import MatchPolicy
 from qa_pipeline.transcript import Speaker
 
@@ -225,7 +230,10 @@ class PhraseCriterion(Criterion):
         said = [(m.start, m.end, m.text) for m in matches]
         # Meaning only where the lexical fast path has not already decided.
         if self.meaning is not None and (self.negate or len(matches) < self.min_matches):
-            for mm in ctx.meaning(self.meaning, speaker, lo, hi):
+            meant = ctx.meaning(self.meaning, speaker, lo, hi)
+            if self.negate:
+                meant = _convicted_by_sentence(ctx, meant, lo, hi)
+            for mm in meant:
                 u = mm.utterance
                 if any(s0 < u.end and u.start < e0 for s0, e0, _ in said):
                     continue  # the same words, already counted
@@ -277,3 +285,32 @@ class PhraseCriterion(Criterion):
             if self.meaning is not None and ctx.meaning(self.meaning, other, lo, hi):
                 return None
         return ctx.characteristics.duration_seconds
+
+
+def _convicted_by_sentence(
+    ctx: ScoringContext, matches: list[MeaningMatch], lo: float, hi: float
+) -> list[MeaningMatch]:
+    """The matches of a must-not-say criterion that stand once read in their sentence.
+
+    A clause is judged alone as well as inside its sentence, which finds a thought spread over
+    clauses; but a clause read out of its sentence can sound blunt where the sentence is not
+    ("这个业务电话里办不了，" before "您可以带身份证到就近营业厅，或者在App上办理"; "no, we
+    can't," before an offer). A failed critical criterion costs the whole call, so a clause
+    counts only when its whole sentence, where it was judged too, counts as well. A sentence
+    too long to be judged whole, or one that starts before the window (``lo``–``hi``, where
+    utterances were judged), is judged by its clauses alone.
+    """
+    found = {(m.utterance.speaker, m.utterance.start, m.utterance.end) for m in matches}
+    kept: list[MeaningMatch] = []
+    for m in matches:
+        u = m.utterance
+        start, end = sentence_span(ctx.turns(u.speaker)[u.turn], u.start, u.end)
+        is_clause = (start, end) != (u.start, u.end)
+        sentence_judged = any(
+            v.turn == u.turn and (v.start, v.end) == (start, end) and lo <= v.start <= hi
+            for v in ctx.utterances(u.speaker)
+        )
+        if is_clause and sentence_judged and (u.speaker, start, end) not in found:
+            continue
+        kept.append(m)
+    return kept
