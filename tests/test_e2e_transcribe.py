@@ -125,7 +125,7 @@ def test_mono_call_is_diarized_with_words_given_to_the_right_party(fw_transcript
 
 
 def test_sample_verdicts_agree_with_planted_ground_truth(fw_transcripts):
-    # The drifting team's 48 calls are checked the same way through `qa run`
+    # The drifting team's 36 calls are checked the same way through `qa run`
     # (test_e2e_report.py); these are the calls a new user scores first.
     card = load_scorecard(ROOT / "scorecards" / "default.en.yaml")
     # Mono calls' roles come from diarization, which test_diarization_e2e.py measures.
