@@ -1,5 +1,6 @@
 """Must-not-say criteria judged by meaning: a clause convicts only with its sentence, a near
-copy of an example needs no probe, and the Chinese scorecard's negative language."""
+copy of an example needs no probe, and the Chinese scorecard's negative language and closing,
+both judged by probes."""
 
 from __future__ import annotations
 
@@ -130,3 +131,25 @@ def test_chinese_blunt_lines_no_list_holds_are_negative_language(line: str) -> N
 def test_chinese_apologies_closings_and_alternatives_are_not_negative_language(line: str) -> None:
     r = _zh_blunt(line)
     assert r.verdict is Verdict.PASS, r.reason
+
+
+def _zh_closing(line: str):
+    call = make_transcript(
+        [("customer", 1.0, "我的快递一直没到。"), ("agent", 8.0, "我查到了，明天上午送到。"),
+         ("customer", 15.0, "好的，谢谢。"), ("agent", 21.0, line)],
+        language="zh",
+    )
+    return score_transcript(call, ZH).result("closing")
+
+
+@pytest.mark.parametrize("line", ["如果没有其他疑问，本次通话就到这里。", "那我就先挂了，您有事再打过来。", "给您添麻烦了，咱们今天先到这。"])
+def test_chinese_closings_no_list_holds_count(line: str) -> None:
+    r = _zh_closing(line)
+    assert r.verdict is Verdict.PASS, r.reason
+    assert any("礼貌结束通话" in e.rule and "worded like the scorecard's examples" in e.rule for e in r.evidence)
+
+
+@pytest.mark.parametrize("line", ["工单号我发到您手机上了。", "请您保持电话畅通，我们会回访。", "好的，我再帮您查一下物流。"])
+def test_chinese_lines_that_keep_the_call_going_are_not_closings(line: str) -> None:
+    r = _zh_closing(line)
+    assert r.verdict is not Verdict.PASS, r.reason
