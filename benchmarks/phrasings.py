@@ -11,8 +11,9 @@ scorecard of its language; the criterion's verdict is the prediction.
 speakers, order and texts, the same silence before every line — 20+ s for a hold — and 5 s of
 tail) is spoken by the bundled piper voice as 8 kHz mu-law stereo, agent on channel 0 and
 customer on channel 1 like the rendered test calls, transcribed by the default recogniser
-(offline tiny.en, default options; ``--model`` and ``--beam-size`` choose another) through :func:`qa_pipeline.pipeline.transcribe_call`, its
-roles decided with the English scorecard's agent phrases as a scoring run does, and scored
+(offline tiny.en, default options; ``--model`` and ``--beam-size`` choose another) through
+:func:`qa_pipeline.pipeline.transcribe_call`, its roles decided with the English scorecard's
+agent phrases as a scoring run does, and scored
 with ``scorecards/default.en.yaml``. The table adds the word error rate of the utterance under
 test (the recogniser's words on its speaker's channel, within a second of where it was
 spoken); ``--verbose`` lists each wrong item with what the recogniser wrote. By default the

@@ -490,7 +490,7 @@ def judge(
             out.append(None)
             continue
         if spec.near_copy_similarity is not None and nearest >= spec.near_copy_similarity:
-            out.append(MeaningMatch(utt, examples[best], round(nearest, 3)))
+            out.append(MeaningMatch(utt, examples[best], nearest))
             continue
         score = nearest if k == 1 else _mean_of_top(row, k)
         if score < spec.min_similarity:

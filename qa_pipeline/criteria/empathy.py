@@ -21,10 +21,10 @@ first; with neither field, two agent turns. Sentence encoders read a feeling wor
 it is denied or whose it is, so "Don't get upset with me, I'm only doing my job" reads like
 sympathy: a sentence holding one of ``response_counter_phrases`` is not credited by meaning
 (an empathy phrase said in it still counts), and an episode left unanswered notes it. Cues
-that fall inside an open window belong to the same episode. N/A when the customer voiced no frustration, complaint or distress. With the
-scorecard's ``frustration_answered_similarity``, an utterance less alike to the frustration
-examples still opens an episode when the agent's reply in its window shows empathy (so it can
-turn N/A into a pass, never into a fail).
+that fall inside an open window belong to the same episode. N/A when the customer voiced no
+frustration, complaint or distress. With the scorecard's ``frustration_answered_similarity``,
+an utterance less alike to the frustration examples still opens an episode when the agent's
+reply in its window shows empathy (so it can turn N/A into a pass, never into a fail).
 """
 
 from __future__ import annotations
